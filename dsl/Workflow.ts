@@ -1,0 +1,103 @@
+/**
+ * Workflows and the built-in commands. A workflow is a `function*` generator that yields
+ * commands; it must be deterministic: read time and randomness only through
+ * `Workflow.now()`, `Workflow.random()` and `Workflow.uuid()`, which are journaled.
+ */
+import { Duration } from "effect"
+import { sha256Hex } from "../src/core/ids.js"
+import { Command, type CommandResult, type LogLevel, type WorkflowGenerator } from "./Command.js"
+import type { PayloadOf, Trigger } from "./Trigger.js"
+
+/** A workflow definition, as registered with the engine. */
+export interface WorkflowDef<Triggers extends Record<string, Trigger> = Record<string, Trigger>, Out = unknown> {
+  readonly _tag: "Workflow"
+  readonly name: string
+  readonly triggers: Triggers
+  /** The queue its tasks go to. */
+  readonly queue: string
+  readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
+  /** sha256 of the workflow's name and code: recorded with every run. */
+  readonly definitionHash: string
+}
+
+/** Any workflow definition. */
+export type AnyWorkflow = WorkflowDef<any, any>
+
+/** The input type a workflow's `run` receives. */
+export type InputOf<W> = W extends WorkflowDef<infer T, any> ? PayloadOf<T[keyof T]> : never
+
+/** The output type of a workflow. */
+export type OutputOf<W> = W extends WorkflowDef<any, infer O> ? O : never
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/
+
+/**
+ * Defines a workflow.
+ *
+ * @example
+ * const Checkout = Workflow.make({
+ *   name: "checkout",
+ *   triggers: { manual: Trigger.manual({ payload: Schema.Struct({ orderId: Schema.String }) }) },
+ *   *run(input) {
+ *     const charge = yield* Charge(input)
+ *     yield* Workflow.sleep("cool-off", "10 minutes")
+ *     return { chargeId: charge.chargeId }
+ *   },
+ * })
+ */
+export const make = <const Triggers extends Record<string, Trigger>, Out>(options: {
+  readonly name: string
+  readonly triggers: Triggers
+  readonly queue?: string
+  readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
+}): WorkflowDef<Triggers, Out> => {
+  if (!NAME_RE.test(options.name ?? "")) {
+    throw new TypeError(`Workflow.make: name must match ${NAME_RE} (got ${JSON.stringify(options.name)})`)
+  }
+  if (!options.triggers || Object.keys(options.triggers).length === 0) {
+    throw new TypeError(`Workflow.make("${options.name}"): at least one trigger is required`)
+  }
+  if (typeof options.run !== "function") throw new TypeError(`Workflow.make("${options.name}"): run must be a generator function`)
+  return {
+    _tag: "Workflow",
+    name: options.name,
+    triggers: options.triggers,
+    queue: options.queue ?? "default",
+    run: options.run,
+    definitionHash: sha256Hex(`${options.name}\n${options.run.toString()}`),
+  }
+}
+
+/** A durable timer: the run resumes after `duration`, surviving restarts. No worker is blocked. */
+export const sleep = (name: string, duration: Duration.DurationInput): Command<void> =>
+  new Command({ _tag: "Sleep", name, duration: Duration.decode(duration) })
+
+/** Writes a log line once (not again on replay) and records it in the journal. */
+export const log = (message: string, options: { readonly level?: LogLevel } = {}): Command<void> =>
+  new Command({ _tag: "Log", message, level: options.level ?? "info" })
+
+/** The current time (epoch ms), journaled: replay returns the same value. */
+export const now = (name = "now"): Command<number> => new Command({ _tag: "Now", name })
+
+/** A random number in [0, 1), journaled. */
+export const random = (name = "random"): Command<number> => new Command({ _tag: "Random", name })
+
+/** A random UUID v4, journaled. */
+export const uuid = (name = "uuid"): Command<string> => new Command({ _tag: "Uuid", name })
+
+/**
+ * Runs steps, sleeps or other leaf commands in parallel and joins them. Results come back
+ * in order. Fail fast: the first failure is thrown at this `yield*` and the siblings still
+ * pending are cancelled (their tasks withdrawn; a late result is ignored).
+ */
+export const all = <const T extends ReadonlyArray<Command<unknown>>>(
+  commands: T,
+): Command<{ -readonly [K in keyof T]: CommandResult<T[K]> }> => {
+  for (const c of commands) {
+    if (c.data._tag === "All" || c.data._tag === "Fail") throw new TypeError("Workflow.all: nested groups are not supported")
+  }
+  return new Command({ _tag: "All", commands: commands as ReadonlyArray<Command<unknown>> })
+}
+
+/** Fails the run with a reason (compensations run). `return yield* Workflow.fail("...")`. */
+export const fail = (reason: string, details?: unknown): Command<never> => new Command({ _tag: "Fail", reason, details })

@@ -1,0 +1,71 @@
+/**
+ * The engine service: start runs and execute their tasks against a Store. It is the Effect
+ * API's core; the public `Mesh` service (src/) adds inspection on top.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
+import { Store } from "../src/store/Store.js"
+import type { EngineContext } from "./context.js"
+import { executeNext, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { Notifier } from "./Notifier.js"
+import { start, type StartError, type StartOptions, type StartResult } from "./start.js"
+import type { StepBody } from "./StepRunner.js"
+import { StickyCache } from "./StickyCache.js"
+
+/** Engine configuration. */
+export interface EngineConfig {
+  /** Every workflow this engine may start or execute. */
+  readonly workflows: ReadonlyArray<AnyWorkflow>
+  /** Live runs kept in the sticky cache (0 disables it). Default 1,000. */
+  readonly cacheSize?: number
+}
+
+/** The engine's operations. */
+export interface EngineService {
+  /** Validates and starts a run; nothing is written when validation fails. */
+  readonly start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.Effect<StartResult, StartError>
+  /** Claims one due task and executes it (a step attempt or a timer). */
+  readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError>
+  /** Replaces a step's body (by step name) for tests; `undefined` restores it. */
+  readonly stubStep: (stepName: string, body: StepBody | undefined) => Effect.Effect<void>
+  /** Drops the sticky cache, forcing replay from the store (tests and diagnostics). */
+  readonly dropCache: Effect.Effect<void>
+  /** Cache hit and miss counters. */
+  readonly cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }>
+  /** Wakes idle workers of this process. */
+  readonly notifier: Notifier
+  readonly workflows: ReadonlyMap<string, AnyWorkflow>
+}
+
+/** The Engine service tag. */
+export class Engine extends Context.Tag("squid-mesh/Engine")<Engine, EngineService>() {}
+
+/** Builds an engine over the Store in context. Duplicate workflow names are an InvalidWorkflowError. */
+export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError, Store> =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const workflows = new Map<string, AnyWorkflow>()
+    for (const wf of config.workflows) {
+      if (!wf || wf._tag !== "Workflow") return yield* new InvalidWorkflowError({ workflow: String((wf as { name?: unknown })?.name), reason: "not a Workflow.make definition" })
+      const existing = workflows.get(wf.name)
+      if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
+      workflows.set(wf.name, wf)
+    }
+    const cache = new StickyCache(config.cacheSize ?? 1000)
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map() }
+    const notifier = new Notifier()
+    return {
+      start: (workflow, payload, options) =>
+        Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
+      executeNext: (options) => executeNext(ctx, options),
+      stubStep: (name, body) => Effect.sync(() => (body ? ctx.stubs.set(name, body) : ctx.stubs.delete(name))),
+      dropCache: Effect.sync(() => cache.clear()),
+      cacheStats: Effect.sync(() => ({ hits: cache.hits, misses: cache.misses, size: cache.size })),
+      notifier,
+      workflows,
+    }
+  })
+
+/** A layer providing the Engine, given a Store. */
+export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError, Store> => Layer.effect(Engine, make(config))

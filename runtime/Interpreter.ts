@@ -1,0 +1,299 @@
+/**
+ * The replay interpreter: a pure function of (definition, input, journal) to a decision.
+ *
+ * A `Replayer` owns one live generator of a run. It walks the generator forward, matching
+ * every yielded command with the journal entry at the same sequence number (kind and name
+ * must agree). Resolved entries feed their results back; pending entries block; commands
+ * past the end of the journal become new entries. The sticky cache keeps Replayers alive
+ * between steps, so a warm run is advanced by `resolve` + `advance` without replaying its
+ * history; a cold run is rebuilt by `load` + `advance` and reaches the same state.
+ */
+import { Duration } from "effect"
+import type { Command, CommandData } from "../dsl/Command.js"
+import { isCommand } from "../dsl/Command.js"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
+import { toJson, type Json } from "../src/core/json.js"
+import type { Entry, EntryKind, ErrorInfo, TaskKind } from "../src/core/model.js"
+import { errorInfo } from "./errorInfo.js"
+
+/** Values the interpreter may need for new entries; the engine reads them from Effect's Clock and Random. */
+export interface Env {
+  readonly now: number
+  readonly random: () => number
+}
+
+/** A task the engine must create for a new pending entry. */
+export interface NewTask {
+  readonly seq: number
+  readonly kind: TaskKind
+  readonly visibleAt: number
+}
+
+/** How the generator stands after an advance. */
+export type Outcome =
+  | { readonly _tag: "Blocked" }
+  | { readonly _tag: "Completed"; readonly output: Json | undefined }
+  | { readonly _tag: "Failed"; readonly error: ErrorInfo }
+  | { readonly _tag: "NonDeterminism"; readonly error: NonDeterminismError }
+
+/** Everything one advance decided: entries to append, tasks to create, siblings to cancel, logs to emit. */
+export interface Decision {
+  readonly entries: ReadonlyArray<Entry>
+  readonly tasks: ReadonlyArray<NewTask>
+  /** Pending siblings withdrawn by a fail-fast group, already marked `cancelled`. */
+  readonly cancelled: ReadonlyArray<Entry>
+  readonly logs: ReadonlyArray<{ readonly message: string; readonly level: string }>
+  readonly outcome: Outcome
+}
+
+type Feed = { readonly ok: unknown } | { readonly err: unknown }
+
+type Waiting =
+  | { readonly _tag: "Single"; readonly seq: number }
+  | { readonly _tag: "Group"; readonly seqs: ReadonlyArray<number> }
+
+const KIND: Record<Exclude<CommandData["_tag"], "All" | "Fail">, EntryKind> = {
+  Step: "step",
+  Sleep: "sleep",
+  Now: "now",
+  Random: "random",
+  Uuid: "uuid",
+  Log: "log",
+}
+
+const commandName = (data: CommandData): string => {
+  switch (data._tag) {
+    case "Step":
+      return data.step.stepName
+    case "Log":
+      return "log"
+    case "All":
+      return "all"
+    case "Fail":
+      return "fail"
+    default:
+      return data.name
+  }
+}
+
+const uuidFrom = (random: () => number): string => {
+  let hex = ""
+  for (let i = 0; i < 16; i++) {
+    let byte = Math.floor(random() * 256) & 0xff
+    if (i === 6) byte = (byte & 0x0f) | 0x40
+    if (i === 8) byte = (byte & 0x3f) | 0x80
+    hex += byte.toString(16).padStart(2, "0")
+  }
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** The live interpreter state of one run. */
+export class Replayer {
+  private readonly generator: Generator<Command<unknown>, unknown, unknown>
+  private nextSeq = 1
+  private started = false
+  private finished = false
+  private waiting: Waiting | undefined
+  /** Entries not yet consumed by the generator (loaded history, or pending entries it created). */
+  private readonly journal = new Map<number, Entry>()
+  /** The command behind each pending entry: the engine needs the step definition to run it. */
+  private readonly pending = new Map<number, CommandData>()
+
+  constructor(
+    readonly runId: string,
+    readonly workflow: AnyWorkflow,
+    input: unknown,
+  ) {
+    this.generator = workflow.run(input)
+  }
+
+  /** Adds journal entries (history loaded from the store). */
+  load(entries: Iterable<Entry>): this {
+    for (const entry of entries) this.journal.set(entry.seq, entry)
+    return this
+  }
+
+  /** Records the resolution of a pending entry (warm path: the result the worker just produced). */
+  resolve(entry: Entry): void {
+    this.journal.set(entry.seq, entry)
+  }
+
+  /** The command behind a pending entry, if the generator has reached it. */
+  commandAt(seq: number): CommandData | undefined {
+    return this.pending.get(seq)
+  }
+
+  /** The journal entry at `seq`, while the generator has not consumed it. */
+  entryAt(seq: number): Entry | undefined {
+    return this.journal.get(seq)
+  }
+
+  /** True once the generator returned or threw. */
+  get isFinished(): boolean {
+    return this.finished
+  }
+
+  /** Drives the generator as far as the journal allows and returns what changed. */
+  advance(env: Env): Decision {
+    const out = { entries: [] as Array<Entry>, tasks: [] as Array<NewTask>, cancelled: [] as Array<Entry>, logs: [] as Array<{ message: string; level: string }> }
+    const done = (outcome: Outcome): Decision => ({ ...out, outcome })
+    if (this.finished) return done({ _tag: "Blocked" })
+
+    let feed: Feed
+    if (!this.started) {
+      this.started = true
+      feed = { ok: undefined }
+    } else if (this.waiting) {
+      const resolved = this.settle(this.waiting, env, out)
+      if (resolved === undefined) return done({ _tag: "Blocked" })
+      this.waiting = undefined
+      feed = resolved
+    } else {
+      return done({ _tag: "Blocked" })
+    }
+
+    for (;;) {
+      let step: IteratorResult<Command<unknown>, unknown>
+      try {
+        step = "err" in feed ? this.generator.throw(feed.err) : this.generator.next(feed.ok)
+      } catch (cause) {
+        this.finished = true
+        return done({ _tag: "Failed", error: errorInfo(cause) })
+      }
+      if (step.done) {
+        this.finished = true
+        const leftover = this.firstUnconsumed()
+        if (leftover) return done({ _tag: "NonDeterminism", error: this.diverged(leftover.seq, leftover, null) })
+        return done({ _tag: "Completed", output: toJson(step.value) })
+      }
+      const command = step.value
+      if (!isCommand(command)) {
+        feed = { err: new TypeError(`workflow yielded a non-command value (${typeof command}); use yield* with Workflow/Step commands`) }
+        continue
+      }
+      const data = command.data
+      if (data._tag === "Fail") {
+        this.finished = true
+        return done({ _tag: "Failed", error: errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details })) })
+      }
+      const children = data._tag === "All" ? data.commands.map((c) => c.data) : [data]
+      const seqs: Array<number> = []
+      for (const child of children) {
+        const placed = this.place(child, env, out)
+        if (placed instanceof NonDeterminismError) {
+          this.finished = true
+          return done({ _tag: "NonDeterminism", error: placed })
+        }
+        seqs.push(placed)
+      }
+      const waiting: Waiting = data._tag === "All" ? { _tag: "Group", seqs } : { _tag: "Single", seq: seqs[0]! }
+      const resolved = this.settle(waiting, env, out)
+      if (resolved === undefined) {
+        this.waiting = waiting
+        return done({ _tag: "Blocked" })
+      }
+      feed = resolved
+    }
+  }
+
+  /** Matches a command with the journal at the next seq, or records it as a new entry. */
+  private place(data: CommandData, env: Env, out: { entries: Array<Entry>; tasks: Array<NewTask>; logs: Array<{ message: string; level: string }> }): number | NonDeterminismError {
+    const seq = this.nextSeq++
+    const kind = KIND[data._tag as keyof typeof KIND]
+    const name = commandName(data)
+    const existing = this.journal.get(seq)
+    if (existing) {
+      if (existing.kind !== kind || existing.name !== name) return this.diverged(seq, existing, { kind, name })
+      if (existing.status === "pending") this.pending.set(seq, data)
+      return seq
+    }
+    const base = { seq, kind, name, attempts: 0, createdAt: env.now }
+    let entry: Entry
+    switch (data._tag) {
+      case "Step": {
+        const input = toJson(data.input)
+        entry = { ...base, status: "pending", ...(input === undefined ? {} : { input }) }
+        out.tasks.push({ seq, kind: "step", visibleAt: env.now })
+        break
+      }
+      case "Sleep": {
+        const until = env.now + Math.max(0, Duration.toMillis(data.duration))
+        entry = { ...base, status: "pending", input: { until } }
+        out.tasks.push({ seq, kind: "timer", visibleAt: until })
+        break
+      }
+      case "Now":
+        entry = { ...base, status: "completed", output: env.now, resolvedAt: env.now }
+        break
+      case "Random":
+        entry = { ...base, status: "completed", output: env.random(), resolvedAt: env.now }
+        break
+      case "Uuid":
+        entry = { ...base, status: "completed", output: uuidFrom(env.random), resolvedAt: env.now }
+        break
+      case "Log":
+        entry = { ...base, status: "completed", input: { message: data.message, level: data.level }, resolvedAt: env.now }
+        out.logs.push({ message: data.message, level: data.level })
+        break
+      default:
+        throw new Error(`unreachable command ${data._tag}`)
+    }
+    out.entries.push(entry)
+    this.journal.set(seq, entry)
+    if (entry.status === "pending") this.pending.set(seq, data)
+    return seq
+  }
+
+  /** The generator's next input if what it waits on is resolved; undefined while pending. */
+  private settle(waiting: Waiting, env: Env, out: { cancelled: Array<Entry> }): Feed | undefined {
+    if (waiting._tag === "Single") {
+      const entry = this.journal.get(waiting.seq)!
+      if (entry.status === "pending") return undefined
+      this.consume(waiting.seq)
+      return this.feedOf(entry)
+    }
+    const entries = waiting.seqs.map((seq) => this.journal.get(seq)!)
+    const failed = entries.find((e) => e.status === "failed") ?? entries.find((e) => e.status === "cancelled")
+    if (failed) {
+      // Fail fast: siblings still pending are withdrawn in the same commit.
+      for (const e of entries) if (e.status === "pending") out.cancelled.push({ ...e, status: "cancelled", resolvedAt: env.now })
+      for (const seq of waiting.seqs) this.consume(seq)
+      return this.feedOf(failed)
+    }
+    if (entries.some((e) => e.status === "pending")) return undefined
+    for (const seq of waiting.seqs) this.consume(seq)
+    return { ok: entries.map((e) => e.output) }
+  }
+
+  private feedOf(entry: Entry): Feed {
+    switch (entry.status) {
+      case "completed":
+        return { ok: entry.output }
+      default:
+        return {
+          err: new StepFailedError({
+            step: entry.name,
+            seq: entry.seq,
+            attempts: entry.attempts,
+            error: entry.error ?? { code: entry.status, message: `${entry.kind} "${entry.name}" was ${entry.status}` },
+          }),
+        }
+    }
+  }
+
+  private consume(seq: number): void {
+    this.journal.delete(seq)
+    this.pending.delete(seq)
+  }
+
+  private firstUnconsumed(): Entry | undefined {
+    let first: Entry | undefined
+    for (const entry of this.journal.values()) if (entry.seq >= this.nextSeq && (!first || entry.seq < first.seq)) first = entry
+    return first
+  }
+
+  private diverged(seq: number, expected: Entry, actual: { kind: string; name: string } | null): NonDeterminismError {
+    return new NonDeterminismError({ runId: this.runId, seq, expected: { kind: expected.kind, name: expected.name }, actual })
+  }
+}

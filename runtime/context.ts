@@ -1,0 +1,50 @@
+/**
+ * What the engine's operations share: the store, the workflow registry, the sticky cache,
+ * test stubs, and helpers that read the Clock and rebuild a run's interpreter.
+ */
+import { Clock, Effect, Random } from "effect"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
+import type { RunRecord } from "../src/core/model.js"
+import type { StoreService } from "../src/store/Store.js"
+import { Replayer, type Env } from "./Interpreter.js"
+import { decodeStored } from "./payload.js"
+import type { StepBody } from "./StepRunner.js"
+import type { StickyCache } from "./StickyCache.js"
+
+/** Shared state of one engine instance. */
+export interface EngineContext {
+  readonly store: StoreService
+  readonly workflows: ReadonlyMap<string, AnyWorkflow>
+  readonly cache: StickyCache
+  /** Step bodies replaced for tests, by step name. */
+  readonly stubs: Map<string, StepBody>
+}
+
+/** Small deterministic PRNG (mulberry32), seeded from Effect's Random once per advance. */
+const mulberry32 = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+/** The interpreter environment: the Clock's time and a seeded random source. */
+export const makeEnv: Effect.Effect<Env> = Effect.gen(function* () {
+  const now = yield* Clock.currentTimeMillis
+  const seed = yield* Random.nextIntBetween(0, 2 ** 31 - 1)
+  return { now, random: mulberry32(seed) }
+})
+
+/** Looks up a registered workflow by name. */
+export const workflowOf = (ctx: EngineContext, name: string): Effect.Effect<AnyWorkflow, InvalidWorkflowError> => {
+  const wf = ctx.workflows.get(name)
+  return wf ? Effect.succeed(wf) : Effect.fail(new InvalidWorkflowError({ workflow: name, reason: "not registered with this engine" }))
+}
+
+/** Rebuilds a run's interpreter from its stored journal (the cold path after a cache miss or restart). */
+export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>
+  Effect.map(ctx.store.getJournal(run.id), (journal) => {
+    const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
+    return new Replayer(run.id, workflow, decodeStored(trigger, run.input)).load(journal)
+  })

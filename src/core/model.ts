@@ -1,0 +1,118 @@
+/**
+ * The data model shared by the interpreter, the engine and every store backend.
+ * Times are epoch milliseconds read from Effect's Clock.
+ */
+import type { Json } from "./json.js"
+
+/** Lifecycle of a run. Terminal statuses never change again. */
+export type RunStatus = "running" | "completed" | "failed" | "cancelled"
+
+/** The statuses after which a run accepts no more work. */
+export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
+
+/** True for `completed`, `failed` and `cancelled`. */
+export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
+
+/** What a journal entry records. */
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log"
+
+/** `pending` entries wait for a task; the others are resolved and never change. */
+export type EntryStatus = "pending" | "completed" | "failed" | "cancelled"
+
+/**
+ * A persisted error: a stable machine code plus a redacted message. Raw error objects are
+ * never stored, so secrets in exception text do not reach the database.
+ */
+export interface ErrorInfo {
+  readonly code: string
+  readonly message: string
+  readonly retryable?: boolean
+  readonly step?: string
+  readonly seq?: number
+  readonly details?: Json
+}
+
+/** One journal row: a command the workflow yielded and, once resolved, its outcome. */
+export interface Entry {
+  readonly seq: number
+  readonly kind: EntryKind
+  readonly name: string
+  readonly status: EntryStatus
+  /** The command's argument (a step's input, a sleep's due time). */
+  readonly input?: Json
+  /** The command's result; absent when the step returned nothing. */
+  readonly output?: Json
+  readonly error?: ErrorInfo
+  /** Attempts made so far (steps only). */
+  readonly attempts: number
+  readonly createdAt: number
+  readonly resolvedAt?: number
+}
+
+/** A run as stored. `revision` increases with every change to its journal (compare-and-set). */
+export interface RunRecord {
+  readonly id: string
+  readonly workflow: string
+  readonly trigger: string
+  readonly queue: string
+  readonly status: RunStatus
+  readonly input: Json
+  readonly output?: Json
+  readonly error?: ErrorInfo
+  readonly revision: number
+  readonly idempotencyKey?: string
+  /** sha256 of the canonical request (workflow, trigger, raw payload): detects key reuse. */
+  readonly requestHash: string
+  /** sha256 of the workflow code when the run started (informational). */
+  readonly definitionHash: string
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly finishedAt?: number
+}
+
+/** What a task does when claimed. */
+export type TaskKind = "step" | "timer"
+
+/** A unit of work for a worker: the live attempt of a pending step, or a due timer. */
+export interface TaskRecord {
+  readonly runId: string
+  readonly seq: number
+  readonly queue: string
+  readonly kind: TaskKind
+  readonly attempt: number
+  readonly visibleAt: number
+  readonly owner?: string
+  readonly claimId?: string
+  readonly leaseUntil?: number
+}
+
+/** A task held by a worker. The raw `token` never leaves the worker's memory. */
+export interface ClaimedTask {
+  readonly runId: string
+  readonly seq: number
+  readonly queue: string
+  readonly kind: TaskKind
+  readonly attempt: number
+  readonly visibleAt: number
+  readonly workflow: string
+  readonly owner: string
+  readonly claimId: string
+  readonly token: string
+  readonly leaseUntil: number
+}
+
+/** One finished try of a step. */
+export interface AttemptRecord {
+  readonly seq: number
+  readonly attempt: number
+  readonly status: "completed" | "failed"
+  readonly error?: ErrorInfo
+  readonly owner: string
+  readonly startedAt: number
+  readonly finishedAt: number
+  /** When the next attempt becomes visible, if this failure is retried. */
+  readonly retryAt?: number
+}
+
+/** Why a fenced write was refused. Nothing was written. */
+export type FenceReason = "stale_claim" | "expired_claim" | "terminal_run" | "revision_conflict" | "run_not_found"

@@ -1,0 +1,121 @@
+/**
+ * The Store port: everything the engine needs from persistence. Each backend (memory,
+ * PGlite, postgres.js) implements it and passes the same contract suite
+ * (test/contract/). All writes that belong together are one atomic `commit`, fenced by the
+ * claim (id + token hash + lease) and, when the journal changes, the run's revision.
+ */
+import { Context, type Effect } from "effect"
+import type { StoreError } from "../core/errors.js"
+import type { Json } from "../core/json.js"
+import type {
+  AttemptRecord,
+  ClaimedTask,
+  Entry,
+  ErrorInfo,
+  FenceReason,
+  RunRecord,
+  RunStatus,
+  TaskKind,
+  TaskRecord,
+} from "../core/model.js"
+
+/** A task to create. */
+export interface NewTask {
+  readonly runId: string
+  readonly seq: number
+  readonly queue: string
+  readonly kind: TaskKind
+  readonly attempt: number
+  readonly visibleAt: number
+}
+
+/** A run with its first journal entries and tasks, written atomically. */
+export interface NewRun {
+  readonly run: RunRecord
+  readonly entries: ReadonlyArray<Entry>
+  readonly tasks: ReadonlyArray<NewTask>
+}
+
+/** `Existing` when a run with that id was already there (nothing written). */
+export type CreateRunResult =
+  | { readonly _tag: "Created"; readonly run: RunRecord }
+  | { readonly _tag: "Existing"; readonly run: RunRecord }
+
+/** Proof of a claim. Only the sha256 of `token` is stored. */
+export interface ClaimRef {
+  readonly runId: string
+  readonly seq: number
+  readonly claimId: string
+  readonly token: string
+}
+
+/** What to do with the fenced (claimed) task. */
+export type TaskDisposition =
+  | { readonly _tag: "Done" }
+  | { readonly _tag: "Retry"; readonly attempt: number; readonly visibleAt: number }
+
+/** One atomic, fenced change to a run. */
+export interface Commit {
+  readonly runId: string
+  readonly now: number
+  /** The claim this commit completes; absent for engine commands that hold no claim. */
+  readonly fence?: ClaimRef
+  readonly task?: TaskDisposition
+  /** Compare-and-set on the run's revision; given whenever the journal changes (bumps it). */
+  readonly expectedRevision?: number
+  /** New run status (and output or error when terminal). */
+  readonly run?: { readonly status: RunStatus; readonly output?: Json; readonly error?: ErrorInfo }
+  /** Entries whose status changed (replaced whole, matched by seq). */
+  readonly resolve: ReadonlyArray<Entry>
+  /** New journal entries. */
+  readonly append: ReadonlyArray<Entry>
+  readonly attempts: ReadonlyArray<AttemptRecord>
+  readonly tasks: ReadonlyArray<NewTask>
+  /** Seqs whose tasks are withdrawn (cancelled siblings). */
+  readonly withdraw: ReadonlyArray<number>
+}
+
+/** `Rejected` means nothing was written; the reason says why. */
+export type CommitResult =
+  | { readonly _tag: "Committed"; readonly revision: number }
+  | { readonly _tag: "Rejected"; readonly reason: FenceReason }
+
+/** Options of `claim`. */
+export interface ClaimOptions {
+  readonly queue: string
+  readonly owner: string
+  readonly now: number
+  readonly leaseUntil: number
+  readonly limit: number
+}
+
+/** Filter of `listRuns`. */
+export interface RunFilter {
+  readonly status?: RunStatus
+  readonly workflow?: string
+  readonly limit?: number
+}
+
+/** The persistence operations the engine uses. */
+export interface StoreService {
+  /** Human-readable backend name, for logs and inspection. */
+  readonly backend: string
+  readonly createRun: (run: NewRun) => Effect.Effect<CreateRunResult, StoreError>
+  readonly getRun: (runId: string) => Effect.Effect<RunRecord | undefined, StoreError>
+  readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
+  readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
+  readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  readonly listRuns: (filter: RunFilter) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
+  /** Claims up to `limit` due tasks (visible and unclaimed, or with an expired lease). */
+  readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
+  readonly commit: (commit: Commit) => Effect.Effect<CommitResult, StoreError>
+  /** Extends a live claim's lease; false when the claim is no longer current. */
+  readonly heartbeat: (claim: ClaimRef, now: number, leaseUntil: number) => Effect.Effect<boolean, StoreError>
+  /** Gives a claimed task back, visible again at `visibleAt`; false when the claim is not current. */
+  readonly release: (claim: ClaimRef, visibleAt: number) => Effect.Effect<boolean, StoreError>
+  /** The earliest time a task of the queue becomes claimable, if any. */
+  readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
+}
+
+/** The Store service tag. Provide a backend layer: `MemoryStore.layer`, `PgliteStore.layer(...)`. */
+export class Store extends Context.Tag("squid-mesh/Store")<Store, StoreService>() {}

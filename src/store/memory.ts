@@ -1,0 +1,153 @@
+/**
+ * The in-memory Store backend: for unit tests and the simulated-clock test kit. Every
+ * operation is synchronous inside one Effect, so each commit is atomic by construction.
+ * It follows the same contract as the SQL backends (test/contract/).
+ */
+import { Effect, Layer } from "effect"
+import { newClaimToken, sha256Hex } from "../core/ids.js"
+import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type RunRecord, type TaskRecord } from "../core/model.js"
+import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type StoreService } from "./Store.js"
+
+interface MemTask extends NewTask {
+  availableAt: number
+  claimId?: string
+  tokenHash?: string
+  owner?: string
+  leaseUntil?: number
+}
+
+const key = (runId: string, seq: number) => `${runId}#${seq}`
+
+/** Builds a fresh in-memory store. Share one instance between engines to simulate a restart. */
+export const make = (): StoreService => {
+  const runs = new Map<string, RunRecord>()
+  const journals = new Map<string, Array<Entry>>()
+  const attempts = new Map<string, Array<AttemptRecord>>()
+  const tasks = new Map<string, MemTask>()
+
+  const taskView = (t: MemTask): TaskRecord => ({
+    runId: t.runId,
+    seq: t.seq,
+    queue: t.queue,
+    kind: t.kind,
+    attempt: t.attempt,
+    visibleAt: t.visibleAt,
+    ...(t.owner !== undefined ? { owner: t.owner, claimId: t.claimId!, leaseUntil: t.leaseUntil! } : {}),
+  })
+
+  const putTask = (t: NewTask) => tasks.set(key(t.runId, t.seq), { ...t, availableAt: t.visibleAt })
+
+  const currentClaim = (claim: ClaimRef): MemTask | undefined => {
+    const task = tasks.get(key(claim.runId, claim.seq))
+    return task && task.claimId === claim.claimId && task.tokenHash === sha256Hex(claim.token) ? task : undefined
+  }
+
+  const commit = (c: Commit): CommitResult => {
+    const run = runs.get(c.runId)
+    if (!run) return { _tag: "Rejected", reason: "run_not_found" }
+    if (isTerminal(run.status)) return { _tag: "Rejected", reason: "terminal_run" }
+    if (c.fence) {
+      const task = currentClaim(c.fence)
+      if (!task) return { _tag: "Rejected", reason: "stale_claim" }
+      if (task.leaseUntil! <= c.now) return { _tag: "Rejected", reason: "expired_claim" }
+    }
+    if (c.expectedRevision !== undefined && run.revision !== c.expectedRevision) return { _tag: "Rejected", reason: "revision_conflict" }
+
+    if (c.fence && c.task) {
+      const k = key(c.fence.runId, c.fence.seq)
+      if (c.task._tag === "Done") tasks.delete(k)
+      else {
+        const t = tasks.get(k)!
+        tasks.set(k, { runId: t.runId, seq: t.seq, queue: t.queue, kind: t.kind, attempt: c.task.attempt, visibleAt: c.task.visibleAt, availableAt: c.task.visibleAt })
+      }
+    }
+    const journal = journals.get(c.runId)!
+    for (const entry of c.resolve) journal[entry.seq - 1] = entry
+    for (const entry of c.append) journal[entry.seq - 1] = entry
+    attempts.get(c.runId)!.push(...c.attempts)
+    for (const seq of c.withdraw) tasks.delete(key(c.runId, seq))
+    for (const t of c.tasks) putTask(t)
+
+    const revision = c.expectedRevision !== undefined ? run.revision + 1 : run.revision
+    const next: RunRecord = { ...run, revision, updatedAt: c.now }
+    if (c.run) {
+      const { output: _o, error: _e, ...rest } = next
+      const terminal = isTerminal(c.run.status)
+      runs.set(c.runId, {
+        ...rest,
+        status: c.run.status,
+        ...(c.run.output !== undefined ? { output: c.run.output } : {}),
+        ...(c.run.error !== undefined ? { error: c.run.error } : {}),
+        ...(terminal ? { finishedAt: c.now } : {}),
+      })
+      // A terminal run has no work left: withdraw whatever tasks remain.
+      if (terminal) for (const [k, t] of tasks) if (t.runId === c.runId) tasks.delete(k)
+    } else runs.set(c.runId, next)
+    return { _tag: "Committed", revision }
+  }
+
+  return {
+    backend: "memory",
+    createRun: ({ run, entries, tasks: newTasks }) =>
+      Effect.sync(() => {
+        const existing = runs.get(run.id)
+        if (existing) return { _tag: "Existing", run: existing } as const
+        runs.set(run.id, run)
+        journals.set(run.id, [...entries])
+        attempts.set(run.id, [])
+        for (const t of newTasks) putTask(t)
+        return { _tag: "Created", run } as const
+      }),
+    getRun: (runId) => Effect.sync(() => runs.get(runId)),
+    getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])]),
+    getTasks: (runId) =>
+      Effect.sync(() => [...tasks.values()].filter((t) => t.runId === runId).sort((a, b) => a.seq - b.seq).map(taskView)),
+    listRuns: (filter) =>
+      Effect.sync(() =>
+        [...runs.values()]
+          .filter((r) => (filter.status === undefined || r.status === filter.status) && (filter.workflow === undefined || r.workflow === filter.workflow))
+          .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+          .slice(0, filter.limit ?? 100),
+      ),
+    claim: ({ queue, owner, now, leaseUntil, limit }) =>
+      Effect.sync(() => {
+        const due = [...tasks.values()]
+          .filter((t) => t.queue === queue && t.availableAt <= now)
+          .sort((a, b) => a.availableAt - b.availableAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq))
+          .slice(0, limit)
+        return due.map((t): ClaimedTask => {
+          const token = newClaimToken()
+          const claimId = newClaimToken().slice(0, 22)
+          Object.assign(t, { claimId, tokenHash: sha256Hex(token), owner, leaseUntil, availableAt: leaseUntil })
+          const run = runs.get(t.runId)!
+          return { runId: t.runId, seq: t.seq, queue: t.queue, kind: t.kind, attempt: t.attempt, visibleAt: t.visibleAt, workflow: run.workflow, owner, claimId, token, leaseUntil }
+        })
+      }),
+    commit: (c) => Effect.sync(() => commit(c)),
+    heartbeat: (claim, now, leaseUntil) =>
+      Effect.sync(() => {
+        const task = currentClaim(claim)
+        if (!task || task.leaseUntil! <= now) return false
+        task.leaseUntil = leaseUntil
+        task.availableAt = leaseUntil
+        return true
+      }),
+    release: (claim, visibleAt) =>
+      Effect.sync(() => {
+        const task = currentClaim(claim)
+        if (!task) return false
+        tasks.set(key(task.runId, task.seq), { runId: task.runId, seq: task.seq, queue: task.queue, kind: task.kind, attempt: task.attempt, visibleAt, availableAt: visibleAt })
+        return true
+      }),
+    nextDueAt: (queue) =>
+      Effect.sync(() => {
+        let min: number | undefined
+        for (const t of tasks.values()) if (t.queue === queue && (min === undefined || t.availableAt < min)) min = t.availableAt
+        return min
+      }),
+  }
+}
+
+/** A layer with a fresh in-memory store. */
+export const layer: Layer.Layer<Store> = Layer.sync(Store, make)
