@@ -53,8 +53,8 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       workflows.set(wf.name, wf)
     }
     const cache = new StickyCache(config.cacheSize ?? 1000)
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map() }
     const notifier = new Notifier()
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier }
     return {
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),

@@ -220,6 +220,8 @@ const commitDecision = (
       })
       if (result._tag === "Committed") {
         yield* emitLogs(task.runId, decision)
+        // This worker takes the next task itself; more than one (a parallel group) needs other slots.
+        if (decision.tasks.length > 1) yield* ctx.notifier.notify
         if (decision.outcome._tag === "Blocked") ctx.cache.put(task.runId, { replayer, revision: result.revision })
         const name = resolved?.name ?? replayer.entryAt(task.seq)?.name ?? ""
         const outcome = decision.outcome._tag === "NonDeterminism" ? "non_determinism" : resolved?.status === "failed" ? "failed" : "completed"

@@ -23,7 +23,7 @@ export const redactValue = (value: unknown): unknown => {
 
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   // key=value, key: value, "key":"value"
-  [/("?(?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie)"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,;&}]+)/gi, `$1${REDACTED}`],
+  [/("?(?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie)"?\s*[:=]\s*)((?:bearer|basic)\s+[^\s,;&})\]]+|"[^"]*"|'[^']*'|[^\s,;&})\]]+)/gi, `$1${REDACTED}`],
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`],
   [/(\w+:\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${REDACTED}@`],
   // long opaque tokens (JWTs, API keys)

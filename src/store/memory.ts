@@ -100,7 +100,7 @@ export const make = (): StoreService => {
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
-    getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])]),
+    getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])].sort((a, b) => a.seq - b.seq || a.attempt - b.attempt)),
     getTasks: (runId) =>
       Effect.sync(() => [...tasks.values()].filter((t) => t.runId === runId).sort((a, b) => a.seq - b.seq).map(taskView)),
     listRuns: (filter) =>

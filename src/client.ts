@@ -1,0 +1,102 @@
+/**
+ * The Promise facade for hosts that do not use Effect. It exposes the same operations as
+ * the `Mesh` service; failures are thrown as the same tagged errors (check `error._tag`).
+ *
+ * @example
+ * const mesh = await createMesh({ workflows: [Checkout] })          // PGlite in .squid-mesh/
+ * const worker = await mesh.startWorker({ concurrency: 4 })
+ * const { runId } = await mesh.start(Checkout, { orderId: "o-1" })
+ * const run = await mesh.awaitRun(runId)
+ * await worker.stop(); await mesh.close()
+ */
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
+import type { StartOptions, StartResult } from "../runtime/start.js"
+import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
+import type { StoreError } from "./core/errors.js"
+import type { InspectOptions, RunView } from "./inspect.js"
+import { Mesh, layer as meshLayer } from "./Mesh.js"
+import * as MemoryStore from "./store/memory.js"
+import * as PgliteStore from "./store/pglite.js"
+import type { RunFilter, Store } from "./store/Store.js"
+
+/** Where runs are stored. Default: PGlite (embedded Postgres) in `.squid-mesh/`. */
+export type StoreConfig =
+  | { readonly kind: "memory" }
+  | { readonly kind: "pglite"; readonly dataDir?: string }
+  | { readonly kind: "layer"; readonly layer: Layer.Layer<Store, StoreError> }
+
+/** Options of `createMesh`. */
+export interface MeshClientOptions {
+  readonly workflows: ReadonlyArray<AnyWorkflow>
+  readonly store?: StoreConfig
+  readonly cacheSize?: number
+}
+
+/** A running worker, from `startWorker`. */
+export interface WorkerClient {
+  readonly stats: () => Readonly<WorkerStats>
+  /** Stops claiming, waits for in-flight tasks (up to the shutdown timeout), then resolves. */
+  readonly stop: () => Promise<void>
+}
+
+/** The Promise API. */
+export interface MeshClient {
+  readonly start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Promise<StartResult>
+  readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
+  readonly inspectRun: (runId: string, options?: InspectOptions) => Promise<RunView>
+  readonly listRuns: (filter?: RunFilter) => Promise<ReadonlyArray<RunView>>
+  readonly awaitRun: (runId: string, options?: { readonly pollInterval?: Duration.DurationInput; readonly timeout?: Duration.DurationInput }) => Promise<RunView>
+  readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
+  /** Stops workers started here and closes the store. */
+  readonly close: () => Promise<void>
+}
+
+const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreError> => {
+  if (!config || config.kind === "pglite") return PgliteStore.layer({ dataDir: (config && config.kind === "pglite" ? config.dataDir : undefined) ?? ".squid-mesh" })
+  if (config.kind === "memory") return MemoryStore.layer
+  return config.layer
+}
+
+/** Creates a Promise client. The store opens now; `close()` releases it. */
+export const createMesh = async (options: MeshClientOptions): Promise<MeshClient> => {
+  const layer = meshLayer({ workflows: options.workflows, ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}) }).pipe(
+    Layer.provide(storeLayer(options.store)),
+  )
+  const runtime = ManagedRuntime.make(layer)
+  const run = async <A, E>(f: (mesh: Mesh["Type"]) => Effect.Effect<A, E, never>): Promise<A> => {
+    const exit = await runtime.runPromiseExit(Effect.flatMap(Mesh, f))
+    if (Exit.isSuccess(exit)) return exit.value
+    throw Cause.squash(exit.cause)
+  }
+  await run(() => Effect.void)
+  const workers = new Set<Scope.CloseableScope>()
+  return {
+    start: (workflow, payload, startOptions) => run((m) => m.start(workflow, payload, startOptions)),
+    executeNext: (o) => run((m) => m.executeNext(o)),
+    inspectRun: (runId, o) => run((m) => m.inspectRun(runId, o)),
+    listRuns: (filter) => run((m) => m.listRuns(filter)),
+    awaitRun: (runId, o) => run((m) => m.awaitRun(runId, o)),
+    startWorker: async (workerOptions) => {
+      const scope = await runtime.runPromise(Scope.make())
+      workers.add(scope)
+      const handle = await run((m) => Scope.extend(m.worker(workerOptions), scope))
+      let stats: Readonly<WorkerStats> = { executed: 0, retries: 0, fenced: 0, idlePolls: 0, errors: 0 }
+      const refresh = () => runtime.runSync(handle.stats)
+      return {
+        stats: () => (stats = refresh()),
+        stop: async () => {
+          if (!workers.delete(scope)) return
+          stats = refresh()
+          await runtime.runPromise(Scope.close(scope, Exit.void))
+        },
+      }
+    },
+    close: async () => {
+      for (const scope of workers) await runtime.runPromise(Scope.close(scope, Exit.void))
+      workers.clear()
+      await runtime.dispose()
+    },
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Squid Mesh for TypeScript: an embedded durable workflow runtime.
+ *
+ * - Author workflows with `Workflow`, `Step` and `Trigger` (generator functions).
+ * - Effect hosts: provide `Mesh.layer({ workflows })` over a Store layer
+ *   (`PgliteStore.layer`, `MemoryStore.layer`) and use the `Mesh` service.
+ * - Promise hosts: `createMesh({ workflows })`.
+ */
+export { Workflow, Step, Trigger, Command, isCommand } from "../dsl/index.js"
+export type {
+  CommandResult,
+  WorkflowGenerator,
+  LogLevel,
+  RetryPolicy,
+  ExponentialBackoff,
+  FixedBackoff,
+  StepContext,
+  StepDef,
+  StepOptions,
+  WorkflowDef,
+  AnyWorkflow,
+  InputOf,
+  OutputOf,
+  ManualTrigger,
+  PayloadOf,
+  DefaultValue,
+  ClockDefault,
+} from "../dsl/index.js"
+export { StepError } from "../dsl/Step.js"
+export * as Mesh from "./Mesh.js"
+export type { MeshService, MeshConfig } from "./Mesh.js"
+export { Store } from "./store/Store.js"
+export type { StoreService, RunFilter } from "./store/Store.js"
+export * as MemoryStore from "./store/memory.js"
+export * as PgliteStore from "./store/pglite.js"
+export { createMesh } from "./client.js"
+export type { MeshClient, MeshClientOptions, StoreConfig, WorkerClient } from "./client.js"
+export type { RunView, EntryView, InspectOptions } from "./inspect.js"
+export type { StartOptions, StartResult } from "../runtime/start.js"
+export type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
+export type { WorkerOptions, WorkerHandle, WorkerStats } from "../runtime/Worker.js"
+export * from "./core/errors.js"
+export type { Json } from "./core/json.js"
+export type { RunStatus, Entry, EntryKind, EntryStatus, ErrorInfo, AttemptRecord, TaskRecord } from "./core/model.js"
