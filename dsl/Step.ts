@@ -17,6 +17,12 @@ export interface StepContext {
   readonly idempotencyKey: string
   /** Aborted when the attempt is interrupted (timeout, lost claim, shutdown). */
   readonly signal: AbortSignal
+  /**
+   * With `transaction: true`: the journal's own SQL transaction (a postgres.js
+   * `TransactionSql` or a PGlite `Transaction`; use `PostgresStore.transactionOf(ctx)` for a
+   * typed handle). Writes made through it commit atomically with the step's recorded result.
+   */
+  readonly sql?: unknown
 }
 
 /** A step body may return an Effect, a Promise or a plain value. */
@@ -37,6 +43,11 @@ export interface StepOptions<I, R> {
   readonly compensate?: (input: I, output: StepOutput<R>, ctx: StepContext) => StepResult<unknown>
   /** The step's effect cannot be undone or safely repeated by a rerun. */
   readonly irreversible?: boolean
+  /**
+   * Run the attempt inside the journal's SQL transaction (`ctx.sql`): the step's database
+   * writes and its recorded result commit together, or not at all. SQL stores only.
+   */
+  readonly transaction?: boolean
 }
 
 /** A callable step definition: `Step(input)` is the command to yield. */

@@ -1,0 +1,59 @@
+/**
+ * The Store contract on real PostgreSQL (postgres.js), plus what only a multi-connection
+ * server can show: concurrent migrations and concurrent claims.
+ */
+import { randomUUID } from "node:crypto"
+import { Effect } from "effect"
+import postgres from "postgres"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import type { RunRecord } from "../../src/core/model.js"
+import * as PostgresStore from "../../src/store/postgres.js"
+import { migrate } from "../../src/store/sql/migrate.js"
+import { freshDatabase } from "../support/database.js"
+import { storeContract } from "./storeContract.js"
+
+let db: { url: string; drop: () => Promise<void> }
+beforeAll(async () => {
+  db = await freshDatabase(inject("databaseUrl"), "contract")
+})
+afterAll(() => db.drop())
+
+storeContract("postgres", () => PostgresStore.make({ url: db.url, max: 4 }))
+
+describe("postgres-only", () => {
+  it("applies migrations exactly once when several processes start at once", async () => {
+    const fresh = await freshDatabase(inject("databaseUrl"), "migr")
+    const pools = Array.from({ length: 6 }, () => postgres(fresh.url, { max: 1, onnotice: () => undefined }))
+    try {
+      await Promise.all(pools.map((sql) => migrate(PostgresStore.postgresClient(sql))))
+      const rows = await pools[0]!`SELECT version FROM squid_mesh.schema_migrations`
+      expect(rows.map((r) => r.version)).toEqual([1])
+    } finally {
+      await Promise.all(pools.map((sql) => sql.end()))
+      await fresh.drop()
+    }
+  })
+
+  it("concurrent claimers never get the same task (FOR UPDATE SKIP LOCKED)", async () => {
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const store = yield* PostgresStore.make({ url: db.url, max: 8 })
+        const queue = `q-${randomUUID()}`
+        const runs = Array.from({ length: 40 }, (): RunRecord => ({
+          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
+          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0,
+        }))
+        yield* Effect.forEach(runs, (run) =>
+          store.createRun({ run, entries: [], tasks: [1, 2, 3].map((seq) => ({ runId: run.id, seq, queue, kind: "step" as const, attempt: 1, visibleAt: 0 })) }))
+        const claims = yield* Effect.all(
+          Array.from({ length: 8 }, (_, i) => store.claim({ queue, owner: `w${i}`, now: 10, leaseUntil: 1_000, limit: 20 })),
+          { concurrency: "unbounded" },
+        )
+        const keys = claims.flat().map((t) => `${t.runId}#${t.seq}`)
+        expect(keys).toHaveLength(120)
+        expect(new Set(keys).size).toBe(120)
+      }),
+    )
+    await Effect.runPromise(program)
+  })
+})
