@@ -2,12 +2,14 @@
  * The engine service: start runs and execute their tasks against a Store. It is the Effect
  * API's core; the public `Mesh` service (src/) adds inspection on top.
  */
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext } from "./context.js"
-import { executeNext, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import type { ClaimedTask } from "../src/core/model.js"
+import { Leases } from "./Leases.js"
 import { Notifier } from "./Notifier.js"
 import { start, type StartError, type StartOptions, type StartResult } from "./start.js"
 import type { StepBody } from "./StepRunner.js"
@@ -33,6 +35,19 @@ export interface EngineService {
   readonly dropCache: Effect.Effect<void>
   /** Cache hit and miss counters. */
   readonly cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }>
+  /** Claims up to `limit` due tasks for a worker (the Worker's fetcher). */
+  readonly claim: (options: ExecuteOptions, limit: number) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
+  /** Executes a claimed task and the run's next tasks handed over inline (the Worker's slots). */
+  readonly executeChain: (
+    task: ClaimedTask,
+    options: ExecuteOptions,
+    stop: () => boolean,
+    onResult: (result: ExecuteResult) => void,
+  ) => Effect.Effect<void, StoreError>
+  /** The earliest time a task of the queue becomes claimable. */
+  readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
+  /** Subscribes this process to other processes' wakeups (Postgres NOTIFY), when the store can. */
+  readonly listen: ((queue: string) => Effect.Effect<void, StoreError, Scope.Scope>) | undefined
   /** Wakes idle workers of this process. */
   readonly notifier: Notifier
   readonly workflows: ReadonlyMap<string, AnyWorkflow>
@@ -41,8 +56,11 @@ export interface EngineService {
 /** The Engine service tag. */
 export class Engine extends Context.Tag("squid-mesh/Engine")<Engine, EngineService>() {}
 
-/** Builds an engine over the Store in context. Duplicate workflow names are an InvalidWorkflowError. */
-export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError, Store> =>
+/**
+ * Builds an engine over the Store in context. Duplicate workflow names are an
+ * InvalidWorkflowError. Its lease keeper runs until the scope closes.
+ */
+export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const workflows = new Map<string, AnyWorkflow>()
@@ -54,11 +72,25 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
     }
     const cache = new StickyCache(config.cacheSize ?? 1000)
     const notifier = new Notifier()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier }
+    const leases = new Leases(store)
+    yield* leases.start()
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases }
     return {
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
       executeNext: (options) => executeNext(ctx, options),
+      claim: (options, limit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const { queue, owner, leaseMs } = resolveOptions(options)
+          return store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit })
+        }),
+      executeChain: (task, options, stop, onResult) => executeChain(ctx, task, resolveOptions(options).leaseMs, stop, onResult),
+      nextDueAt: (queue) => store.nextDueAt(queue),
+      listen: store.listen
+        ? (queue) => store.listen!((woken) => {
+            if (woken === queue) Effect.runFork(notifier.notify)
+          })
+        : undefined,
       stubStep: (name, body) => Effect.sync(() => (body ? ctx.stubs.set(name, body) : ctx.stubs.delete(name))),
       dropCache: Effect.sync(() => cache.clear()),
       cacheStats: Effect.sync(() => ({ hits: cache.hits, misses: cache.misses, size: cache.size })),
@@ -68,4 +100,4 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
   })
 
 /** A layer providing the Engine, given a Store. */
-export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError, Store> => Layer.effect(Engine, make(config))
+export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError, Store> => Layer.scoped(Engine, make(config))

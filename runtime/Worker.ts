@@ -1,12 +1,14 @@
 /**
- * A worker: up to `concurrency` tasks at once from one queue. Idle slots sleep until the
- * next task is due, a wakeup arrives, or the poll interval passes. Closing the worker's
- * scope stops claiming, lets in-flight tasks finish up to `shutdownTimeout`, then
- * interrupts what is left (their claims expire and are re-claimed elsewhere).
+ * A worker: up to `concurrency` tasks at once from one queue. One fetcher claims due tasks
+ * in batches (one query for every free slot) and forks each into a slot; a slot follows its
+ * run while commits hand it the next task inline. An idle fetcher sleeps until the next task
+ * is due, a wakeup arrives (this process, or Postgres NOTIFY from others), a slot frees up,
+ * or the poll interval passes. Closing the worker's scope stops claiming, lets in-flight
+ * tasks finish up to `shutdownTimeout`, then interrupts them, releasing their claims.
  */
-import { Clock, Duration, Effect, Fiber, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, type Scope } from "effect"
 import type { EngineService } from "./Engine.js"
-import type { ExecuteOptions } from "./execute.js"
+import type { ExecuteOptions, ExecuteResult } from "./execute.js"
 
 /** Worker options. */
 export interface WorkerOptions extends ExecuteOptions {
@@ -42,39 +44,61 @@ export const start = (engine: EngineService, options: WorkerOptions = {}): Effec
     const shutdownMs = Duration.toMillis(options.shutdownTimeout ?? "30 seconds")
     const stats: WorkerStats = { executed: 0, retries: 0, fenced: 0, idlePolls: 0, errors: 0 }
     let stopping = false
+    let inFlight = 0
+    const slots = yield* FiberSet.make<void, never>()
+    if (engine.listen) yield* engine.listen(options.queue ?? "default").pipe(Effect.catchAll((e) => Effect.logWarning("worker: LISTEN unavailable, polling only", e)))
 
-    const slot = Effect.gen(function* () {
+    const onResult = (r: ExecuteResult) => {
+      if (r._tag === "Executed") {
+        stats.executed++
+        if (r.result === "retry_scheduled") stats.retries++
+      } else if (r._tag === "Fenced") stats.fenced++
+    }
+
+    const fetcher = Effect.gen(function* () {
       while (!stopping) {
-        const result = yield* Effect.either(engine.executeNext(options))
-        if (result._tag === "Left") {
-          stats.errors++
-          yield* Effect.logWarning("worker: store error, backing off", result.left)
+        const free = concurrency - inFlight
+        if (free <= 0) {
           yield* engine.notifier.wait(pollMs)
           continue
         }
-        const r = result.right
-        if (r._tag === "Idle") {
-          stats.idlePolls++
-          const now = yield* Clock.currentTimeMillis
-          const untilDue = r.nextDueAt === undefined ? pollMs : Math.min(pollMs, Math.max(0, r.nextDueAt - now))
-          if (!stopping) yield* engine.notifier.wait(untilDue)
-        } else if (r._tag === "Executed") {
-          stats.executed++
-          if (r.result === "retry_scheduled") {
-            stats.retries++
-            yield* engine.notifier.notify
-          }
-        } else stats.fenced++
+        const claimed = yield* Effect.either(engine.claim(options, free))
+        if (claimed._tag === "Left") {
+          stats.errors++
+          yield* Effect.logWarning("worker: store error while claiming, backing off", claimed.left)
+          yield* engine.notifier.wait(pollMs)
+          continue
+        }
+        for (const task of claimed.right) {
+          inFlight++
+          yield* FiberSet.run(
+            slots,
+            engine.executeChain(task, options, () => stopping, onResult).pipe(
+              Effect.catchAll((e) => Effect.sync(() => stats.errors++).pipe(Effect.zipRight(Effect.logWarning("worker: store error while executing", e)))),
+              Effect.ensuring(Effect.suspend(() => (inFlight--, engine.notifier.notify))),
+            ),
+          )
+        }
+        if (claimed.right.length === free) continue
+        stats.idlePolls++
+        const next = yield* Effect.either(engine.nextDueAt(options.queue ?? "default"))
+        const now = yield* Clock.currentTimeMillis
+        const due = next._tag === "Right" ? next.right : undefined
+        const wait = due === undefined ? pollMs : Math.min(pollMs, Math.max(0, due - now))
+        if (!stopping && wait > 0) yield* engine.notifier.wait(wait)
       }
     })
-    const fibers = yield* Effect.forEach(Array.from({ length: concurrency }), () => Effect.forkDaemon(slot))
+    const fetching = yield* Effect.forkDaemon(fetcher)
 
+    const stopped = yield* Deferred.make<void>()
     const stop = Effect.gen(function* () {
-      if (stopping) return
+      if (stopping) return yield* Deferred.await(stopped)
       stopping = true
       yield* engine.notifier.notify
-      const drained = yield* Effect.timeout(Fiber.joinAll(fibers), shutdownMs).pipe(Effect.option)
-      if (drained._tag === "None") yield* Fiber.interruptAll(fibers)
+      yield* Fiber.await(fetching)
+      const drained = yield* Effect.timeout(FiberSet.awaitEmpty(slots), shutdownMs).pipe(Effect.option)
+      if (drained._tag === "None") yield* FiberSet.clear(slots)
+      yield* Deferred.succeed(stopped, undefined)
     })
     yield* Effect.addFinalizer(() => stop)
     return { stats: Effect.sync(() => ({ ...stats })), stop }

@@ -9,6 +9,7 @@ import type { RunRecord } from "../src/core/model.js"
 import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
 import { decodeStored } from "./payload.js"
+import type { Leases } from "./Leases.js"
 import type { Notifier } from "./Notifier.js"
 import type { StepBody } from "./StepRunner.js"
 import type { StickyCache } from "./StickyCache.js"
@@ -22,6 +23,8 @@ export interface EngineContext {
   readonly stubs: Map<string, StepBody>
   /** Wakes this process's idle workers. */
   readonly notifier: Notifier
+  /** Renews this process's claims and interrupts attempts whose claim was lost. */
+  readonly leases: Leases
 }
 
 /** Small deterministic PRNG (mulberry32), seeded from Effect's Random once per advance. */

@@ -1,20 +1,18 @@
 /**
- * Executing one task: claim it, run the step (or fire the timer) under a heartbeat, then
- * record the result and advance the run in one atomic commit fenced by the claim and the
- * run revision. A failed attempt with retries left only reschedules the task; the journal
- * is unchanged. A revision conflict (a sibling committed first) replays from the store and
- * commits again with the same result: the step is never re-run for it.
+ * Executing tasks: claim, run the step (or fire the timer) under a heartbeat, then settle
+ * the result in one fenced commit (runtime/advance.ts). A failed attempt with retries left
+ * only reschedules its task; the journal is unchanged. Steps declared `transaction: true`
+ * run inside the journal's SQL transaction, so their writes commit with their result.
  */
 import { Clock, Duration, Effect, Exit } from "effect"
-import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { StepDef } from "../dsl/Step.js"
 import type { StoreError } from "../src/core/errors.js"
 import { toJson } from "../src/core/json.js"
-import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type FenceReason, type RunStatus, type TaskKind } from "../src/core/model.js"
-import type { ClaimRef } from "../src/store/Store.js"
-import { makeEnv, rebuild, type EngineContext } from "./context.js"
-import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
+import type { ClaimRef, Commit, CommitResult } from "../src/store/Store.js"
+import { acquire, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
+import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
-import type { Decision, Replayer } from "./Interpreter.js"
 import { retryDelay } from "./retry.js"
 import { runAttempt } from "./StepRunner.js"
 
@@ -28,7 +26,7 @@ export interface ExecuteOptions {
   readonly leaseFor?: Duration.DurationInput
 }
 
-/** What one `executeNext` did. */
+/** What executing one task did. */
 export type ExecuteResult =
   | { readonly _tag: "Idle"; readonly nextDueAt?: number }
   | {
@@ -44,130 +42,109 @@ export type ExecuteResult =
   | { readonly _tag: "Fenced"; readonly runId: string; readonly seq: number; readonly reason: FenceReason | "claim_lost" }
   | { readonly _tag: "Skipped"; readonly runId: string; readonly seq: number; readonly reason: "unknown_workflow" }
 
-const MAX_CONFLICT_RETRIES = 25
+/** A task's result, plus the run's next task when it was claimed inline for this worker. */
+export interface Executed {
+  readonly result: ExecuteResult
+  readonly next: ClaimedTask | undefined
+}
+
 const UNKNOWN_WORKFLOW_BACKOFF = 30_000
 
-/** Claims one due task of a queue and executes it. */
+/** The defaults every entry point shares. */
+export const resolveOptions = (options: ExecuteOptions) => ({
+  queue: options.queue ?? "default",
+  owner: options.ownerId ?? `worker-${process.pid}`,
+  leaseMs: Duration.toMillis(options.leaseFor ?? "5 minutes"),
+})
+
+/** Claims one due task of a queue and executes it (one task: the next one is not chained). */
 export const executeNext = (ctx: EngineContext, options: ExecuteOptions = {}): Effect.Effect<ExecuteResult, StoreError> =>
   Effect.gen(function* () {
-    const queue = options.queue ?? "default"
-    const leaseMs = Duration.toMillis(options.leaseFor ?? "5 minutes")
-    const owner = options.ownerId ?? `worker-${process.pid}`
+    const { queue, owner, leaseMs } = resolveOptions(options)
     const now = yield* Clock.currentTimeMillis
     const [task] = yield* ctx.store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit: 1 })
     if (!task) {
       const next = yield* ctx.store.nextDueAt(queue)
       return next === undefined ? { _tag: "Idle" } : { _tag: "Idle", nextDueAt: next }
     }
-    return yield* executeClaimed(ctx, task, leaseMs)
+    return (yield* executeClaimed(ctx, task, leaseMs, false)).result
   })
 
-interface Acquired {
-  readonly replayer: Replayer
-  readonly revision: number
-  /** What replaying the stored journal decided before our result (normally nothing). */
-  readonly pre: Decision | undefined
-}
-
-/** The run's interpreter positioned at its pending commands: from the cache, else replayed. */
-const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
+/**
+ * Executes a claimed task, then the run's next tasks while commits hand them to this worker
+ * inline, until the run blocks or `stop()` says so (a pending inline claim is released).
+ */
+export const executeChain = (
+  ctx: EngineContext,
+  first: ClaimedTask,
+  leaseMs: number,
+  stop: () => boolean,
+  onResult: (result: ExecuteResult) => void,
+): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
-    const cached = ctx.cache.take(runId)
-    if (cached && cached.replayer.commandAt(seq)) return { replayer: cached.replayer, revision: cached.revision, pre: undefined } as Acquired
-    return yield* reload(ctx, runId, workflow)
+    let task: ClaimedTask | undefined = first
+    while (task) {
+      if (stop()) {
+        const now = yield* Clock.currentTimeMillis
+        yield* ctx.store.release(refOf(task), now).pipe(Effect.ignore)
+        return
+      }
+      const executed: Executed = yield* executeClaimed(ctx, task, leaseMs, true)
+      onResult(executed.result)
+      task = executed.next
+    }
   })
 
-const reload = (ctx: EngineContext, runId: string, workflow: AnyWorkflow) =>
-  Effect.gen(function* () {
-    const run = yield* ctx.store.getRun(runId)
-    if (!run) return "run_not_found" as const
-    if (isTerminal(run.status)) return "terminal_run" as const
-    const replayer = yield* rebuild(ctx, run, workflow)
-    const pre = replayer.advance(yield* makeEnv)
-    return { replayer, revision: run.revision, pre } as Acquired
-  })
+const refOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
-/** Executes a task this worker has claimed. */
-export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number): Effect.Effect<ExecuteResult, StoreError> =>
-  Effect.gen(function* () {
-    const claim: ClaimRef = { runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token }
-    const fenced = (reason: FenceReason | "claim_lost"): ExecuteResult => ({ _tag: "Fenced", runId: task.runId, seq: task.seq, reason })
+/** Executes a task this worker has claimed. If interrupted (shutdown), the claim is released. */
+export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
+  const claim = refOf(task)
+  const done = (result: ExecuteResult, next?: ClaimedTask): Executed => ({ result, next })
+  const fenced = (reason: FenceReason | "claim_lost"): Executed => done({ _tag: "Fenced", runId: task.runId, seq: task.seq, reason })
+  const program = Effect.gen(function* () {
     const workflow = ctx.workflows.get(task.workflow)
     if (!workflow) {
       const now = yield* Clock.currentTimeMillis
       yield* ctx.store.release(claim, now + UNKNOWN_WORKFLOW_BACKOFF)
       yield* Effect.logWarning(`task of unregistered workflow "${task.workflow}" released`).pipe(Effect.annotateLogs({ runId: task.runId }))
-      return { _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" } as const
+      return done({ _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" })
     }
     const acquired = yield* acquire(ctx, task.runId, workflow, task.seq)
     if (typeof acquired === "string") return fenced(acquired)
+    const settlement = (resolved: Entry | undefined, attempt: Settlement["attempt"], commit = ctx.store.commit): Settlement => ({
+      task, claim, workflow, resolved, attempt, leaseMs, chain, commit,
+    })
+    const finish = (settled: Settled, name: string, result: "completed" | "failed" | "non_determinism") =>
+      settled._tag === "Fenced" ? fenced(settled.reason) : done(executedResult(task, name, result, settled.runStatus), settled.next)
 
-    const pre = acquired.pre
-    if (pre && pre.outcome._tag !== "Blocked") {
+    if (acquired.pre && acquired.pre.outcome._tag !== "Blocked") {
       // The current code no longer matches the journal (or finishes early): record it, fenced.
-      return yield* commitDecision(ctx, task, claim, workflow, acquired, undefined, undefined, fenced)
+      return finish(yield* settle(ctx, settlement(undefined, undefined), acquired), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
     }
     const entry = acquired.replayer.entryAt(task.seq)
-    if (!entry || entry.status !== "pending" || !acquired.replayer.commandAt(task.seq)) {
+    const command = acquired.replayer.commandAt(task.seq)
+    if (!entry || entry.status !== "pending" || !command) {
       // The entry is already resolved: the task is a leftover. Drop it without touching the journal.
       const now = yield* Clock.currentTimeMillis
-      const result = yield* ctx.store.commit({ runId: task.runId, now, fence: claim, task: { _tag: "Done" }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })
-      return fenced(result._tag === "Rejected" ? result.reason : "stale_claim")
+      const r = yield* ctx.store.commit({ runId: task.runId, now, fence: claim, task: { _tag: "Done" }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })
+      return fenced(r._tag === "Rejected" ? r.reason : "stale_claim")
     }
-
     if (task.kind === "timer") {
       const now = yield* Clock.currentTimeMillis
-      const resolved: Entry = { ...entry, status: "completed", resolvedAt: now }
-      return yield* commitDecision(ctx, task, claim, workflow, acquired, resolved, undefined, fenced)
+      return finish(yield* settle(ctx, settlement({ ...entry, status: "completed", resolvedAt: now }, undefined), acquired), entry.name, "completed")
     }
-
-    const command = acquired.replayer.commandAt(task.seq)!
-    if (command._tag !== "Step") throw new Error(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
-    const step = command.step
-    const body = ctx.stubs.get(step.stepName) ?? step.options.run
-    const startedAt = yield* Clock.currentTimeMillis
-    const stepCtx = { runId: task.runId, step: step.stepName, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
-    const outcome = yield* withHeartbeat(ctx, claim, leaseMs, runAttempt(step, body as never, entry.input, stepCtx)).pipe(
-      Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: step.stepName, attempt: task.attempt } }),
-      Effect.annotateLogs({ runId: task.runId, step: step.stepName, attempt: task.attempt }),
-    )
-    if (outcome === "lost") return fenced("claim_lost")
-    const finishedAt = yield* Clock.currentTimeMillis
-    const attemptBase = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt }
-
-    if (Exit.isSuccess(outcome)) {
-      const output = toJson(outcome.value)
-      const resolved: Entry = { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) }
-      return yield* commitDecision(ctx, task, claim, workflow, acquired, resolved, { ...attemptBase, status: "completed" }, fenced)
-    }
-
-    const failure = Exit.isFailure(outcome) ? outcome.cause : undefined
-    const raw = failure && "_tag" in failure && failure._tag === "Fail" ? failure.error : failure
-    const info = errorInfo(raw)
-    const delay = yield* retryDelay(step.options.retry, task.attempt, raw, info.retryable !== false, finishedAt)
-    if (delay !== undefined) {
-      const retryAt = finishedAt + delay
-      const result = yield* ctx.store.commit({
-        runId: task.runId,
-        now: finishedAt,
-        fence: claim,
-        task: { _tag: "Retry", attempt: task.attempt + 1, visibleAt: retryAt },
-        resolve: [],
-        append: [],
-        attempts: [{ ...attemptBase, status: "failed", error: info, retryAt }],
-        tasks: [],
-        withdraw: [],
-      })
-      if (result._tag === "Rejected") return fenced(result.reason)
-      // The journal did not change: the interpreter stays valid at its revision.
-      if (!acquired.pre || acquired.pre.entries.length === 0) ctx.cache.put(task.runId, { replayer: acquired.replayer, revision: acquired.revision })
-      return executed(task, entry.name, "retry_scheduled", "running")
-    }
-    const resolved: Entry = { ...entry, status: "failed", attempts: task.attempt, resolvedAt: finishedAt, error: info }
-    return yield* commitDecision(ctx, task, claim, workflow, acquired, resolved, { ...attemptBase, status: "failed", error: info }, fenced)
+    if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
+    return yield* runStep(ctx, task, claim, command.step, entry, acquired, leaseMs, settlement, finish)
   })
+  return program.pipe(
+    Effect.onInterrupt(() =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(claim, now)).pipe(Effect.ignore),
+    ),
+  )
+}
 
-const executed = (task: ClaimedTask, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"], runStatus: RunStatus): ExecuteResult => ({
+const executedResult = (task: ClaimedTask, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"], runStatus: RunStatus): ExecuteResult => ({
   _tag: "Executed",
   runId: task.runId,
   seq: task.seq,
@@ -178,79 +155,90 @@ const executed = (task: ClaimedTask, name: string, result: Extract<ExecuteResult
   runStatus,
 })
 
-/**
- * Feeds the resolved entry to the interpreter, advances it, and commits everything at once.
- * On a revision conflict it replays from the store and tries again with the same result.
- */
-const commitDecision = (
+class Rollback {
+  constructor(readonly reason: "lost" | "failed" | "fenced", readonly value: unknown) {}
+}
+
+/** Runs one step attempt and settles it: success, retry, or final failure. */
+const runStep = (
   ctx: EngineContext,
   task: ClaimedTask,
   claim: ClaimRef,
-  workflow: AnyWorkflow,
-  first: Acquired,
-  resolved: Entry | undefined,
-  attempt: AttemptRecord | undefined,
-  fenced: (reason: FenceReason) => ExecuteResult,
-): Effect.Effect<ExecuteResult, StoreError> =>
+  step: StepDef<any, any>,
+  entry: Entry,
+  acquired: Acquired,
+  leaseMs: number,
+  settlement: (resolved: Entry | undefined, attempt: Settlement["attempt"], commit?: (c: Commit) => Effect.Effect<CommitResult, StoreError>) => Settlement,
+  finish: (settled: Settled, name: string, result: "completed" | "failed") => Executed,
+): Effect.Effect<Executed, StoreError> =>
   Effect.gen(function* () {
-    let acquired = first
-    for (let round = 0; ; round++) {
-      const { replayer, pre } = acquired
-      let decision: Decision
-      if (pre && pre.outcome._tag !== "Blocked") decision = pre
-      else {
-        if (resolved) replayer.resolve(resolved)
-        const next = replayer.advance(yield* makeEnv)
-        decision = pre && pre.entries.length > 0 ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks] } : next
-      }
-      const env = yield* Clock.currentTimeMillis
-      const run = runChangeOf(decision)
+    const body = ctx.stubs.get(step.stepName) ?? step.options.run
+    const startedAt = yield* Clock.currentTimeMillis
+    const stepCtx = { runId: task.runId, step: step.stepName, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
+    const attemptOf = (sql: unknown) =>
+      ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql })).pipe(
+        Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: step.stepName, attempt: task.attempt }, captureStackTrace: false }),
+        Effect.annotateLogs({ runId: task.runId, step: step.stepName, attempt: task.attempt }),
+      )
+    const success = (value: unknown, finishedAt: number) => {
+      const output = toJson(value)
+      const resolved: Entry = { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) }
+      return { resolved, attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" as const } }
+    }
+
+    let outcome: Exit.Exit<unknown, unknown> | "lost"
+    const transactional = step.options.transaction === true && ctx.store.transaction !== undefined
+    if (transactional) {
+      // The step's writes and its recorded result commit together, or roll back together.
+      const settled = yield* ctx.store.transaction!((scope) =>
+        Effect.gen(function* () {
+          const exit = yield* attemptOf(scope.handle)
+          if (exit === "lost") return yield* Effect.fail(new Rollback("lost", undefined))
+          if (Exit.isFailure(exit)) return yield* Effect.fail(new Rollback("failed", exit))
+          const { resolved, attempt } = success(exit.value, yield* Clock.currentTimeMillis)
+          const s = yield* settle(ctx, settlement(resolved, attempt, scope.commit), acquired)
+          if (s._tag === "Fenced") return yield* Effect.fail(new Rollback("fenced", s))
+          return s
+        }),
+      ).pipe(Effect.either)
+      if (settled._tag === "Right") return finish(settled.right, entry.name, "completed")
+      const rollback = settled.left
+      if (!(rollback instanceof Rollback)) return yield* Effect.fail(rollback)
+      if (rollback.reason === "fenced") return finish(rollback.value as Settled, entry.name, "completed")
+      outcome = rollback.reason === "lost" ? "lost" : (rollback.value as Exit.Exit<unknown, unknown>)
+    } else outcome = yield* attemptOf(undefined)
+
+    if (outcome === "lost") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: "claim_lost" }, next: undefined }
+    const finishedAt = yield* Clock.currentTimeMillis
+    if (Exit.isSuccess(outcome)) {
+      const { resolved, attempt } = success(outcome.value, finishedAt)
+      return finish(yield* settle(ctx, settlement(resolved, attempt), acquired), entry.name, "completed")
+    }
+    const cause = outcome.cause
+    const raw = cause._tag === "Fail" ? cause.error : cause
+    const info = errorInfo(raw)
+    const delay = yield* retryDelay(step.options.retry, task.attempt, raw, info.retryable !== false, finishedAt)
+    const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
+    if (delay !== undefined) {
+      const retryAt = finishedAt + delay
       const result = yield* ctx.store.commit({
         runId: task.runId,
-        now: env,
+        now: finishedAt,
         fence: claim,
-        task: { _tag: "Done" },
-        expectedRevision: acquired.revision,
-        ...(run ? { run } : {}),
-        resolve: resolved ? [resolved, ...decision.cancelled] : decision.cancelled,
-        append: decision.entries,
-        attempts: attempt ? [attempt] : [],
-        tasks: newTasksOf({ id: task.runId, queue: workflow.queue }, decision),
-        withdraw: decision.cancelled.map((e) => e.seq),
+        task: { _tag: "Retry", attempt: task.attempt + 1, visibleAt: retryAt },
+        resolve: [],
+        append: [],
+        attempts: [{ ...failedAttempt, retryAt }],
+        tasks: [],
+        withdraw: [],
+        wake: task.queue,
       })
-      if (result._tag === "Committed") {
-        yield* emitLogs(task.runId, decision)
-        // This worker takes the next task itself; more than one (a parallel group) needs other slots.
-        if (decision.tasks.length > 1) yield* ctx.notifier.notify
-        if (decision.outcome._tag === "Blocked") ctx.cache.put(task.runId, { replayer, revision: result.revision })
-        const name = resolved?.name ?? replayer.entryAt(task.seq)?.name ?? ""
-        const outcome = decision.outcome._tag === "NonDeterminism" ? "non_determinism" : resolved?.status === "failed" ? "failed" : "completed"
-        return executed(task, name, outcome, run?.status ?? "running")
-      }
-      if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return fenced(result.reason)
-      const again = yield* reload(ctx, task.runId, workflow)
-      if (typeof again === "string") return fenced(again)
-      acquired = again
+      if (result._tag === "Rejected") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: result.reason }, next: undefined }
+      yield* ctx.notifier.notify
+      // The journal did not change: the interpreter stays valid at its revision.
+      if (!acquired.pre || acquired.pre.entries.length === 0) ctx.cache.put(task.runId, { replayer: acquired.replayer, revision: acquired.revision })
+      return { result: executedResult(task, entry.name, "retry_scheduled", "running"), next: undefined }
     }
+    const resolved: Entry = { ...entry, status: "failed", attempts: task.attempt, resolvedAt: finishedAt, error: info }
+    return finish(yield* settle(ctx, settlement(resolved, failedAttempt), acquired), entry.name, "failed")
   })
-
-/**
- * Runs an attempt while a heartbeat renews the claim every third of the lease. If the claim
- * is lost (re-claimed after expiry, or the run was cancelled), the attempt is interrupted.
- */
-const withHeartbeat = <A>(
-  ctx: EngineContext,
-  claim: ClaimRef,
-  leaseMs: number,
-  attempt: Effect.Effect<A>,
-): Effect.Effect<A | "lost"> => {
-  const beat: Effect.Effect<"lost"> = Effect.gen(function* () {
-    for (;;) {
-      yield* Effect.sleep(Math.max(1, Math.floor(leaseMs / 3)))
-      const now = yield* Clock.currentTimeMillis
-      const alive = yield* ctx.store.heartbeat(claim, now, now + leaseMs).pipe(Effect.orElseSucceed(() => true))
-      if (!alive) return "lost" as const
-    }
-  })
-  return Effect.raceFirst(attempt, beat)
-}

@@ -34,7 +34,7 @@ export class Mesh extends Context.Tag("squid-mesh/Mesh")<Mesh, MeshService>() {}
 export type MeshConfig = Engine.EngineConfig
 
 /** Builds the Mesh service over the Store in context. */
-export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError, Store> =>
+export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const engine = yield* Engine.make(config)
@@ -59,4 +59,4 @@ export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWork
   })
 
 /** A layer providing Mesh, given a Store layer. */
-export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError, Store> => Layer.effect(Mesh, make(config))
+export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError, Store> => Layer.scoped(Mesh, make(config))

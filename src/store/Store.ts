@@ -4,7 +4,7 @@
  * (test/contract/). All writes that belong together are one atomic `commit`, fenced by the
  * claim (id + token hash + lease) and, when the journal changes, the run's revision.
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Scope } from "effect"
 import type { StoreError } from "../core/errors.js"
 import type { Json } from "../core/json.js"
 import type {
@@ -19,7 +19,16 @@ import type {
   TaskRecord,
 } from "../core/model.js"
 
-/** A task to create. */
+/** A claim written together with a new task: the committing worker runs it next. */
+export interface InlineClaim {
+  readonly claimId: string
+  /** sha256 (hex) of the claim token the worker keeps in memory. */
+  readonly tokenHash: string
+  readonly owner: string
+  readonly leaseUntil: number
+}
+
+/** A task to create, optionally already claimed. */
 export interface NewTask {
   readonly runId: string
   readonly seq: number
@@ -27,6 +36,7 @@ export interface NewTask {
   readonly kind: TaskKind
   readonly attempt: number
   readonly visibleAt: number
+  readonly claim?: InlineClaim
 }
 
 /** A run with its first journal entries and tasks, written atomically. */
@@ -73,6 +83,14 @@ export interface Commit {
   readonly tasks: ReadonlyArray<NewTask>
   /** Seqs whose tasks are withdrawn (cancelled siblings). */
   readonly withdraw: ReadonlyArray<number>
+  /** Wake idle workers of this queue (Postgres NOTIFY) once committed: tasks others may take. */
+  readonly wake?: string
+}
+
+/** A transaction scope: the driver's handle (given to `transaction: true` steps) and a commit inside it. */
+export interface TransactionScope {
+  readonly handle: unknown
+  readonly commit: (commit: Commit) => Effect.Effect<CommitResult, StoreError>
 }
 
 /** `Rejected` means nothing was written; the reason says why. */
@@ -115,6 +133,17 @@ export interface StoreService {
   readonly release: (claim: ClaimRef, visibleAt: number) => Effect.Effect<boolean, StoreError>
   /** The earliest time a task of the queue becomes claimable, if any. */
   readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
+  /**
+   * Runs `f` in one database transaction: committed when it succeeds, rolled back when it
+   * fails. Steps declared `transaction: true` run inside it and commit through `scope.commit`.
+   * Absent on stores without transactions (memory).
+   */
+  readonly transaction?: <A, E, R>(f: (scope: TransactionScope) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
+  /**
+   * Subscribes to wakeups from other processes (Postgres LISTEN) for the life of the scope.
+   * Absent on single-process stores.
+   */
+  readonly listen?: (onWake: (queue: string) => void) => Effect.Effect<void, StoreError, Scope.Scope>
 }
 
 /** The Store service tag. Provide a backend layer: `MemoryStore.layer`, `PgliteStore.layer(...)`. */

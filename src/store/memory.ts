@@ -35,7 +35,13 @@ export const make = (): StoreService => {
     ...(t.owner !== undefined ? { owner: t.owner, claimId: t.claimId!, leaseUntil: t.leaseUntil! } : {}),
   })
 
-  const putTask = (t: NewTask) => tasks.set(key(t.runId, t.seq), { ...t, availableAt: t.visibleAt })
+  const putTask = ({ claim, ...t }: NewTask) =>
+    tasks.set(
+      key(t.runId, t.seq),
+      claim
+        ? { ...t, availableAt: claim.leaseUntil, claimId: claim.claimId, tokenHash: claim.tokenHash, owner: claim.owner, leaseUntil: claim.leaseUntil }
+        : { ...t, availableAt: t.visibleAt },
+    )
 
   const currentClaim = (claim: ClaimRef): MemTask | undefined => {
     const task = tasks.get(key(claim.runId, claim.seq))
@@ -112,10 +118,20 @@ export const make = (): StoreService => {
       ),
     claim: ({ queue, owner, now, leaseUntil, limit }) =>
       Effect.sync(() => {
-        const due = [...tasks.values()]
-          .filter((t) => t.queue === queue && t.availableAt <= now)
-          .sort((a, b) => a.availableAt - b.availableAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq))
-          .slice(0, limit)
+        // Top-k by (availableAt, runId, seq) in one pass: claims stay cheap with many tasks.
+        const before = (a: MemTask, b: MemTask) => a.availableAt - b.availableAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq)
+        const due: Array<MemTask> = []
+        if (limit <= 0) return []
+        for (const t of tasks.values()) {
+          if (t.queue !== queue || t.availableAt > now) continue
+          if (due.length === limit && before(t, due[limit - 1]!) >= 0) continue
+          let i = due.length === limit ? limit - 1 : due.length
+          due[i] = t
+          while (i > 0 && before(due[i]!, due[i - 1]!) < 0) {
+            ;[due[i], due[i - 1]] = [due[i - 1]!, due[i]!]
+            i--
+          }
+        }
         return due.map((t): ClaimedTask => {
           const token = newClaimToken()
           const claimId = newClaimToken().slice(0, 22)

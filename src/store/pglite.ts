@@ -28,6 +28,7 @@ const transactionClient = (tx: Transaction): SqlClient => {
       await tx.exec(text)
     },
     transaction: (fn) => fn(self),
+    handle: tx,
   }
   return self
 }

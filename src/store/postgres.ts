@@ -33,6 +33,15 @@ export const postgresClient = (sql: postgres.Sql | postgres.TransactionSql): Sql
     },
     transaction: <A>(fn: (tx: SqlClient) => Promise<A>): Promise<A> =>
       "savepoint" in sql ? fn(self) : ((sql as postgres.Sql).begin((tx) => fn(postgresClient(tx))) as Promise<A>),
+    handle: sql,
+    ...("savepoint" in sql
+      ? {}
+      : {
+          listen: async (channel: string, onPayload: (payload: string) => void) => {
+            const subscription = await (sql as postgres.Sql).listen(channel, onPayload)
+            return { unlisten: () => subscription.unlisten() }
+          },
+        }),
   }
   return self
 }

@@ -34,7 +34,7 @@ export interface TestMeshConfig extends MeshConfig {
 /** A Mesh (and its Store) on the in-memory store. Use inside `it.effect` so time is the TestClock. */
 export const layer = (config: TestMeshConfig): Layer.Layer<Mesh | Store> => {
   const store = Layer.succeed(Store, config.store ?? MemoryStore.make())
-  const mesh = Layer.effect(Mesh, makeMesh(config)).pipe(Layer.orDie)
+  const mesh = Layer.scoped(Mesh, makeMesh(config)).pipe(Layer.orDie)
   return Layer.provideMerge(mesh, store)
 }
 

@@ -326,7 +326,7 @@ describe("claims and fencing", () => {
       const mesh = yield* Mesh.Mesh
       expect((yield* Effect.flip(mesh.inspectRun("0b6f3f2e-8a57-4c39-9d51-6f0a3c1b2e4d")))._tag).toBe("RunNotFoundError")
       expect((yield* Effect.flip(mesh.inspectRun("x")))._tag).toBe("InvalidOptionError")
-      const exit = yield* Effect.exit(Mesh.make({ workflows: [Order, { ...Order }] }).pipe(Effect.provide(Layer.succeed(Store, mesh.store))))
+      const exit = yield* Effect.exit(Mesh.make({ workflows: [Order, { ...Order }] }).pipe(Effect.provide(Layer.succeed(Store, mesh.store)), Effect.scoped))
       expect(Exit.isFailure(exit)).toBe(true)
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
 })

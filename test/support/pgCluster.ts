@@ -79,6 +79,8 @@ export interface ClusterOptions {
   /** fsync off for fast tests; keep it on (default for benchmarks) for honest figures. */
   readonly durable?: boolean
   readonly maxConnections?: number
+  /** Extra postgresql.conf lines (e.g. `shared_preload_libraries = 'pg_stat_statements'`). */
+  readonly settings?: ReadonlyArray<string>
 }
 
 /** Creates and starts a throwaway cluster. */
@@ -98,6 +100,7 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<PgClus
     `unix_socket_directories = '${socketDir}'`,
     `max_connections = ${options.maxConnections ?? 200}`,
     ...(options.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
+    ...(options.settings ?? []),
   ]
   writeFileSync(join(root, "extra.conf"), settings.join("\n") + "\n")
   chmodSync(join(root, "extra.conf"), 0o644)

@@ -22,4 +22,8 @@ export interface SqlClient {
    * the same transaction (no nesting).
    */
   readonly transaction: <A>(fn: (tx: SqlClient) => Promise<A>) => Promise<A>
+  /** The driver's own object behind this client (a transaction inside `transaction`), given to transactional steps. */
+  readonly handle?: unknown
+  /** Subscribes to a NOTIFY channel; absent when the driver cannot listen. */
+  readonly listen?: (channel: string, onPayload: (payload: string) => void) => Promise<{ readonly unlisten: () => Promise<void> }>
 }

@@ -216,4 +216,5 @@ export const ATTEMPT_RECORDSET = `a(seq int, attempt int, status text, error tex
   started_at float8, finished_at float8, retry_at float8)`
 
 /** The `jsonb_to_recordset` column list of new tasks (`NewTask` with snake_case keys). */
-export const TASK_RECORDSET = `n(run_id uuid, seq int, queue text, kind text, attempt int, visible_at float8)`
+export const TASK_RECORDSET = `n(run_id uuid, seq int, queue text, kind text, attempt int, visible_at float8,
+  claim_id text, token_hash text, owner text, lease_until float8)`
