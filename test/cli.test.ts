@@ -1,0 +1,56 @@
+/** The `squid-mesh` CLI: migrations applied against a URL, listed, printed and copied for host tools. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import postgres from "postgres"
+import { afterAll, expect, inject, it, vi } from "vitest"
+import { main } from "../src/cli.js"
+import { freshDatabase } from "./support/database.js"
+
+const dirs: Array<string> = []
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+const capture = async (args: ReadonlyArray<string>) => {
+  const out: Array<string> = []
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")))
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true))
+  const err = vi.spyOn(console, "error").mockImplementation((...a) => void out.push(a.join(" ")))
+  try {
+    return { code: await main(args), out: out.join("\n") }
+  } finally {
+    log.mockRestore()
+    write.mockRestore()
+    err.mockRestore()
+  }
+}
+
+it("migrate applies the schema once, then reports it up to date", async () => {
+  const db = await freshDatabase(inject("databaseUrl"), "cli")
+  try {
+    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: "applied: 0001_init.sql" })
+    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: "schema is up to date" })
+    const sql = postgres(db.url, { max: 1 })
+    expect((await sql`SELECT count(*)::int AS n FROM squid_mesh.runs`)[0]!.n).toBe(0)
+    await sql.end()
+  } finally {
+    await db.drop()
+  }
+})
+
+it("lists, prints and copies the migration files for a host's own migration tool", async () => {
+  expect((await capture(["migrations", "list"])).out).toBe("0001_init.sql")
+  const printed = (await capture(["migrations", "print"])).out
+  expect(printed).toContain("-- 0001_init.sql")
+  expect(printed).toContain("CREATE TABLE squid_mesh.runs")
+  const dir = mkdtempSync(join(tmpdir(), "squid-mesh-cli-"))
+  dirs.push(dir)
+  expect((await capture(["migrations", "copy", dir, "--prefix", "20260101_"])).code).toBe(0)
+  expect(readdirSync(dir)).toEqual(["20260101_0001_init.sql"])
+  expect(readFileSync(join(dir, "20260101_0001_init.sql"), "utf8")).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
+})
+
+it("prints usage and fails on unknown commands", async () => {
+  const r = await capture(["frobnicate"])
+  expect(r.code).toBe(2)
+  expect(r.out).toContain("usage:")
+})
