@@ -56,4 +56,44 @@ describe("postgres-only", () => {
     )
     await Effect.runPromise(program)
   })
+
+  it("concurrent commits are batched, yet each gets its own verdict and only valid ones write", async () => {
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const store = yield* PostgresStore.make({ url: db.url, max: 4 })
+        const queue = `q-${randomUUID()}`
+        const runs = Array.from({ length: 60 }, (): RunRecord => ({
+          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
+          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0,
+        }))
+        yield* Effect.forEach(runs, (run) => store.createRun({ run, entries: [], tasks: [{ runId: run.id, seq: 1, queue, kind: "step", attempt: 1, visibleAt: 0 }] }), { concurrency: "unbounded" })
+        const claims = yield* store.claim({ queue, owner: "w", now: 10, leaseUntil: 10_000, limit: 60 })
+        expect(claims).toHaveLength(60)
+        // Every third commit uses a wrong token (stale), every fifth a wrong revision; the rest are valid.
+        const results = yield* Effect.forEach(
+          claims,
+          (t, k) =>
+            store.commit({
+              runId: t.runId, now: 20, fence: { runId: t.runId, seq: 1, claimId: t.claimId, token: k % 3 === 0 ? "wrong" : t.token },
+              task: { _tag: "Done" }, expectedRevision: k % 5 === 0 ? 7 : 1, run: { status: "completed", output: k },
+              resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
+            }),
+          { concurrency: "unbounded" },
+        )
+        const expected = claims.map((_, k) => (k % 3 === 0 ? "stale_claim" : k % 5 === 0 ? "revision_conflict" : "ok"))
+        expect(results.map((r) => (r._tag === "Committed" ? "ok" : r.reason))).toEqual(expected)
+        const stored = yield* Effect.forEach(claims, (t) => store.getRun(t.runId))
+        expect(stored.map((r) => r!.status)).toEqual(expected.map((e) => (e === "ok" ? "completed" : "running")))
+        expect(stored.map((r, k) => (r!.status === "completed" ? r!.output : k))).toEqual(claims.map((_, k) => k))
+        // Two commits racing on one run with the same expected revision: exactly one wins.
+        const run = runs.find((r) => r.id === claims[3]!.runId)! // rejected above: still running at revision 1
+        const racing = yield* Effect.all(
+          [0, 1].map(() => store.commit({ runId: run.id, now: 30, expectedRevision: 1, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })),
+          { concurrency: "unbounded" },
+        )
+        expect(racing.map((r) => r._tag).sort()).toEqual(["Committed", "Rejected"])
+      }),
+    )
+    await Effect.runPromise(program)
+  })
 })

@@ -19,6 +19,7 @@ import { StoreError } from "../../core/errors.js"
 import { isUuid, newClaimToken, sha256Hex } from "../../core/ids.js"
 import type { Entry, FenceReason } from "../../core/model.js"
 import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, RunFilter, StoreService, TransactionScope } from "../Store.js"
+import { makeBatcher } from "./batcher.js"
 import type { SqlClient } from "./SqlClient.js"
 import {
   ATTEMPT_COLUMNS,
@@ -56,100 +57,109 @@ const SQL = {
   selectAttempts: `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`,
   selectTasks: `SELECT ${TASK_COLUMNS} FROM squid_mesh.tasks t WHERE t.run_id = $1::uuid ORDER BY t.seq`,
   /**
-   * createRun in one statement: the run, its first entries and tasks. When the
-   * id exists nothing is written (every insert is guarded by the run insert's result).
+   * createRun for a batch of runs in one statement: each run, its first entries and tasks.
+   * A run whose id exists is skipped whole (entries and tasks join the inserted ids).
    */
-  createRun: `WITH ins AS (
+  createRuns: `WITH r AS (
+      SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS r(id uuid, workflow text, trigger text, queue text, status text,
+        input text, output text, error text, revision int, idempotency_key text, request_hash text, definition_hash text,
+        created_at float8, updated_at float8, finished_at float8)
+    ), ins AS (
       INSERT INTO squid_mesh.runs (id, workflow, trigger, queue, status, input, output, error, revision,
         idempotency_key, request_hash, definition_hash, created_at, updated_at, finished_at)
-      VALUES ($1::uuid, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb, $9, $10, $11, $12,
-        ${ts("$13")}, ${ts("$14")}, ${ts("$15")})
+      SELECT r.id, r.workflow, r.trigger, r.queue, r.status, r.input::jsonb, r.output::jsonb, r.error::jsonb, r.revision,
+        r.idempotency_key, r.request_hash, r.definition_hash, ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
+      FROM r
       ON CONFLICT (id) DO NOTHING
       RETURNING id
     ), ent AS (
       INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at)
-      SELECT $1::uuid, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
+      SELECT e.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
         ${ts("e.created_at")}, ${ts("e.resolved_at")}
-      FROM jsonb_to_recordset($16::text::jsonb) AS ${ENTRY_RECORDSET}
-      WHERE EXISTS (SELECT 1 FROM ins)
+      FROM jsonb_to_recordset($2::text::jsonb) AS ${ENTRY_RECORDSET.replace("e(", "e(run_id uuid, ")}
+      WHERE e.run_id IN (SELECT id FROM ins)
     ), tsk AS (
       INSERT INTO squid_mesh.tasks (run_id, seq, queue, kind, attempt, visible_at, available_at)
-      SELECT $1::uuid, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("n.visible_at")}
-      FROM jsonb_to_recordset($17::text::jsonb) AS ${TASK_RECORDSET}
-      WHERE EXISTS (SELECT 1 FROM ins)
+      SELECT n.run_id, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("n.visible_at")}
+      FROM jsonb_to_recordset($3::text::jsonb) AS ${TASK_RECORDSET}
+      WHERE n.run_id IN (SELECT id FROM ins)
     )
-    SELECT (SELECT id::text FROM ins) AS inserted`,
+    SELECT id::text AS id FROM ins`,
   /**
-   * The fenced commit in one statement (one round trip). It locks the run row and the claimed
-   * task row, decides a verdict (the same reasons and precedence as the memory backend), and
-   * every write below is guarded by that verdict, so a rejection writes nothing. Rows locked
-   * here are modified at most once in the statement: the claimed task by done/retry only, the
-   * other tasks by the withdrawal only, the run by the final update only.
+   * The fenced commit of a batch of commits (at most one per run) in one statement: one
+   * round trip and one transaction. It locks the runs and the claimed task rows (in id order,
+   * so concurrent batches cannot deadlock), decides a verdict per commit (the same reasons and
+   * precedence as the memory backend), and every write joins the commits whose verdict is ok,
+   * so a rejected commit writes nothing. Each locked row is modified at most once: claimed
+   * tasks by done/retry only, other tasks by the withdrawal only, runs by the final update.
    */
-  commit: `WITH run AS (
-      SELECT status, revision FROM squid_mesh.runs WHERE id = $1::uuid FOR UPDATE
+  commit: `WITH c AS (
+      SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS c(i int, run_id uuid, now float8, fence_seq int, claim_id text,
+        token_hash text, expected int, disp text, r_attempt int, r_visible float8, status text, output text, error text)
+    ), run AS (
+      SELECT r.id, r.status, r.revision FROM squid_mesh.runs r WHERE r.id IN (SELECT run_id FROM c) ORDER BY r.id FOR UPDATE
     ), fence AS (
-      SELECT claim_id = $4::text AND token_hash = $5::text AS current, lease_until > ${ts("$2")} AS live
-      FROM squid_mesh.tasks WHERE $3::int IS NOT NULL AND run_id = $1::uuid AND seq = $3::int FOR UPDATE
+      SELECT t.run_id, t.seq, t.claim_id, t.token_hash, t.lease_until FROM squid_mesh.tasks t
+      WHERE (t.run_id, t.seq) IN (SELECT run_id, fence_seq FROM c WHERE fence_seq IS NOT NULL)
+      ORDER BY t.run_id, t.seq FOR UPDATE
     ), verdict AS (
-      SELECT CASE
+      SELECT c.i, c.run_id, CASE
         WHEN r.status IS NULL THEN 'run_not_found'
         WHEN r.status IN ('completed', 'failed', 'cancelled') THEN 'terminal_run'
-        WHEN $3::int IS NOT NULL AND f.current IS NOT TRUE THEN 'stale_claim'
-        WHEN $3::int IS NOT NULL AND f.live IS NOT TRUE THEN 'expired_claim'
-        WHEN $6::int IS NOT NULL AND r.revision <> $6::int THEN 'revision_conflict'
+        WHEN c.fence_seq IS NOT NULL AND (f.claim_id = c.claim_id AND f.token_hash = c.token_hash) IS NOT TRUE THEN 'stale_claim'
+        WHEN c.fence_seq IS NOT NULL AND (f.lease_until > ${ts("c.now")}) IS NOT TRUE THEN 'expired_claim'
+        WHEN c.expected IS NOT NULL AND r.revision <> c.expected THEN 'revision_conflict'
         ELSE 'ok' END AS reason
-      FROM (SELECT 1) AS one LEFT JOIN run r ON true LEFT JOIN fence f ON true
+      FROM c LEFT JOIN run r ON r.id = c.run_id LEFT JOIN fence f ON f.run_id = c.run_id AND f.seq = c.fence_seq
     ), ok AS (
-      SELECT 1 FROM verdict WHERE reason = 'ok'
+      SELECT c.*, coalesce(c.status IN ('completed', 'failed', 'cancelled'), false) AS terminal
+      FROM c JOIN verdict v ON v.i = c.i WHERE v.reason = 'ok'
     ), done AS (
-      DELETE FROM squid_mesh.tasks
-      WHERE run_id = $1::uuid AND seq = $3::int AND $7::text = 'done' AND EXISTS (SELECT 1 FROM ok)
+      DELETE FROM squid_mesh.tasks t USING ok
+      WHERE t.run_id = ok.run_id AND t.seq = ok.fence_seq AND ok.disp = 'done'
     ), retry AS (
-      UPDATE squid_mesh.tasks SET attempt = $8::int, visible_at = ${ts("$9")}, available_at = ${ts("$9")}, ${CLEAR_CLAIM}
-      WHERE run_id = $1::uuid AND seq = $3::int AND $7::text = 'retry' AND EXISTS (SELECT 1 FROM ok)
+      UPDATE squid_mesh.tasks t SET attempt = ok.r_attempt, visible_at = ${ts("ok.r_visible")}, available_at = ${ts("ok.r_visible")},
+        claim_id = NULL, token_hash = NULL, owner = NULL, lease_until = NULL
+      FROM ok WHERE t.run_id = ok.run_id AND t.seq = ok.fence_seq AND ok.disp = 'retry'
     ), ent AS (
       INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at)
-      SELECT $1::uuid, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
+      SELECT ok.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
         ${ts("e.created_at")}, ${ts("e.resolved_at")}
-      FROM jsonb_to_recordset($13::text::jsonb) AS ${ENTRY_RECORDSET}
-      WHERE EXISTS (SELECT 1 FROM ok)
+      FROM jsonb_to_recordset($2::text::jsonb) AS ${ENTRY_RECORDSET.replace("e(", "e(i int, ")} JOIN ok ON ok.i = e.i
       ON CONFLICT (run_id, seq) DO UPDATE SET kind = excluded.kind, name = excluded.name, status = excluded.status,
         input = excluded.input, output = excluded.output, error = excluded.error, attempts = excluded.attempts,
         created_at = excluded.created_at, resolved_at = excluded.resolved_at
     ), att AS (
       INSERT INTO squid_mesh.attempts (run_id, seq, attempt, status, error, owner, started_at, finished_at, retry_at)
-      SELECT $1::uuid, a.seq, a.attempt, a.status, a.error::jsonb, a.owner,
+      SELECT ok.run_id, a.seq, a.attempt, a.status, a.error::jsonb, a.owner,
         ${ts("a.started_at")}, ${ts("a.finished_at")}, ${ts("a.retry_at")}
-      FROM jsonb_to_recordset($14::text::jsonb) AS ${ATTEMPT_RECORDSET}
-      WHERE EXISTS (SELECT 1 FROM ok)
+      FROM jsonb_to_recordset($3::text::jsonb) AS ${ATTEMPT_RECORDSET.replace("a(", "a(i int, ")} JOIN ok ON ok.i = a.i
     ), withdrawn AS (
-      DELETE FROM squid_mesh.tasks
-      WHERE run_id = $1::uuid AND EXISTS (SELECT 1 FROM ok)
-        AND seq IS DISTINCT FROM (CASE WHEN $7::text IS NULL THEN NULL ELSE $3::int END)
-        AND (coalesce($10::text IN ('completed', 'failed', 'cancelled'), false)
-          OR seq IN (SELECT value::int FROM jsonb_array_elements_text($16::text::jsonb)))
+      DELETE FROM squid_mesh.tasks t USING ok
+      WHERE t.run_id = ok.run_id
+        AND t.seq IS DISTINCT FROM (CASE WHEN ok.disp IS NULL THEN NULL ELSE ok.fence_seq END)
+        AND (ok.terminal OR t.seq IN (SELECT w.seq FROM jsonb_to_recordset($5::text::jsonb) AS w(i int, seq int) WHERE w.i = ok.i))
     ), tsk AS (
       INSERT INTO squid_mesh.tasks (run_id, seq, queue, kind, attempt, visible_at, available_at, claim_id, token_hash, owner, lease_until)
-      SELECT $1::uuid, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("coalesce(n.lease_until, n.visible_at)")},
+      SELECT ok.run_id, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("coalesce(n.lease_until, n.visible_at)")},
         n.claim_id, n.token_hash, n.owner, ${ts("n.lease_until")}
-      FROM jsonb_to_recordset($15::text::jsonb) AS ${TASK_RECORDSET}
-      WHERE EXISTS (SELECT 1 FROM ok) AND NOT coalesce($10::text IN ('completed', 'failed', 'cancelled'), false)
+      FROM jsonb_to_recordset($4::text::jsonb) AS ${TASK_RECORDSET.replace("n(run_id uuid, ", "n(i int, ")} JOIN ok ON ok.i = n.i
+      WHERE NOT ok.terminal
       ON CONFLICT (run_id, seq) DO UPDATE SET queue = excluded.queue, kind = excluded.kind, attempt = excluded.attempt,
         visible_at = excluded.visible_at, available_at = excluded.available_at, claim_id = excluded.claim_id,
         token_hash = excluded.token_hash, owner = excluded.owner, lease_until = excluded.lease_until
     ), written AS (
-      UPDATE squid_mesh.runs SET
-        revision = revision + CASE WHEN $6::int IS NULL THEN 0 ELSE 1 END,
-        updated_at = ${ts("$2")},
-        status = coalesce($10::text, status),
-        output = CASE WHEN $10::text IS NULL THEN output ELSE $11::text::jsonb END,
-        error = CASE WHEN $10::text IS NULL THEN error ELSE $12::text::jsonb END,
-        finished_at = CASE WHEN $10::text IN ('completed', 'failed', 'cancelled') THEN ${ts("$2")} ELSE finished_at END
-      WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM ok)
-      RETURNING revision
+      UPDATE squid_mesh.runs r SET
+        revision = r.revision + CASE WHEN ok.expected IS NULL THEN 0 ELSE 1 END,
+        updated_at = ${ts("ok.now")},
+        status = coalesce(ok.status, r.status),
+        output = CASE WHEN ok.status IS NULL THEN r.output ELSE ok.output::jsonb END,
+        error = CASE WHEN ok.status IS NULL THEN r.error ELSE ok.error::jsonb END,
+        finished_at = CASE WHEN ok.terminal THEN ${ts("ok.now")} ELSE r.finished_at END
+      FROM ok WHERE r.id = ok.run_id
+      RETURNING r.id, r.revision
     )
-    SELECT (SELECT reason FROM verdict) AS reason, (SELECT revision FROM written) AS revision`,
+    SELECT v.i, v.reason, w.revision FROM verdict v LEFT JOIN written w ON w.id = v.run_id ORDER BY v.i`,
   // Locks up to $3 due tasks in claim order (skipping rows other transactions hold), pairs each
   // with one of the claim ids / token hashes generated by the caller, and claims it.
   claim: `WITH due AS (
@@ -182,82 +192,95 @@ const SQL = {
 /** Last one wins, by key, keeping first-seen order (one upsert statement cannot touch a row twice). */
 const dedupe = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Array<A> => [...new Map(items.map((a) => [key(a), a])).values()]
 
-/** Rows of `TASK_RECORDSET`: new tasks, with their inline claim if any. */
-const taskRecords = (tasks: ReadonlyArray<NewTask>) =>
-  JSON.stringify(
-    dedupe(tasks, (t) => `${t.runId}#${t.seq}`).map((t) => ({
-      run_id: t.runId,
-      seq: t.seq,
-      queue: t.queue,
-      kind: t.kind,
-      attempt: t.attempt,
-      visible_at: t.visibleAt,
-      claim_id: t.claim?.claimId ?? null,
-      token_hash: t.claim?.tokenHash ?? null,
-      owner: t.claim?.owner ?? null,
-      lease_until: t.claim?.leaseUntil ?? null,
-    })),
+/** Rows of `TASK_RECORDSET` (optionally tagged with the commit index `i`), with inline claims. */
+const taskRows = (tasks: ReadonlyArray<NewTask>, i?: number) =>
+  dedupe(tasks, (t) => `${t.runId}#${t.seq}`).map((t) => ({
+    ...(i === undefined ? { run_id: t.runId } : { i }),
+    seq: t.seq,
+    queue: t.queue,
+    kind: t.kind,
+    attempt: t.attempt,
+    visible_at: t.visibleAt,
+    claim_id: t.claim?.claimId ?? null,
+    token_hash: t.claim?.tokenHash ?? null,
+    owner: t.claim?.owner ?? null,
+    lease_until: t.claim?.leaseUntil ?? null,
+  }))
+
+/** Inserts a batch of runs (at most one per id); returns one result per input, in order. */
+const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>): Promise<ReadonlyArray<CreateRunResult>> => {
+  const runs = batch.map(({ run }) => ({
+    id: run.id,
+    workflow: run.workflow,
+    trigger: run.trigger,
+    queue: run.queue,
+    status: run.status,
+    input: jsonParam(run.input),
+    output: jsonParam(run.output),
+    error: jsonParam(run.error),
+    revision: run.revision,
+    idempotency_key: run.idempotencyKey ?? null,
+    request_hash: run.requestHash,
+    definition_hash: run.definitionHash,
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+    finished_at: msParam(run.finishedAt),
+  }))
+  const entries = batch.flatMap(({ run, entries: es }) => dedupe(es, (e) => String(e.seq)).map((e) => ({ run_id: run.id, ...entryRecord(e) })))
+  const tasks = batch.flatMap(({ tasks: ts }) => taskRows(ts))
+  const rows = await client.query<{ id: string }>(SQL.createRuns, [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)])
+  const inserted = new Set(rows.map((r) => r.id))
+  return Promise.all(
+    batch.map(async ({ run }): Promise<CreateRunResult> => {
+      if (inserted.has(run.id)) return { _tag: "Created", run }
+      const [existing] = await client.query<RunRow>(SQL.selectRun, [run.id])
+      if (!existing) throw new Error(`run ${run.id} conflicted on insert but cannot be read`)
+      return { _tag: "Existing", run: toRun(existing) }
+    }),
   )
-
-const entryRecords = (entries: ReadonlyArray<Entry>) => JSON.stringify(dedupe(entries, (e) => String(e.seq)).map(entryRecord))
-
-const createRun = async (client: SqlClient, { run, entries, tasks }: NewRun, wakeup: (queue: string) => void): Promise<CreateRunResult> => {
-  const wake = tasks.some((t) => !t.claim) ? run.queue : null
-  const [row] = await client.query<{ inserted: string | null }>(SQL.createRun, [
-    run.id,
-    run.workflow,
-    run.trigger,
-    run.queue,
-    run.status,
-    jsonParam(run.input),
-    jsonParam(run.output),
-    jsonParam(run.error),
-    run.revision,
-    run.idempotencyKey ?? null,
-    run.requestHash,
-    run.definitionHash,
-    run.createdAt,
-    run.updatedAt,
-    msParam(run.finishedAt),
-    entryRecords(entries),
-    taskRecords(tasks),
-  ])
-  if (row?.inserted) {
-    if (wake) wakeup(wake)
-    return { _tag: "Created", run }
-  }
-  const [existing] = await client.query<RunRow>(SQL.selectRun, [run.id])
-  if (!existing) throw new Error(`run ${run.id} conflicted on insert but cannot be read`)
-  return { _tag: "Existing", run: toRun(existing) }
 }
 
-/** The fenced commit: one statement, so one round trip; a rejection writes nothing. */
-const commit = async (client: SqlClient, c: Commit, wakeup: (queue: string) => void): Promise<CommitResult> => {
-  if (!isUuid(c.runId)) return { _tag: "Rejected", reason: "run_not_found" }
-  const f = c.fence
-  // A claim on another run's task can never fence this run: make it unmatchable (stale).
-  const claimId = f && f.runId === c.runId ? f.claimId : ""
-  const [row] = await client.query<{ reason: string; revision: number | string | null }>(SQL.commit, [
-    c.runId,
-    c.now,
-    f?.seq ?? null,
-    f ? claimId : null,
-    f ? sha256Hex(f.token) : null,
-    c.expectedRevision ?? null,
-    f && c.task ? (c.task._tag === "Done" ? "done" : "retry") : null,
-    c.task?._tag === "Retry" ? c.task.attempt : null,
-    c.task?._tag === "Retry" ? c.task.visibleAt : null,
-    c.run?.status ?? null,
-    jsonParam(c.run?.output),
-    jsonParam(c.run?.error),
-    entryRecords([...c.resolve, ...c.append]),
-    JSON.stringify(c.attempts.map(attemptRecord)),
-    taskRecords(c.tasks),
-    JSON.stringify(c.withdraw),
-  ])
-  if (!row || row.reason !== "ok") return { _tag: "Rejected", reason: (row?.reason ?? "run_not_found") as FenceReason }
-  if (c.wake) wakeup(c.wake)
-  return { _tag: "Committed", revision: Number(row.revision) }
+/** Commits a batch (at most one commit per run); returns one result per input, in order. */
+const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise<ReadonlyArray<CommitResult>> => {
+  const results: Array<CommitResult | undefined> = batch.map((c) => (isUuid(c.runId) ? undefined : { _tag: "Rejected", reason: "run_not_found" }))
+  const live = batch.map((c, i) => ({ c, i })).filter(({ i }) => results[i] === undefined)
+  if (live.length > 0) {
+    const heads = live.map(({ c, i }) => {
+      const f = c.fence
+      return {
+        i,
+        run_id: c.runId,
+        now: c.now,
+        fence_seq: f?.seq ?? null,
+        // A claim on another run's task can never fence this run: make it unmatchable (stale).
+        claim_id: f ? (f.runId === c.runId ? f.claimId : "") : null,
+        token_hash: f ? sha256Hex(f.token) : null,
+        expected: c.expectedRevision ?? null,
+        disp: f && c.task ? (c.task._tag === "Done" ? "done" : "retry") : null,
+        r_attempt: c.task?._tag === "Retry" ? c.task.attempt : null,
+        r_visible: c.task?._tag === "Retry" ? c.task.visibleAt : null,
+        status: c.run?.status ?? null,
+        output: jsonParam(c.run?.output),
+        error: jsonParam(c.run?.error),
+      }
+    })
+    const entries = live.flatMap(({ c, i }) => dedupe([...c.resolve, ...c.append], (e) => String(e.seq)).map((e) => ({ i, ...entryRecord(e) })))
+    const attempts = live.flatMap(({ c, i }) => c.attempts.map((a) => ({ i, ...attemptRecord(a) })))
+    const tasks = live.flatMap(({ c, i }) => taskRows(c.tasks, i))
+    const withdraw = live.flatMap(({ c, i }) => c.withdraw.map((seq) => ({ i, seq })))
+    const rows = await client.query<{ i: number; reason: string; revision: number | string | null }>(SQL.commit, [
+      JSON.stringify(heads),
+      JSON.stringify(entries),
+      JSON.stringify(attempts),
+      JSON.stringify(tasks),
+      JSON.stringify(withdraw),
+    ])
+    for (const row of rows) {
+      results[Number(row.i)] =
+        row.reason === "ok" ? { _tag: "Committed", revision: Number(row.revision) } : { _tag: "Rejected", reason: row.reason as FenceReason }
+    }
+  }
+  return results.map((r) => r ?? { _tag: "Rejected", reason: "run_not_found" })
 }
 
 const claim = async (client: SqlClient, { queue, owner, now, leaseUntil, limit }: ClaimOptions) => {
@@ -306,6 +329,20 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
   const run = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
     Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
 
+  // Natural batching: concurrent commits (and creates) share one statement and transaction.
+  const batchedCommit = makeBatcher<Commit, CommitResult>({ key: (c) => c.runId, send: (b) => commits(client, b), maxBatch: 64, maxInFlight: 3 })
+  const batchedCreate = makeBatcher<NewRun, CreateRunResult>({ key: (r) => r.run.id, send: (b) => createRuns(client, b), maxBatch: 64, maxInFlight: 3 })
+  const commit = async (c: Commit): Promise<CommitResult> => {
+    const result = await batchedCommit(c)
+    if (result._tag === "Committed" && c.wake) wakeup(c.wake)
+    return result
+  }
+  const createRun = async (newRun: NewRun): Promise<CreateRunResult> => {
+    const result = await batchedCreate(newRun)
+    if (result._tag === "Created" && newRun.tasks.some((t) => !t.claim)) wakeup(newRun.run.queue)
+    return result
+  }
+
   // Cross-process wakeups: NOTIFY is sent after the commit, coalesced per queue over a few
   // milliseconds. Inside the commit it would serialise every commit on Postgres' notify lock.
   // A lost wakeup costs at most a poll interval: NOTIFY is a hint, polling the fallback.
@@ -331,7 +368,15 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
         try: () =>
           client.transaction(async (tx) => {
             const exit = await Runtime.runPromiseExit(runtime)(
-              f({ handle: tx.handle, commit: (c) => run("commit", () => commit(tx, c, wakeup)) }),
+              f({
+                handle: tx.handle,
+                commit: (c) =>
+                  run("commit", async () => {
+                    const [result] = await commits(tx, [c])
+                    if (result!._tag === "Committed" && c.wake) wakeup(c.wake)
+                    return result!
+                  }),
+              }),
             )
             if (Exit.isFailure(exit)) {
               failed = exit
@@ -347,7 +392,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
 
   return {
     backend,
-    createRun: (newRun) => run("createRun", () => createRun(client, newRun, wakeup)),
+    createRun: (newRun) => run("createRun", () => createRun(newRun)),
     getRun: (runId) =>
       run("getRun", async () => {
         if (!isUuid(runId)) return undefined
@@ -362,7 +407,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
       run("getTasks", async () => (isUuid(runId) ? (await client.query<TaskRow>(SQL.selectTasks, [runId])).map(toTask) : [])),
     listRuns: (filter) => run("listRuns", () => listRuns(client, filter)),
     claim: (options) => run("claim", () => claim(client, options)),
-    commit: (c) => run("commit", () => commit(client, c, wakeup)),
+    commit: (c) => run("commit", () => commit(c)),
     transaction,
     ...(client.listen
       ? {
