@@ -5,7 +5,7 @@
  * sequential run never waits in the queue. On a revision conflict (a sibling committed
  * first) the run is replayed from the store and committed again with the same result.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaimToken, sha256Hex } from "../src/core/ids.js"
@@ -80,7 +80,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
       const run = runChangeOf(decision)
       const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
-      const result = yield* s.commit({
+      const result = yield* retryTransient(s.commit({
         runId: s.task.runId,
         now: env.now,
         fence: s.claim,
@@ -93,7 +93,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
         tasks,
         withdraw: decision.cancelled.map((e) => e.seq),
         ...(unclaimed ? { wake: s.workflow.queue } : {}),
-      })
+      }))
       if (result._tag === "Committed") {
         yield* emitLogs(s.task.runId, decision)
         if (unclaimed) yield* ctx.notifier.notify
@@ -103,9 +103,18 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
       if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return { _tag: "Fenced", reason: result.reason }
       const again = yield* reload(ctx, s.task.runId, s.workflow)
       if (typeof again === "string") return { _tag: "Fenced", reason: again }
+      // Our result is already in the journal (an earlier try committed before its reply was lost).
+      if (s.resolved && again.replayer.entryAt(s.resolved.seq)?.status !== "pending") return { _tag: "Fenced", reason: "stale_claim" }
       acquired = again
     }
   })
+
+/**
+ * Retries a commit that failed with a StoreError (connection lost, database restarting) a few
+ * times with backoff. Safe: commits are fenced, so a retry after an unseen success is refused.
+ */
+export const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
+  Effect.retry(commit, Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)))
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
 const withInlineClaim = (s: Settlement, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {

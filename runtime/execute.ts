@@ -10,7 +10,7 @@ import type { StoreError } from "../src/core/errors.js"
 import { toJson } from "../src/core/json.js"
 import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult } from "../src/store/Store.js"
-import { acquire, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
+import { acquire, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
@@ -22,7 +22,7 @@ export interface ExecuteOptions {
   readonly queue?: string
   /** Identifies this worker in claims and attempts. */
   readonly ownerId?: string
-  /** Lease length; a heartbeat renews it every third of it. Default 5 minutes. */
+  /** Lease length; the lease keeper renews it every third of it. Default 60 seconds. */
   readonly leaseFor?: Duration.DurationInput
 }
 
@@ -54,7 +54,7 @@ const UNKNOWN_WORKFLOW_BACKOFF = 30_000
 export const resolveOptions = (options: ExecuteOptions) => ({
   queue: options.queue ?? "default",
   owner: options.ownerId ?? `worker-${process.pid}`,
-  leaseMs: Duration.toMillis(options.leaseFor ?? "5 minutes"),
+  leaseMs: Duration.toMillis(options.leaseFor ?? "60 seconds"),
 })
 
 /** Claims one due task of a queue and executes it (one task: the next one is not chained). */
@@ -221,7 +221,7 @@ const runStep = (
     const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
     if (delay !== undefined) {
       const retryAt = finishedAt + delay
-      const result = yield* ctx.store.commit({
+      const result = yield* retryTransient(ctx.store.commit({
         runId: task.runId,
         now: finishedAt,
         fence: claim,
@@ -232,7 +232,7 @@ const runStep = (
         tasks: [],
         withdraw: [],
         wake: task.queue,
-      })
+      }))
       if (result._tag === "Rejected") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: result.reason }, next: undefined }
       yield* ctx.notifier.notify
       // The journal did not change: the interpreter stays valid at its revision.
