@@ -22,6 +22,13 @@ export type CommandData =
   | { readonly _tag: "Log"; readonly message: string; readonly level: LogLevel }
   | { readonly _tag: "All"; readonly commands: ReadonlyArray<Command<unknown>> }
   | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
+  | { readonly _tag: "Pause"; readonly name: string }
+  | {
+      readonly _tag: "Approval"
+      readonly name: string
+      readonly deadline: Duration.Duration | undefined
+      readonly onDeadline: "reject" | "fail"
+    }
 
 /**
  * A yieldable workflow command producing `A`. Workflows write `const a = yield* cmd`; the

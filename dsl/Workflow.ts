@@ -95,9 +95,48 @@ export const all = <const T extends ReadonlyArray<Command<unknown>>>(
 ): Command<{ -readonly [K in keyof T]: CommandResult<T[K]> }> => {
   for (const c of commands) {
     if (c.data._tag === "All" || c.data._tag === "Fail") throw new TypeError("Workflow.all: nested groups are not supported")
+    if (c.data._tag === "Pause" || c.data._tag === "Approval") throw new TypeError("Workflow.all: manual gates cannot run in a parallel group")
   }
   return new Command({ _tag: "All", commands: commands as ReadonlyArray<Command<unknown>> })
 }
+
+/** What `Workflow.pause` returns once the run is resumed. */
+export interface Resumed {
+  readonly actor: string
+  readonly reason?: string
+  readonly at: number
+}
+
+/** What `Workflow.approval` returns once decided. `automatic` when its deadline decided it. */
+export interface ApprovalDecision {
+  readonly approved: boolean
+  readonly actor: string
+  readonly note?: string
+  readonly at: number
+  readonly automatic?: boolean
+}
+
+/**
+ * Pauses the run until `resume(runId, { actor, reason })`. The gate is journaled, so a
+ * restart or a deploy keeps it. The run's status is `paused` meanwhile.
+ */
+export const pause = (name: string): Command<Resumed> => new Command({ _tag: "Pause", name })
+
+/**
+ * Waits for `approve` or `reject` (with an actor and a note); the decision is the result.
+ * With `deadline`, the gate decides itself when it passes: `onDeadline: "reject"` (default)
+ * returns an automatic rejection, `"fail"` fails the gate with code `approval_deadline_passed`.
+ */
+export const approval = (
+  name: string,
+  options: { readonly deadline?: Duration.DurationInput; readonly onDeadline?: "reject" | "fail" } = {},
+): Command<ApprovalDecision> =>
+  new Command({
+    _tag: "Approval",
+    name,
+    deadline: options.deadline === undefined ? undefined : Duration.decode(options.deadline),
+    onDeadline: options.onDeadline ?? "reject",
+  })
 
 /** Fails the run with a reason (compensations run). `return yield* Workflow.fail("...")`. */
 export const fail = (reason: string, details?: unknown): Command<never> => new Command({ _tag: "Fail", reason, details })

@@ -7,6 +7,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext } from "./context.js"
+import { runCommand, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
 import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
@@ -35,6 +36,14 @@ export interface EngineService {
   readonly dropCache: Effect.Effect<void>
   /** Cache hit and miss counters. */
   readonly cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }>
+  /** Resumes a run paused at `Workflow.pause`. */
+  readonly resume: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
+  /** Approves the run's pending `Workflow.approval`. */
+  readonly approve: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
+  /** Rejects the run's pending `Workflow.approval`. */
+  readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
+  /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
+  readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Claims up to `limit` due tasks for a worker (the Worker's fetcher). */
   readonly claim: (options: ExecuteOptions, limit: number) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   /** Executes a claimed task and the run's next tasks handed over inline (the Worker's slots). */
@@ -79,6 +88,10 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
       executeNext: (options) => executeNext(ctx, options),
+      resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
+      approve: (runId, options) => runCommand(ctx, "approve", runId, options),
+      reject: (runId, options) => runCommand(ctx, "reject", runId, options),
+      cancel: (runId, options) => runCommand(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const { queue, owner, leaseMs } = resolveOptions(options)

@@ -45,6 +45,8 @@ export interface Decision {
   readonly cancelled: ReadonlyArray<Entry>
   readonly logs: ReadonlyArray<{ readonly message: string; readonly level: string }>
   readonly outcome: Outcome
+  /** Blocked on a manual gate (pause or approval): the run is `paused`. */
+  readonly paused: boolean
 }
 
 type Feed = { readonly ok: unknown } | { readonly err: unknown }
@@ -60,6 +62,8 @@ const KIND: Record<Exclude<CommandData["_tag"], "All" | "Fail">, EntryKind> = {
   Random: "random",
   Uuid: "uuid",
   Log: "log",
+  Pause: "pause",
+  Approval: "approval",
 }
 
 const commandName = (data: CommandData): string => {
@@ -129,6 +133,13 @@ export class Replayer {
     return this.journal.get(seq)
   }
 
+  /** The manual gate (pause or approval) the generator waits on, if any. */
+  pendingGate(): Entry | undefined {
+    if (!this.waiting || this.waiting._tag !== "Single") return undefined
+    const entry = this.journal.get(this.waiting.seq)
+    return entry && entry.status === "pending" && (entry.kind === "pause" || entry.kind === "approval") ? entry : undefined
+  }
+
   /** True once the generator returned or threw. */
   get isFinished(): boolean {
     return this.finished
@@ -137,7 +148,7 @@ export class Replayer {
   /** Drives the generator as far as the journal allows and returns what changed. */
   advance(env: Env): Decision {
     const out = { entries: [] as Array<Entry>, tasks: [] as Array<NewTask>, cancelled: [] as Array<Entry>, logs: [] as Array<{ message: string; level: string }> }
-    const done = (outcome: Outcome): Decision => ({ ...out, outcome })
+    const done = (outcome: Outcome): Decision => ({ ...out, outcome, paused: outcome._tag === "Blocked" && this.pendingGate() !== undefined })
     if (this.finished) return done({ _tag: "Blocked" })
 
     let feed: Feed
@@ -236,6 +247,16 @@ export class Replayer {
         entry = { ...base, status: "completed", input: { message: data.message, level: data.level }, resolvedAt: env.now }
         out.logs.push({ message: data.message, level: data.level })
         break
+      case "Pause":
+        entry = { ...base, status: "pending" }
+        break
+      case "Approval": {
+        // The deadline is persisted when the gate opens; a timer task decides it then.
+        const deadlineAt = data.deadline === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(data.deadline))
+        entry = { ...base, status: "pending", input: { onDeadline: data.onDeadline, ...(deadlineAt === undefined ? {} : { deadlineAt }) } }
+        if (deadlineAt !== undefined) out.tasks.push({ seq, kind: "timer", visibleAt: deadlineAt })
+        break
+      }
       default:
         throw new Error(`unreachable command ${data._tag}`)
     }

@@ -19,7 +19,7 @@ export const runChangeOf = (
   const outcome = decision.outcome
   switch (outcome._tag) {
     case "Blocked":
-      return undefined
+      return { status: decision.paused ? "paused" : "running" }
     case "Completed":
       return { status: "completed", ...(outcome.output !== undefined ? { output: outcome.output } : {}) }
     case "Failed":

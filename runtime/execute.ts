@@ -132,7 +132,8 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
     }
     if (task.kind === "timer") {
       const now = yield* Clock.currentTimeMillis
-      return finish(yield* settle(ctx, settlement({ ...entry, status: "completed", resolvedAt: now }, undefined), acquired), entry.name, "completed")
+      const resolved = timerResolution(entry, now)
+      return finish(yield* settle(ctx, settlement(resolved, undefined), acquired), entry.name, resolved.status === "failed" ? "failed" : "completed")
     }
     if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
     return yield* runStep(ctx, task, claim, command.step, entry, acquired, leaseMs, settlement, finish)
@@ -142,6 +143,16 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
       Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(claim, now)).pipe(Effect.ignore),
     ),
   )
+}
+
+/** What a due timer does to its entry: a sleep wakes; an approval's deadline decides the gate. */
+const timerResolution = (entry: Entry, now: number): Entry => {
+  if (entry.kind !== "approval") return { ...entry, status: "completed", resolvedAt: now }
+  const onDeadline = (entry.input as { onDeadline?: string } | undefined)?.onDeadline
+  if (onDeadline === "fail") {
+    return { ...entry, status: "failed", resolvedAt: now, error: { code: "approval_deadline_passed", message: `approval "${entry.name}" was not decided before its deadline` } }
+  }
+  return { ...entry, status: "completed", resolvedAt: now, output: { approved: false, actor: "system:deadline", note: "deadline passed", at: now, automatic: true } }
 }
 
 const executedResult = (task: ClaimedTask, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"], runStatus: RunStatus): ExecuteResult => ({

@@ -16,7 +16,7 @@ import {
 } from "../src/core/errors.js"
 import { deterministicUuid, isUuid, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson } from "../src/core/json.js"
-import type { RunRecord, RunStatus } from "../src/core/model.js"
+import { isTerminal, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
@@ -43,7 +43,7 @@ export interface StartResult {
 export type StartError = InvalidWorkflowError | InvalidTriggerError | InvalidPayloadError | InvalidOptionError | ConflictError | StoreError
 
 const statusOf = (decision: Decision): RunStatus =>
-  decision.outcome._tag === "Completed" ? "completed" : decision.outcome._tag === "Blocked" ? "running" : "failed"
+  decision.outcome._tag === "Completed" ? "completed" : decision.outcome._tag === "Blocked" ? (decision.paused ? "paused" : "running") : "failed"
 
 /** Validates and starts a run. */
 export const start = (
@@ -95,7 +95,7 @@ export const start = (
       definitionHash: workflow.definitionHash,
       createdAt: now,
       updatedAt: now,
-      ...(status !== "running" ? { finishedAt: now } : {}),
+      ...(isTerminal(status) ? { finishedAt: now } : {}),
     }
     const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks: newTasksOf(run, decision) })
     if (created._tag === "Existing") {
@@ -106,6 +106,6 @@ export const start = (
       return { runId, status: existing.status, created: false }
     }
     yield* emitLogs(runId, decision)
-    if (status === "running") ctx.cache.put(runId, { replayer, revision: 1 })
+    if (!isTerminal(status)) ctx.cache.put(runId, { replayer, revision: 1 })
     return { runId, status, created: true }
   }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))

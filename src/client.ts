@@ -11,6 +11,7 @@
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { CommandOutcome, DecisionOptions, ReasonOptions } from "../runtime/commands.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
@@ -48,6 +49,10 @@ export interface MeshClient {
   readonly inspectRun: (runId: string, options?: InspectOptions) => Promise<RunView>
   readonly listRuns: (filter?: RunFilter) => Promise<ReadonlyArray<RunView>>
   readonly awaitRun: (runId: string, options?: { readonly pollInterval?: Duration.DurationInput; readonly timeout?: Duration.DurationInput }) => Promise<RunView>
+  readonly resume: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
+  readonly approve: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
+  readonly reject: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
+  readonly cancel: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
   /** Stops workers started here and closes the store. */
   readonly close: () => Promise<void>
@@ -78,6 +83,10 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     inspectRun: (runId, o) => run((m) => m.inspectRun(runId, o)),
     listRuns: (filter) => run((m) => m.listRuns(filter)),
     awaitRun: (runId, o) => run((m) => m.awaitRun(runId, o)),
+    resume: (runId, o) => run((m) => m.resume(runId, o)),
+    approve: (runId, o) => run((m) => m.approve(runId, o)),
+    reject: (runId, o) => run((m) => m.reject(runId, o)),
+    cancel: (runId, o) => run((m) => m.cancel(runId, o)),
     startWorker: async (workerOptions) => {
       const scope = await runtime.runPromise(Scope.make())
       workers.add(scope)

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { InvalidOptionError, RunNotFoundError, type StoreError } from "./core/errors.js"
 import { isUuid } from "./core/ids.js"
 import type { Json } from "./core/json.js"
-import type { AttemptRecord, Entry, ErrorInfo, RunRecord, RunStatus, TaskRecord } from "./core/model.js"
+import type { AttemptRecord, CommandRecord, Entry, ErrorInfo, RunRecord, RunStatus, TaskRecord } from "./core/model.js"
 import type { RunFilter, StoreService } from "./store/Store.js"
 
 /** One journal entry with its attempts. */
@@ -35,6 +35,8 @@ export interface RunView {
   readonly history?: ReadonlyArray<EntryView>
   /** With `history: true`: tasks not yet done (pending, scheduled or claimed). */
   readonly tasks?: ReadonlyArray<TaskRecord>
+  /** With `history: true`: manual commands (audit events), oldest first. */
+  readonly commands?: ReadonlyArray<CommandRecord>
 }
 
 /** Options of `inspectRun`. */
@@ -58,7 +60,7 @@ export const inspectRun = (
     const run = yield* store.getRun(runId)
     if (!run) return yield* new RunNotFoundError({ runId })
     if (!options.history) return summary(run)
-    const [journal, attempts, tasks] = yield* Effect.all([store.getJournal(runId), store.getAttempts(runId), store.getTasks(runId)])
+    const [journal, attempts, tasks, commands] = yield* Effect.all([store.getJournal(runId), store.getAttempts(runId), store.getTasks(runId), store.getCommands(runId)])
     const bySeq = new Map<number, Array<AttemptRecord>>()
     for (const a of attempts) {
       const list = bySeq.get(a.seq) ?? []
@@ -70,7 +72,7 @@ export const inspectRun = (
       attemptCount: count,
       attempts: (bySeq.get(entry.seq) ?? []).sort((a, b) => a.attempt - b.attempt),
     }))
-    return { ...summary(run), history, tasks }
+    return { ...summary(run), history, tasks, commands }
   })
 
 /** Lists runs, newest first. */

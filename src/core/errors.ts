@@ -69,6 +69,22 @@ export class ConflictError extends Data.TaggedError("ConflictError")<{
   }
 }
 
+/**
+ * A manual command does not apply to the run as it stands: resuming a run that is not paused,
+ * approving a pause, deciding a gate already decided, or any command on a terminal run.
+ * Nothing was written.
+ */
+export class InvalidTransitionError extends Data.TaggedError("InvalidTransitionError")<{
+  readonly runId: string
+  readonly status: string
+  readonly command: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cannot ${this.command} run ${this.runId} (${this.status}): ${this.reason}`
+  }
+}
+
 /** No run with this id exists. */
 export class RunNotFoundError extends Data.TaggedError("RunNotFoundError")<{ readonly runId: string }> {
   override get message() {

@@ -4,8 +4,11 @@
  */
 import type { Json } from "./json.js"
 
-/** Lifecycle of a run. Terminal statuses never change again. */
-export type RunStatus = "running" | "completed" | "failed" | "cancelled"
+/**
+ * Lifecycle of a run. `paused` means it waits for a manual decision (resume, approve or
+ * reject). Terminal statuses never change again.
+ */
+export type RunStatus = "running" | "paused" | "completed" | "failed" | "cancelled"
 
 /** The statuses after which a run accepts no more work. */
 export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
@@ -14,7 +17,10 @@ export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
 /** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log"
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval"
+
+/** Entry kinds a person resolves (resume, approve, reject): the run is `paused` while one waits. */
+export const GATE_KINDS: ReadonlyArray<EntryKind> = ["pause", "approval"]
 
 /** `pending` entries wait for a task; the others are resolved and never change. */
 export type EntryStatus = "pending" | "completed" | "failed" | "cancelled"
@@ -112,6 +118,19 @@ export interface AttemptRecord {
   readonly finishedAt: number
   /** When the next attempt becomes visible, if this failure is retried. */
   readonly retryAt?: number
+}
+
+/** A manual command, recorded as an audit event in the same commit as its effect. */
+export interface CommandRecord {
+  readonly kind: "resume" | "approve" | "reject" | "cancel"
+  readonly actor: string
+  readonly note?: string
+  readonly idempotencyKey?: string
+  /** Caller metadata, with secret-looking keys redacted before it is stored. */
+  readonly metadata?: Json
+  /** The gate it resolved, if any. */
+  readonly seq?: number
+  readonly at: number
 }
 
 /** Why a fenced write was refused. Nothing was written. */

@@ -10,6 +10,7 @@ import type { Json } from "../core/json.js"
 import type {
   AttemptRecord,
   ClaimedTask,
+  CommandRecord,
   Entry,
   ErrorInfo,
   FenceReason,
@@ -85,6 +86,8 @@ export interface Commit {
   readonly withdraw: ReadonlyArray<number>
   /** Wake idle workers of this queue (Postgres NOTIFY) once committed: tasks others may take. */
   readonly wake?: string
+  /** The manual command this commit carries out, stored as an audit event. */
+  readonly command?: CommandRecord
 }
 
 /** A transaction scope: the driver's handle (given to `transaction: true` steps) and a commit inside it. */
@@ -123,6 +126,8 @@ export interface StoreService {
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  /** The run's manual commands (audit events), oldest first. */
+  readonly getCommands: (runId: string) => Effect.Effect<ReadonlyArray<CommandRecord>, StoreError>
   readonly listRuns: (filter: RunFilter) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
   /** Claims up to `limit` due tasks (visible and unclaimed, or with an expired lease). */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>

@@ -5,7 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { newClaimToken, sha256Hex } from "../core/ids.js"
-import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type RunRecord, type TaskRecord } from "../core/model.js"
+import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type TaskRecord } from "../core/model.js"
 import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type StoreService } from "./Store.js"
 
 interface MemTask extends NewTask {
@@ -24,6 +24,7 @@ export const make = (): StoreService => {
   const journals = new Map<string, Array<Entry>>()
   const attempts = new Map<string, Array<AttemptRecord>>()
   const tasks = new Map<string, MemTask>()
+  const commands = new Map<string, Array<CommandRecord>>()
 
   const taskView = (t: MemTask): TaskRecord => ({
     runId: t.runId,
@@ -71,6 +72,11 @@ export const make = (): StoreService => {
     for (const entry of c.resolve) journal[entry.seq - 1] = entry
     for (const entry of c.append) journal[entry.seq - 1] = entry
     attempts.get(c.runId)!.push(...c.attempts)
+    if (c.command) {
+      const list = commands.get(c.runId) ?? []
+      if (c.command.idempotencyKey === undefined || !list.some((k) => k.idempotencyKey === c.command!.idempotencyKey)) list.push(c.command)
+      commands.set(c.runId, list)
+    }
     for (const seq of c.withdraw) tasks.delete(key(c.runId, seq))
     for (const t of c.tasks) putTask(t)
 
@@ -106,6 +112,7 @@ export const make = (): StoreService => {
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    getCommands: (runId) => Effect.sync(() => [...(commands.get(runId) ?? [])]),
     getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])].sort((a, b) => a.seq - b.seq || a.attempt - b.attempt)),
     getTasks: (runId) =>
       Effect.sync(() => [...tasks.values()].filter((t) => t.runId === runId).sort((a, b) => a.seq - b.seq).map(taskView)),

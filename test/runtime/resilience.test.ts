@@ -21,7 +21,7 @@ const flaky = (failures: number, applyFirst: boolean): StoreService => {
     commit: (c) =>
       Effect.suspend(() =>
         left-- > 0
-          ? (applyFirst ? base.commit(c) : Effect.void).pipe(Effect.zipRight(Effect.fail(new StoreError({ operation: "commit", cause: new Error("connection reset") }))))
+          ? (applyFirst ? Effect.asVoid(base.commit(c)) : Effect.void).pipe(Effect.zipRight(Effect.fail(new StoreError({ operation: "commit", cause: new Error("connection reset") }))))
           : base.commit(c),
       ),
   }

@@ -17,7 +17,8 @@
 import { Effect, Exit, Runtime } from "effect"
 import { StoreError } from "../../core/errors.js"
 import { isUuid, newClaimToken, sha256Hex } from "../../core/ids.js"
-import type { Entry, FenceReason } from "../../core/model.js"
+import type { Json } from "../../core/json.js"
+import type { CommandRecord, Entry, FenceReason } from "../../core/model.js"
 import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, RunFilter, StoreService, TransactionScope } from "../Store.js"
 import { makeBatcher } from "./batcher.js"
 import type { SqlClient } from "./SqlClient.js"
@@ -29,6 +30,7 @@ import {
   RUN_COLUMNS,
   TASK_COLUMNS,
   TASK_RECORDSET,
+  ms,
   attemptRecord,
   entryRecord,
   jsonParam,
@@ -55,6 +57,8 @@ const SQL = {
   selectRun: `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE id = $1::uuid`,
   selectJournal: `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid ORDER BY seq`,
   selectAttempts: `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`,
+  selectCommands: `SELECT kind, actor, note, idempotency_key, metadata::text AS metadata, seq, ${ms("at")} AS at
+    FROM squid_mesh.commands WHERE run_id = $1::uuid ORDER BY id`,
   selectTasks: `SELECT ${TASK_COLUMNS} FROM squid_mesh.tasks t WHERE t.run_id = $1::uuid ORDER BY t.seq`,
   /**
    * createRun for a batch of runs in one statement: each run, its first entries and tasks.
@@ -158,6 +162,12 @@ const SQL = {
         finished_at = CASE WHEN ok.terminal THEN ${ts("ok.now")} ELSE r.finished_at END
       FROM ok WHERE r.id = ok.run_id
       RETURNING r.id, r.revision
+    ), cmd AS (
+      INSERT INTO squid_mesh.commands (run_id, kind, actor, note, idempotency_key, metadata, seq, at)
+      SELECT ok.run_id, k.kind, k.actor, k.note, k.idempotency_key, k.metadata::jsonb, k.seq, ${ts("k.at")}
+      FROM jsonb_to_recordset($6::text::jsonb) AS k(i int, kind text, actor text, note text, idempotency_key text,
+        metadata text, seq int, at float8) JOIN ok ON ok.i = k.i
+      ON CONFLICT DO NOTHING
     )
     SELECT v.i, v.reason, w.revision FROM verdict v LEFT JOIN written w ON w.id = v.run_id ORDER BY v.i`,
   // Locks up to $3 due tasks in claim order (skipping rows other transactions hold), pairs each
@@ -268,12 +278,19 @@ const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise
     const attempts = live.flatMap(({ c, i }) => c.attempts.map((a) => ({ i, ...attemptRecord(a) })))
     const tasks = live.flatMap(({ c, i }) => taskRows(c.tasks, i))
     const withdraw = live.flatMap(({ c, i }) => c.withdraw.map((seq) => ({ i, seq })))
+    const commands = live.flatMap(({ c, i }) =>
+      c.command
+        ? [{ i, kind: c.command.kind, actor: c.command.actor, note: c.command.note ?? null, idempotency_key: c.command.idempotencyKey ?? null,
+            metadata: jsonParam(c.command.metadata), seq: c.command.seq ?? null, at: c.command.at }]
+        : [],
+    )
     const rows = await client.query<{ i: number; reason: string; revision: number | string | null }>(SQL.commit, [
       JSON.stringify(heads),
       JSON.stringify(entries),
       JSON.stringify(attempts),
       JSON.stringify(tasks),
       JSON.stringify(withdraw),
+      JSON.stringify(commands),
     ])
     for (const row of rows) {
       results[Number(row.i)] =
@@ -403,6 +420,22 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
       run("getJournal", async () => (isUuid(runId) ? (await client.query<EntryRow>(SQL.selectJournal, [runId])).map(toEntry) : [])),
     getAttempts: (runId) =>
       run("getAttempts", async () => (isUuid(runId) ? (await client.query<AttemptRow>(SQL.selectAttempts, [runId])).map(toAttempt) : [])),
+    getCommands: (runId) =>
+      run("getCommands", async () =>
+        isUuid(runId)
+          ? (await client.query<{ kind: string; actor: string; note: string | null; idempotency_key: string | null; metadata: string | null; seq: number | null; at: number | string }>(SQL.selectCommands, [runId])).map(
+              (r): CommandRecord => ({
+                kind: r.kind as CommandRecord["kind"],
+                actor: r.actor,
+                ...(r.note !== null ? { note: r.note } : {}),
+                ...(r.idempotency_key !== null ? { idempotencyKey: r.idempotency_key } : {}),
+                ...(r.metadata !== null ? { metadata: JSON.parse(r.metadata) as Json } : {}),
+                ...(r.seq !== null ? { seq: Number(r.seq) } : {}),
+                at: Number(r.at),
+              }),
+            )
+          : [],
+      ),
     getTasks: (runId) =>
       run("getTasks", async () => (isUuid(runId) ? (await client.query<TaskRow>(SQL.selectTasks, [runId])).map(toTask) : [])),
     listRuns: (filter) => run("listRuns", () => listRuns(client, filter)),

@@ -1,0 +1,164 @@
+/**
+ * Manual commands: resume a pause, approve or reject an approval, cancel a run. Each one is
+ * validated first, then carried out in one commit with its audit event (actor, note, key,
+ * redacted metadata), guarded by the run's revision. An idempotency key makes a repeat return
+ * the recorded outcome without writing; the same key for a different command is a conflict.
+ */
+import { Clock, Effect } from "effect"
+import {
+  ConflictError,
+  InvalidOptionError,
+  InvalidTransitionError,
+  InvalidWorkflowError,
+  RunNotFoundError,
+  type StoreError,
+} from "../src/core/errors.js"
+import { isUuid } from "../src/core/ids.js"
+import type { Json } from "../src/core/json.js"
+import { isTerminal, type CommandRecord, type Entry, type RunStatus } from "../src/core/model.js"
+import { redactText, redactValue } from "../src/core/redact.js"
+import { retryTransient } from "./advance.js"
+import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+
+/** Who issues a command, and how to make it idempotent. */
+export interface CommandOptions {
+  /** Who did it (a user id, a service name). Recorded in the audit event. */
+  readonly actor: string
+  /** A repeat with the same key returns the same outcome and writes nothing. */
+  readonly idempotencyKey?: string
+  /** Extra context for the audit trail; secret-looking keys are redacted before storage. */
+  readonly metadata?: Record<string, unknown>
+}
+
+/** Options of `resume` and `cancel`. */
+export interface ReasonOptions extends CommandOptions {
+  readonly reason?: string
+}
+
+/** Options of `approve` and `reject`. */
+export interface DecisionOptions extends CommandOptions {
+  readonly note?: string
+}
+
+/** The outcome of a command. `duplicate` when an earlier command with the same key was returned. */
+export interface CommandOutcome {
+  readonly runId: string
+  readonly status: RunStatus
+  readonly duplicate: boolean
+}
+
+/** Errors a command can fail with; nothing is written when it does. */
+export type CommandError = InvalidOptionError | RunNotFoundError | InvalidTransitionError | ConflictError | InvalidWorkflowError | StoreError
+
+type Kind = CommandRecord["kind"]
+
+const GATE_OF: Record<Exclude<Kind, "cancel">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
+const MAX_ROUNDS = 25
+
+const validate = (runId: string, options: CommandOptions) => {
+  if (typeof runId !== "string" || !isUuid(runId)) return new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
+  if (typeof options?.actor !== "string" || options.actor.trim().length === 0) return new InvalidOptionError({ option: "actor", reason: "is required" })
+  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0)) {
+    return new InvalidOptionError({ option: "idempotencyKey", reason: "must be a non-empty string" })
+  }
+  return undefined
+}
+
+/** Runs one manual command. */
+export const runCommand = (
+  ctx: EngineContext,
+  kind: Kind,
+  runId: string,
+  options: CommandOptions & { readonly note?: string },
+): Effect.Effect<CommandOutcome, CommandError> =>
+  Effect.gen(function* () {
+    const invalid = validate(runId, options)
+    if (invalid) return yield* invalid
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const run = yield* ctx.store.getRun(runId)
+      if (!run) return yield* new RunNotFoundError({ runId })
+      if (options.idempotencyKey !== undefined) {
+        const prior = (yield* ctx.store.getCommands(runId)).find((c) => c.idempotencyKey === options.idempotencyKey)
+        if (prior) {
+          if (prior.kind !== kind) return yield* new ConflictError({ runId, reason: `idempotency key already used by a ${prior.kind} command` })
+          return { runId, status: run.status, duplicate: true } as CommandOutcome
+        }
+      }
+      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason: `the run is ${run.status}` })
+      const now = yield* Clock.currentTimeMillis
+      const record: CommandRecord = {
+        kind,
+        actor: options.actor,
+        ...(options.note !== undefined ? { note: redactText(options.note) } : {}),
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+        at: now,
+      }
+      const empty = { resolve: [], append: [], attempts: [], tasks: [], withdraw: [] }
+
+      if (kind === "cancel") {
+        const result = yield* retryTransient(
+          ctx.store.commit({
+            ...empty,
+            runId,
+            now,
+            expectedRevision: run.revision,
+            run: { status: "cancelled", error: { code: "cancelled", message: redactText(options.note ?? `cancelled by ${options.actor}`) } },
+            command: record,
+          }),
+        )
+        if (result._tag === "Committed") {
+          ctx.cache.clear(runId)
+          return { runId, status: "cancelled", duplicate: false } as CommandOutcome
+        }
+        continue
+      }
+
+      const workflow = ctx.workflows.get(run.workflow)
+      if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
+      const cached = ctx.cache.take(runId)
+      const replayer = cached && cached.revision === run.revision ? cached.replayer : yield* rebuild(ctx, run, workflow)
+      if (!cached || cached.revision !== run.revision) replayer.advance(yield* makeEnv)
+      const gate = replayer.pendingGate()
+      const wanted = GATE_OF[kind]
+      if (!gate || gate.kind !== wanted) {
+        if (cached && cached.revision === run.revision) ctx.cache.put(runId, cached)
+        const reason = gate ? `the run waits on ${gate.kind} "${gate.name}", not a ${wanted}` : "the run is not paused at a gate"
+        return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason })
+      }
+      const output: Json =
+        kind === "resume"
+          ? { actor: options.actor, ...(options.note !== undefined ? { reason: redactText(options.note) } : {}), at: now }
+          : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: redactText(options.note) } : {}), at: now }
+      const resolved: Entry = { ...gate, status: "completed", output, resolvedAt: now }
+      replayer.resolve(resolved)
+      const decision = replayer.advance({ ...(yield* makeEnv), now })
+      const runChange = runChangeOf(decision)
+      const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
+      const result = yield* retryTransient(
+        ctx.store.commit({
+          runId,
+          now,
+          expectedRevision: run.revision,
+          ...(runChange ? { run: runChange } : {}),
+          resolve: [resolved, ...decision.cancelled],
+          append: decision.entries,
+          attempts: [],
+          tasks,
+          // The gate's deadline timer, if any, goes with the decision.
+          withdraw: [gate.seq, ...decision.cancelled.map((e) => e.seq)],
+          command: { ...record, seq: gate.seq },
+          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
+        }),
+      )
+      if (result._tag === "Committed") {
+        yield* emitLogs(runId, decision)
+        if (decision.outcome._tag === "Blocked") ctx.cache.put(runId, { replayer, revision: result.revision })
+        if (tasks.length > 0) yield* ctx.notifier.notify
+        return { runId, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
+      }
+      // Lost a race (a step committed, or the same command twice): look again.
+    }
+    return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
+  }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
