@@ -21,6 +21,8 @@ export type CommandData =
   | { readonly _tag: "Uuid"; readonly name: string }
   | { readonly _tag: "Log"; readonly message: string; readonly level: LogLevel }
   | { readonly _tag: "All"; readonly commands: ReadonlyArray<Command<unknown>> }
+  | { readonly _tag: "Race"; readonly commands: ReadonlyArray<Command<unknown>> }
+  | { readonly _tag: "Patched"; readonly id: string }
   | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
   | { readonly _tag: "Pause"; readonly name: string }
   | {

@@ -93,10 +93,7 @@ export const uuid = (name = "uuid"): Command<string> => new Command({ _tag: "Uui
 export const all = <const T extends ReadonlyArray<Command<unknown>>>(
   commands: T,
 ): Command<{ -readonly [K in keyof T]: CommandResult<T[K]> }> => {
-  for (const c of commands) {
-    if (c.data._tag === "All" || c.data._tag === "Fail") throw new TypeError("Workflow.all: nested groups are not supported")
-    if (c.data._tag === "Pause" || c.data._tag === "Approval") throw new TypeError("Workflow.all: manual gates cannot run in a parallel group")
-  }
+  leafOnly("all", commands)
   return new Command({ _tag: "All", commands: commands as ReadonlyArray<Command<unknown>> })
 }
 
@@ -137,6 +134,51 @@ export const approval = (
     deadline: options.deadline === undefined ? undefined : Duration.decode(options.deadline),
     onDeadline: options.onDeadline ?? "reject",
   })
+
+const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
+  for (const c of commands) {
+    const tag = c.data._tag
+    if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched") throw new TypeError(`Workflow.${name}: nested groups are not supported`)
+    if (tag === "Pause" || tag === "Approval") throw new TypeError(`Workflow.${name}: manual gates cannot run in a parallel group`)
+  }
+}
+
+/**
+ * Runs steps and sleeps in parallel; the first to settle wins (like `Promise.race`): its
+ * value is returned, or its failure thrown. The others are cancelled (tasks withdrawn, late
+ * results ignored). A sleep makes a durable timeout: `race([Charge(x), sleep("t", "1 hour")])`.
+ */
+export const race = <const T extends ReadonlyArray<Command<unknown>>>(commands: T): Command<CommandResult<T[number]>> => {
+  if (commands.length === 0) throw new TypeError("Workflow.race: give at least one command")
+  leafOnly("race", commands)
+  return new Command({ _tag: "Race", commands: commands as ReadonlyArray<Command<unknown>> })
+}
+
+/**
+ * Fans out over `items` with at most `concurrency` commands in flight, in order-preserving
+ * waves of `concurrency` (each wave joined like `Workflow.all`, failing fast). Use it with
+ * `yield*`: `const out = yield* Workflow.forEach(orders, (o) => Ship(o), { concurrency: 20 })`.
+ */
+export function* forEach<I, A>(
+  items: ReadonlyArray<I>,
+  f: (item: I, index: number) => Command<A>,
+  options: { readonly concurrency?: number } = {},
+): Generator<Command<unknown>, Array<A>, unknown> {
+  const size = Math.max(1, Math.floor(options.concurrency ?? 10))
+  const results: Array<A> = []
+  for (let start = 0; start < items.length; start += size) {
+    const wave = items.slice(start, start + size).map((item, i) => f(item, start + i))
+    results.push(...((yield* all(wave)) as ReadonlyArray<A>))
+  }
+  return results
+}
+
+/**
+ * Versioning: true for runs that reach this point with the new code, false for runs whose
+ * journal was written before the patch. Branch on it to change code under in-flight runs:
+ * `if (yield* Workflow.patched("v2-fraud-check")) yield* FraudCheck(order)`.
+ */
+export const patched = (id: string): Command<boolean> => new Command({ _tag: "Patched", id })
 
 /** Fails the run with a reason (compensations run). `return yield* Workflow.fail("...")`. */
 export const fail = (reason: string, details?: unknown): Command<never> => new Command({ _tag: "Fail", reason, details })

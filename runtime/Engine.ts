@@ -7,6 +7,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext } from "./context.js"
+import { checkReplay, type ReplayReport } from "./checkReplay.js"
 import { runCommand, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
 import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
@@ -44,6 +45,8 @@ export interface EngineService {
   readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
+  /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
+  readonly checkReplay: (options?: { readonly limit?: number }) => Effect.Effect<ReplayReport, StoreError>
   /** Claims up to `limit` due tasks for a worker (the Worker's fetcher). */
   readonly claim: (options: ExecuteOptions, limit: number) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   /** Executes a claimed task and the run's next tasks handed over inline (the Worker's slots). */
@@ -88,6 +91,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
       executeNext: (options) => executeNext(ctx, options),
+      checkReplay: (options) => checkReplay(ctx, options),
       resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       approve: (runId, options) => runCommand(ctx, "approve", runId, options),
       reject: (runId, options) => runCommand(ctx, "reject", runId, options),

@@ -53,9 +53,9 @@ type Feed = { readonly ok: unknown } | { readonly err: unknown }
 
 type Waiting =
   | { readonly _tag: "Single"; readonly seq: number }
-  | { readonly _tag: "Group"; readonly seqs: ReadonlyArray<number> }
+  | { readonly _tag: "Group"; readonly seqs: ReadonlyArray<number>; readonly race: boolean }
 
-const KIND: Record<Exclude<CommandData["_tag"], "All" | "Fail">, EntryKind> = {
+const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail">, EntryKind> = {
   Step: "step",
   Sleep: "sleep",
   Now: "now",
@@ -64,6 +64,7 @@ const KIND: Record<Exclude<CommandData["_tag"], "All" | "Fail">, EntryKind> = {
   Log: "log",
   Pause: "pause",
   Approval: "approval",
+  Patched: "patch",
 }
 
 const commandName = (data: CommandData): string => {
@@ -74,8 +75,12 @@ const commandName = (data: CommandData): string => {
       return "log"
     case "All":
       return "all"
+    case "Race":
+      return "race"
     case "Fail":
       return "fail"
+    case "Patched":
+      return data.id
     default:
       return data.name
   }
@@ -188,7 +193,12 @@ export class Replayer {
         this.finished = true
         return done({ _tag: "Failed", error: errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details })) })
       }
-      const children = data._tag === "All" ? data.commands.map((c) => c.data) : [data]
+      if (data._tag === "Patched") {
+        feed = { ok: this.patched(data.id, env, out) }
+        continue
+      }
+      const group = data._tag === "All" || data._tag === "Race"
+      const children = group ? data.commands.map((c) => c.data) : [data]
       const seqs: Array<number> = []
       for (const child of children) {
         const placed = this.place(child, env, out)
@@ -198,7 +208,7 @@ export class Replayer {
         }
         seqs.push(placed)
       }
-      const waiting: Waiting = data._tag === "All" ? { _tag: "Group", seqs } : { _tag: "Single", seq: seqs[0]! }
+      const waiting: Waiting = group ? { _tag: "Group", seqs, race: data._tag === "Race" } : { _tag: "Single", seq: seqs[0]! }
       const resolved = this.settle(waiting, env, out)
       if (resolved === undefined) {
         this.waiting = waiting
@@ -206,6 +216,25 @@ export class Replayer {
       }
       feed = resolved
     }
+  }
+
+  /**
+   * `Workflow.patched(id)`: true when the journal has this patch's marker here, or when the
+   * run is past its recorded journal (new code: the marker is recorded); false when the
+   * journal holds an older command here (the run predates the patch; no seq is used).
+   */
+  private patched(id: string, env: Env, out: { entries: Array<Entry> }): boolean {
+    const seq = this.nextSeq
+    const existing = this.journal.get(seq)
+    if (existing) {
+      if (existing.kind !== "patch" || existing.name !== id) return false
+      this.nextSeq++
+      this.consume(seq)
+      return true
+    }
+    this.nextSeq++
+    out.entries.push({ seq, kind: "patch", name: id, status: "completed", output: true, attempts: 0, createdAt: env.now, resolvedAt: env.now })
+    return true
   }
 
   /** Matches a command with the journal at the next seq, or records it as a new entry. */
@@ -275,6 +304,14 @@ export class Replayer {
       return this.feedOf(entry)
     }
     const entries = waiting.seqs.map((seq) => this.journal.get(seq)!)
+    if (waiting.race) {
+      // The first to settle wins; on replay the losers are already recorded as cancelled.
+      const winner = entries.find((e) => e.status === "completed" || e.status === "failed") ?? (entries.every((e) => e.status === "cancelled") ? entries[0] : undefined)
+      if (!winner) return undefined
+      for (const e of entries) if (e.status === "pending") out.cancelled.push({ ...e, status: "cancelled", resolvedAt: env.now })
+      for (const seq of waiting.seqs) this.consume(seq)
+      return this.feedOf(winner)
+    }
     const failed = entries.find((e) => e.status === "failed") ?? entries.find((e) => e.status === "cancelled")
     if (failed) {
       // Fail fast: siblings still pending are withdrawn in the same commit.

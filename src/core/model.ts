@@ -17,7 +17,7 @@ export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
 /** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval"
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch"
 
 /** Entry kinds a person resolves (resume, approve, reject): the run is `paused` while one waits. */
 export const GATE_KINDS: ReadonlyArray<EntryKind> = ["pause", "approval"]
