@@ -3,7 +3,7 @@
  * command to the interpreter and evaluates to its typed result. Commands are plain data; the
  * interpreter (runtime/) decides what each one means.
  */
-import type { Duration } from "effect"
+import type { Duration, Schema } from "effect"
 import type { StepDef } from "./Step.js"
 
 /** Marks command objects, so the interpreter can reject anything else a workflow yields. */
@@ -25,6 +25,12 @@ export type CommandData =
   | { readonly _tag: "Patched"; readonly id: string }
   | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
   | { readonly _tag: "Pause"; readonly name: string }
+  | {
+      readonly _tag: "Signal"
+      readonly name: string
+      readonly schema: Schema.Schema<any, any, never>
+      readonly timeout: Duration.Duration | undefined
+    }
   | {
       readonly _tag: "Approval"
       readonly name: string

@@ -3,7 +3,7 @@
  * commands; it must be deterministic: read time and randomness only through
  * `Workflow.now()`, `Workflow.random()` and `Workflow.uuid()`, which are journaled.
  */
-import { Duration } from "effect"
+import { Duration, type Schema } from "effect"
 import { sha256Hex } from "../src/core/ids.js"
 import { Command, type CommandResult, type LogLevel, type WorkflowGenerator } from "./Command.js"
 import type { PayloadOf, Trigger } from "./Trigger.js"
@@ -139,9 +139,25 @@ const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
   for (const c of commands) {
     const tag = c.data._tag
     if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched") throw new TypeError(`Workflow.${name}: nested groups are not supported`)
-    if (tag === "Pause" || tag === "Approval") throw new TypeError(`Workflow.${name}: manual gates cannot run in a parallel group`)
+    if (tag === "Pause" || tag === "Approval" || tag === "Signal") throw new TypeError(`Workflow.${name}: manual gates and signals cannot run in a parallel group`)
   }
 }
+
+/** What `Workflow.signal` returns: the validated payload, or a timeout. */
+export type SignalResult<A> =
+  | { readonly _tag: "Received"; readonly payload: A; readonly at: number }
+  | { readonly _tag: "TimedOut"; readonly at: number }
+
+/**
+ * Waits for an external event sent with `signal(runId, name, payload)`. The payload is
+ * validated by `schema` when it is sent; a signal sent before the run waits is kept and
+ * delivered, not lost. With `timeout`, the wait ends with `{ _tag: "TimedOut" }`.
+ */
+export const signal = <A, I>(
+  name: string,
+  options: { readonly schema: Schema.Schema<A, I, never>; readonly timeout?: Duration.DurationInput },
+): Command<SignalResult<A>> =>
+  new Command({ _tag: "Signal", name, schema: options.schema, timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout) })
 
 /**
  * Runs steps and sleeps in parallel; the first to settle wins (like `Promise.race`): its

@@ -4,11 +4,11 @@
  */
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
+import { InvalidWorkflowError, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
-import { runCommand, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
+import { deliverSignal, runCommand, type SignalOptions, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
 import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
@@ -43,6 +43,8 @@ export interface EngineService {
   readonly approve: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Rejects the run's pending `Workflow.approval`. */
   readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
+  /** Sends a signal to a run: resolves its `Workflow.signal` wait, or waits in its inbox until then. */
+  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
@@ -95,6 +97,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       approve: (runId, options) => runCommand(ctx, "approve", runId, options),
       reject: (runId, options) => runCommand(ctx, "reject", runId, options),
+      signal: (runId, name, payload, options) => deliverSignal(ctx, runId, name, payload, options),
       cancel: (runId, options) => runCommand(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {

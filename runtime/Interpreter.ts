@@ -8,13 +8,13 @@
  * between steps, so a warm run is advanced by `resolve` + `advance` without replaying its
  * history; a cold run is rebuilt by `load` + `advance` and reaches the same state.
  */
-import { Duration } from "effect"
+import { Duration, Either, Schema } from "effect"
 import type { Command, CommandData } from "../dsl/Command.js"
 import { isCommand } from "../dsl/Command.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
 import { toJson, type Json } from "../src/core/json.js"
-import type { Entry, EntryKind, ErrorInfo, TaskKind } from "../src/core/model.js"
+import type { Entry, EntryKind, ErrorInfo, InboxSignal, TaskKind } from "../src/core/model.js"
 import { errorInfo } from "./errorInfo.js"
 
 /** Values the interpreter may need for new entries; the engine reads them from Effect's Clock and Random. */
@@ -47,6 +47,8 @@ export interface Decision {
   readonly outcome: Outcome
   /** Blocked on a manual gate (pause or approval): the run is `paused`. */
   readonly paused: boolean
+  /** Inbox signals consumed by new signal entries. */
+  readonly consumed: ReadonlyArray<{ readonly id: number; readonly seq: number }>
 }
 
 type Feed = { readonly ok: unknown } | { readonly err: unknown }
@@ -65,6 +67,7 @@ const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail">, EntryK
   Pause: "pause",
   Approval: "approval",
   Patched: "patch",
+  Signal: "signal",
 }
 
 const commandName = (data: CommandData): string => {
@@ -117,10 +120,27 @@ export class Replayer {
     this.generator = workflow.run(input)
   }
 
-  /** Adds journal entries (history loaded from the store). */
-  load(entries: Iterable<Entry>): this {
+  /** Signals sent before the run waited for them, oldest first. */
+  private readonly inbox: Array<InboxSignal> = []
+
+  /** Adds journal entries (history loaded from the store) and the unconsumed inbox. */
+  load(entries: Iterable<Entry>, inbox: Iterable<InboxSignal> = []): this {
     for (const entry of entries) this.journal.set(entry.seq, entry)
+    this.inbox.push(...inbox)
     return this
+  }
+
+  /** Adds a signal to the inbox (sent while the run does not wait for it). */
+  deliver(signal: InboxSignal): void {
+    this.inbox.push(signal)
+  }
+
+  /** The signal wait for `name` the generator is blocked on, if any. */
+  pendingSignal(name: string): { readonly entry: Entry; readonly schema: Schema.Schema<any, any, never> } | undefined {
+    if (!this.waiting || this.waiting._tag !== "Single") return undefined
+    const entry = this.journal.get(this.waiting.seq)
+    const data = this.pending.get(this.waiting.seq)
+    return entry && entry.status === "pending" && entry.kind === "signal" && entry.name === name && data?._tag === "Signal" ? { entry, schema: data.schema } : undefined
   }
 
   /** Records the resolution of a pending entry (warm path: the result the worker just produced). */
@@ -152,7 +172,13 @@ export class Replayer {
 
   /** Drives the generator as far as the journal allows and returns what changed. */
   advance(env: Env): Decision {
-    const out = { entries: [] as Array<Entry>, tasks: [] as Array<NewTask>, cancelled: [] as Array<Entry>, logs: [] as Array<{ message: string; level: string }> }
+    const out = {
+      entries: [] as Array<Entry>,
+      tasks: [] as Array<NewTask>,
+      cancelled: [] as Array<Entry>,
+      logs: [] as Array<{ message: string; level: string }>,
+      consumed: [] as Array<{ id: number; seq: number }>,
+    }
     const done = (outcome: Outcome): Decision => ({ ...out, outcome, paused: outcome._tag === "Blocked" && this.pendingGate() !== undefined })
     if (this.finished) return done({ _tag: "Blocked" })
 
@@ -238,14 +264,18 @@ export class Replayer {
   }
 
   /** Matches a command with the journal at the next seq, or records it as a new entry. */
-  private place(data: CommandData, env: Env, out: { entries: Array<Entry>; tasks: Array<NewTask>; logs: Array<{ message: string; level: string }> }): number | NonDeterminismError {
+  private place(
+    data: CommandData,
+    env: Env,
+    out: { entries: Array<Entry>; tasks: Array<NewTask>; logs: Array<{ message: string; level: string }>; consumed: Array<{ id: number; seq: number }> },
+  ): number | NonDeterminismError {
     const seq = this.nextSeq++
     const kind = KIND[data._tag as keyof typeof KIND]
     const name = commandName(data)
     const existing = this.journal.get(seq)
     if (existing) {
       if (existing.kind !== kind || existing.name !== name) return this.diverged(seq, existing, { kind, name })
-      if (existing.status === "pending") this.pending.set(seq, data)
+      if (existing.status === "pending" || existing.kind === "signal") this.pending.set(seq, data)
       return seq
     }
     const base = { seq, kind, name, attempts: 0, createdAt: env.now }
@@ -279,6 +309,29 @@ export class Replayer {
       case "Pause":
         entry = { ...base, status: "pending" }
         break
+      case "Signal": {
+        // A signal sent before this wait is delivered now (oldest first); invalid ones are dropped.
+        let received: InboxSignal | undefined
+        for (let i = 0; i < this.inbox.length; i++) {
+          const candidate = this.inbox[i]!
+          if (candidate.name !== data.name) continue
+          this.inbox.splice(i--, 1)
+          out.consumed.push({ id: candidate.id, seq })
+          if (Either.isRight(Schema.decodeUnknownEither(data.schema)(candidate.payload))) {
+            received = candidate
+            break
+          }
+          out.logs.push({ message: `signal "${data.name}" dropped: its payload does not match the schema`, level: "warning" })
+        }
+        if (received) {
+          entry = { ...base, status: "completed", output: { _tag: "Received", payload: received.payload, at: received.receivedAt }, resolvedAt: env.now }
+          break
+        }
+        const timeoutAt = data.timeout === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(data.timeout))
+        entry = { ...base, status: "pending", ...(timeoutAt === undefined ? {} : { input: { timeoutAt } }) }
+        if (timeoutAt !== undefined) out.tasks.push({ seq, kind: "timer", visibleAt: timeoutAt })
+        break
+      }
       case "Approval": {
         // The deadline is persisted when the gate opens; a timer task decides it then.
         const deadlineAt = data.deadline === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(data.deadline))
@@ -291,7 +344,7 @@ export class Replayer {
     }
     out.entries.push(entry)
     this.journal.set(seq, entry)
-    if (entry.status === "pending") this.pending.set(seq, data)
+    if (entry.status === "pending" || entry.kind === "signal") this.pending.set(seq, data)
     return seq
   }
 
@@ -300,8 +353,9 @@ export class Replayer {
     if (waiting._tag === "Single") {
       const entry = this.journal.get(waiting.seq)!
       if (entry.status === "pending") return undefined
+      const data = this.pending.get(waiting.seq)
       this.consume(waiting.seq)
-      return this.feedOf(entry)
+      return this.feedOf(entry, data)
     }
     const entries = waiting.seqs.map((seq) => this.journal.get(seq)!)
     if (waiting.race) {
@@ -324,10 +378,20 @@ export class Replayer {
     return { ok: entries.map((e) => e.output) }
   }
 
-  private feedOf(entry: Entry): Feed {
+  private feedOf(entry: Entry, data?: CommandData): Feed {
     switch (entry.status) {
-      case "completed":
+      case "completed": {
+        // A received signal's payload is decoded by the wait's schema (the journal keeps it encoded).
+        const output = entry.output as { _tag?: string; payload?: unknown } | undefined
+        if (data?._tag === "Signal" && output?._tag === "Received") {
+          try {
+            return { ok: { ...output, payload: Schema.decodeUnknownSync(data.schema)(output.payload) } }
+          } catch (cause) {
+            return { err: cause }
+          }
+        }
         return { ok: entry.output }
+      }
       default:
         return {
           err: new StepFailedError({

@@ -10,6 +10,9 @@ import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, type Scope } from "
 import type { EngineService } from "./Engine.js"
 import type { ExecuteOptions, ExecuteResult } from "./execute.js"
 
+/** Shortest idle wait after an empty claim while work is already due. */
+const IDLE_FLOOR_MS = 10
+
 /** Worker options. */
 export interface WorkerOptions extends ExecuteOptions {
   /** Tasks run at once. Default 10. */
@@ -85,7 +88,10 @@ export const start = (engine: EngineService, options: WorkerOptions = {}): Effec
         const now = yield* Clock.currentTimeMillis
         const due = next._tag === "Right" ? next.right : undefined
         const wait = due === undefined ? pollMs : Math.min(pollMs, Math.max(0, due - now))
-        if (!stopping && wait > 0) yield* engine.notifier.wait(wait)
+        // Work is due but nothing could be claimed (rows locked by another transaction): back off
+        // a little instead of spinning on claim and nextDueAt.
+        const floor = claimed.right.length === 0 ? Math.min(pollMs, IDLE_FLOOR_MS) : 0
+        if (!stopping && Math.max(wait, floor) > 0) yield* engine.notifier.wait(Math.max(wait, floor))
       }
     })
     const fetching = yield* Effect.forkDaemon(fetcher)

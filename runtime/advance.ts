@@ -75,7 +75,9 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
       else {
         if (s.resolved) replayer.resolve(s.resolved)
         const next = replayer.advance(env)
-        decision = pre && pre.entries.length > 0 ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks] } : next
+        decision = pre && pre.entries.length > 0
+          ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
+          : next
       }
       const run = runChangeOf(decision)
       const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
@@ -92,6 +94,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
         attempts: s.attempt ? [s.attempt] : [],
         tasks,
         withdraw: decision.cancelled.map((e) => e.seq),
+        ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
         ...(unclaimed ? { wake: s.workflow.queue } : {}),
       }))
       if (result._tag === "Committed") {

@@ -4,17 +4,18 @@
  * redacted metadata), guarded by the run's revision. An idempotency key makes a repeat return
  * the recorded outcome without writing; the same key for a different command is a conflict.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import {
   ConflictError,
   InvalidOptionError,
+  InvalidPayloadError,
   InvalidTransitionError,
   InvalidWorkflowError,
   RunNotFoundError,
   type StoreError,
 } from "../src/core/errors.js"
 import { isUuid } from "../src/core/ids.js"
-import type { Json } from "../src/core/json.js"
+import { toJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type Entry, type RunStatus } from "../src/core/model.js"
 import { redactText, redactValue } from "../src/core/redact.js"
 import { retryTransient } from "./advance.js"
@@ -53,7 +54,7 @@ export type CommandError = InvalidOptionError | RunNotFoundError | InvalidTransi
 
 type Kind = CommandRecord["kind"]
 
-const GATE_OF: Record<Exclude<Kind, "cancel">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
+const GATE_OF: Record<Exclude<Kind, "cancel" | "signal">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
 const MAX_ROUNDS = 25
 
 const validate = (runId: string, options: CommandOptions) => {
@@ -68,7 +69,7 @@ const validate = (runId: string, options: CommandOptions) => {
 /** Runs one manual command. */
 export const runCommand = (
   ctx: EngineContext,
-  kind: Kind,
+  kind: Exclude<Kind, "signal">,
   runId: string,
   options: CommandOptions & { readonly note?: string },
 ): Effect.Effect<CommandOutcome, CommandError> =>
@@ -148,6 +149,7 @@ export const runCommand = (
           tasks,
           // The gate's deadline timer, if any, goes with the decision.
           withdraw: [gate.seq, ...decision.cancelled.map((e) => e.seq)],
+          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
           command: { ...record, seq: gate.seq },
           ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
         }),
@@ -162,3 +164,109 @@ export const runCommand = (
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
   }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
+
+/** Options of `signal`. `actor` defaults to "external". */
+export interface SignalOptions extends Partial<CommandOptions> {}
+
+/**
+ * Sends a signal. If the run waits for it, the payload is validated by the wait's schema and
+ * the wait resolves (an invalid payload is an InvalidPayloadError; nothing is written).
+ * Otherwise it is kept in the run's inbox and delivered when the run waits for it. Both are
+ * revision-checked commits, so a signal racing the run's arrival at its wait is delivered once.
+ */
+export const deliverSignal = (
+  ctx: EngineContext,
+  runId: string,
+  name: string,
+  payload: unknown,
+  options: SignalOptions = {},
+): Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError> =>
+  Effect.gen(function* () {
+    const actor = options.actor ?? "external"
+    const invalid = validate(runId, { ...options, actor })
+    if (invalid) return yield* invalid
+    if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", reason: "must be a non-empty string" })
+    const json = toJson(payload) ?? null
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const run = yield* ctx.store.getRun(runId)
+      if (!run) return yield* new RunNotFoundError({ runId })
+      if (options.idempotencyKey !== undefined) {
+        const prior = (yield* ctx.store.getCommands(runId)).find((c) => c.idempotencyKey === options.idempotencyKey)
+        if (prior) {
+          if (prior.kind !== "signal" || prior.note !== name) return yield* new ConflictError({ runId, reason: `idempotency key already used by a ${prior.kind} command` })
+          return { runId, status: run.status, duplicate: true } as CommandOutcome
+        }
+      }
+      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: "signal", reason: `the run is ${run.status}` })
+      const workflow = ctx.workflows.get(run.workflow)
+      if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
+      const now = yield* Clock.currentTimeMillis
+      const record: CommandRecord = {
+        kind: "signal",
+        actor,
+        note: name,
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+        at: now,
+      }
+      const cached = ctx.cache.take(runId)
+      const replayer = cached && cached.revision === run.revision ? cached.replayer : yield* rebuild(ctx, run, workflow)
+      if (!cached || cached.revision !== run.revision) replayer.advance(yield* makeEnv)
+      const waiting = replayer.pendingSignal(name)
+      if (!waiting) {
+        // Not waiting (yet): keep it in the inbox. The revision check orders it with the run's own progress.
+        const result = yield* retryTransient(
+          ctx.store.commit({
+            runId, now, expectedRevision: run.revision, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
+            deliver: { name, payload: json, receivedAt: now },
+            command: record,
+          }),
+        )
+        if (result._tag === "Committed") {
+          // The cached interpreter learns of it on its next reload (the revision moved).
+          return { runId, status: run.status, duplicate: false } as CommandOutcome
+        }
+        continue
+      }
+      const decoded = Schema.decodeUnknownEither(waiting.schema, { errors: "all" })(json)
+      if (Either.isLeft(decoded)) {
+        if (cached && cached.revision === run.revision) ctx.cache.put(runId, cached)
+        const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+        return yield* new InvalidPayloadError({
+          workflow: run.workflow,
+          trigger: `signal:${name}`,
+          missing: issues.filter((i) => i._tag === "Missing").map((i) => i.path.map(String).join(".")),
+          unknown: issues.filter((i) => i._tag === "Unexpected").map((i) => i.path.map(String).join(".")),
+          invalid: issues.filter((i) => i._tag !== "Missing" && i._tag !== "Unexpected").map((i) => ({ field: i.path.map(String).join(".") || "(payload)", message: i.message })),
+        })
+      }
+      const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: json, at: now }, resolvedAt: now }
+      replayer.resolve(resolved)
+      const decision = replayer.advance({ ...(yield* makeEnv), now })
+      const runChange = runChangeOf(decision)
+      const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
+      const result = yield* retryTransient(
+        ctx.store.commit({
+          runId,
+          now,
+          expectedRevision: run.revision,
+          ...(runChange ? { run: runChange } : {}),
+          resolve: [resolved, ...decision.cancelled],
+          append: decision.entries,
+          attempts: [],
+          tasks,
+          withdraw: [waiting.entry.seq, ...decision.cancelled.map((e) => e.seq)],
+          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+          command: { ...record, seq: waiting.entry.seq },
+          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
+        }),
+      )
+      if (result._tag === "Committed") {
+        yield* emitLogs(runId, decision)
+        if (decision.outcome._tag === "Blocked") ctx.cache.put(runId, { replayer, revision: result.revision })
+        if (tasks.length > 0) yield* ctx.notifier.notify
+        return { runId, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
+      }
+    }
+    return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
+  }).pipe(Effect.withSpan("squid-mesh.signal", { attributes: { runId, signal: name }, captureStackTrace: false }))

@@ -50,7 +50,7 @@ export const workflowOf = (ctx: EngineContext, name: string): Effect.Effect<AnyW
 
 /** Rebuilds a run's interpreter from its stored journal (the cold path after a cache miss or restart). */
 export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>
-  Effect.map(ctx.store.getJournal(run.id), (journal) => {
+  Effect.map(Effect.all([ctx.store.getJournal(run.id), ctx.store.getInbox(run.id)]), ([journal, inbox]) => {
     const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
-    return new Replayer(run.id, workflow, decodeStored(trigger, run.input)).load(journal)
+    return new Replayer(run.id, workflow, decodeStored(trigger, run.input)).load(journal, inbox)
   })

@@ -15,6 +15,7 @@ import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { runAttempt } from "./StepRunner.js"
+import { guardHandle } from "./txGuard.js"
 
 /** Options of `executeNext` and of workers. */
 export interface ExecuteOptions {
@@ -145,8 +146,9 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
   )
 }
 
-/** What a due timer does to its entry: a sleep wakes; an approval's deadline decides the gate. */
+/** What a due timer does to its entry: a sleep wakes, a signal wait times out, an approval's deadline decides it. */
 const timerResolution = (entry: Entry, now: number): Entry => {
+  if (entry.kind === "signal") return { ...entry, status: "completed", resolvedAt: now, output: { _tag: "TimedOut", at: now } }
   if (entry.kind !== "approval") return { ...entry, status: "completed", resolvedAt: now }
   const onDeadline = (entry.input as { onDeadline?: string } | undefined)?.onDeadline
   if (onDeadline === "fail") {
@@ -203,7 +205,8 @@ const runStep = (
       // The step's writes and its recorded result commit together, or roll back together.
       const settled = yield* ctx.store.transaction!((scope) =>
         Effect.gen(function* () {
-          const exit = yield* attemptOf(scope.handle)
+          const guard = guardHandle(scope.handle)
+          const exit = yield* Effect.ensuring(attemptOf(guard.handle), Effect.sync(guard.close))
           if (exit === "lost") return yield* Effect.fail(new Rollback("lost", undefined))
           if (Exit.isFailure(exit)) return yield* Effect.fail(new Rollback("failed", exit))
           const { resolved, attempt } = success(exit.value, yield* Clock.currentTimeMillis)

@@ -6,21 +6,31 @@
  *   squid-mesh migrations list                    list the migration files shipped with the package
  *   squid-mesh migrations print                   print their SQL, in order (pipe it into a host migration)
  *   squid-mesh migrations copy <dir> [--prefix P] copy them into a host app's migrations folder
+ *   squid-mesh doctor [--fix-postgres]            check (and patch) the postgres.js driver's known crash
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs"
-import { join } from "node:path"
-import { connect, postgresClient } from "./store/postgres.js"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { connect, postgresClient, postgresDriverPatched } from "./store/postgres.js"
 import { loadMigrations, migrate } from "./store/sql/migrate.js"
 
 const USAGE = `usage:
   squid-mesh migrate [--url <postgres url>]        apply pending migrations (default: $DATABASE_URL)
   squid-mesh migrations list                      list the migration files
   squid-mesh migrations print                     print their SQL in order
-  squid-mesh migrations copy <dir> [--prefix P]   copy them into <dir> (file names get prefix P, default "squid_mesh_")`
+  squid-mesh migrations copy <dir> [--prefix P]   copy them into <dir> (file names get prefix P, default "squid_mesh_")
+  squid-mesh doctor [--fix-postgres]              check for (and apply) the postgres.js nextWrite guard`
 
 const option = (args: ReadonlyArray<string>, name: string): string | undefined => {
   const i = args.indexOf(name)
   return i >= 0 ? args[i + 1] : undefined
+}
+
+/** The package's root folder (where package.json is), from source or from dist/. */
+const packageRoot = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir)
+  return dir
 }
 
 /** Runs the CLI with its arguments; resolves to the process exit code. */
@@ -40,6 +50,17 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     } finally {
       await sql.end({ timeout: 5 })
     }
+  }
+  if (command === "doctor") {
+    const fixer = join(packageRoot(), "src", "store", "postgresDriverFix.mjs")
+    const { fixPostgresDriver } = (await import(pathToFileURL(fixer).href)) as { fixPostgresDriver: (from?: string) => { status: string; files: Array<string> } }
+    if (args.includes("--fix-postgres")) {
+      const result = fixPostgresDriver(join(process.cwd(), "package.json"))
+      console.log(`postgres.js nextWrite guard: ${result.status}${result.files.length ? ` (${result.files.join(", ")})` : ""}`)
+      return result.status === "absent" ? 1 : 0
+    }
+    console.log(`postgres.js nextWrite guard: ${postgresDriverPatched() ? "applied" : "missing (run: squid-mesh doctor --fix-postgres)"}`)
+    return 0
   }
   if (command === "migrations") {
     const migrations = loadMigrations()

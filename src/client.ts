@@ -12,7 +12,7 @@
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
-import type { CommandOutcome, DecisionOptions, ReasonOptions } from "../runtime/commands.js"
+import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
@@ -54,6 +54,7 @@ export interface MeshClient {
   readonly approve: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
   readonly reject: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
   readonly cancel: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
+  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Promise<CommandOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
   /** Stops workers started here and closes the store. */
@@ -89,6 +90,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     approve: (runId, o) => run((m) => m.approve(runId, o)),
     reject: (runId, o) => run((m) => m.reject(runId, o)),
     cancel: (runId, o) => run((m) => m.cancel(runId, o)),
+    signal: (runId, name, payload, o) => run((m) => m.signal(runId, name, payload, o)),
     checkReplay: (o) => run((m) => m.checkReplay(o)),
     startWorker: async (workerOptions) => {
       const scope = await runtime.runPromise(Scope.make())

@@ -17,7 +17,15 @@ export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
 /** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch"
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal"
+
+/** A signal in a run's inbox: sent before the run waited for it, not yet consumed. */
+export interface InboxSignal {
+  readonly id: number
+  readonly name: string
+  readonly payload: Json
+  readonly receivedAt: number
+}
 
 /** Entry kinds a person resolves (resume, approve, reject): the run is `paused` while one waits. */
 export const GATE_KINDS: ReadonlyArray<EntryKind> = ["pause", "approval"]
@@ -122,7 +130,7 @@ export interface AttemptRecord {
 
 /** A manual command, recorded as an audit event in the same commit as its effect. */
 export interface CommandRecord {
-  readonly kind: "resume" | "approve" | "reject" | "cancel"
+  readonly kind: "resume" | "approve" | "reject" | "cancel" | "signal"
   readonly actor: string
   readonly note?: string
   readonly idempotencyKey?: string

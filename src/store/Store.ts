@@ -12,6 +12,7 @@ import type {
   ClaimedTask,
   CommandRecord,
   Entry,
+  InboxSignal,
   ErrorInfo,
   FenceReason,
   RunRecord,
@@ -88,6 +89,10 @@ export interface Commit {
   readonly wake?: string
   /** The manual command this commit carries out, stored as an audit event. */
   readonly command?: CommandRecord
+  /** A signal to keep in the run's inbox (the run does not wait for it yet). */
+  readonly deliver?: { readonly name: string; readonly payload: Json; readonly receivedAt: number }
+  /** Inbox signals consumed by the journal entries at these seqs. */
+  readonly consume?: ReadonlyArray<{ readonly id: number; readonly seq: number }>
 }
 
 /** A transaction scope: the driver's handle (given to `transaction: true` steps) and a commit inside it. */
@@ -126,6 +131,8 @@ export interface StoreService {
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  /** The run's unconsumed inbox signals, oldest first. */
+  readonly getInbox: (runId: string) => Effect.Effect<ReadonlyArray<InboxSignal>, StoreError>
   /** The run's manual commands (audit events), oldest first. */
   readonly getCommands: (runId: string) => Effect.Effect<ReadonlyArray<CommandRecord>, StoreError>
   readonly listRuns: (filter: RunFilter) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>

@@ -5,7 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { newClaimToken, sha256Hex } from "../core/ids.js"
-import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type TaskRecord } from "../core/model.js"
+import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type InboxSignal, type RunRecord, type TaskRecord } from "../core/model.js"
 import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type StoreService } from "./Store.js"
 
 interface MemTask extends NewTask {
@@ -25,6 +25,8 @@ export const make = (): StoreService => {
   const attempts = new Map<string, Array<AttemptRecord>>()
   const tasks = new Map<string, MemTask>()
   const commands = new Map<string, Array<CommandRecord>>()
+  const inbox = new Map<string, Array<InboxSignal & { consumedSeq?: number }>>()
+  let signalIds = 0
 
   const taskView = (t: MemTask): TaskRecord => ({
     runId: t.runId,
@@ -72,6 +74,15 @@ export const make = (): StoreService => {
     for (const entry of c.resolve) journal[entry.seq - 1] = entry
     for (const entry of c.append) journal[entry.seq - 1] = entry
     attempts.get(c.runId)!.push(...c.attempts)
+    if (c.deliver) {
+      const list = inbox.get(c.runId) ?? []
+      list.push({ id: ++signalIds, ...c.deliver })
+      inbox.set(c.runId, list)
+    }
+    for (const { id, seq } of c.consume ?? []) {
+      const signal = inbox.get(c.runId)?.find((x) => x.id === id)
+      if (signal) signal.consumedSeq = seq
+    }
     if (c.command) {
       const list = commands.get(c.runId) ?? []
       if (c.command.idempotencyKey === undefined || !list.some((k) => k.idempotencyKey === c.command!.idempotencyKey)) list.push(c.command)
@@ -112,6 +123,8 @@ export const make = (): StoreService => {
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    getInbox: (runId) =>
+      Effect.sync(() => (inbox.get(runId) ?? []).filter((x) => x.consumedSeq === undefined).map(({ consumedSeq: _c, ...signal }) => signal)),
     getCommands: (runId) => Effect.sync(() => [...(commands.get(runId) ?? [])]),
     getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])].sort((a, b) => a.seq - b.seq || a.attempt - b.attempt)),
     getTasks: (runId) =>

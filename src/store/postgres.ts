@@ -3,11 +3,14 @@
  * migrations as the PGlite backend (src/store/sql/), with prepared statements and a pool,
  * and is safe for many worker processes on one database.
  */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { Effect, Layer, type Scope } from "effect"
 import postgres from "postgres"
 import { StoreError } from "../core/errors.js"
 import { migrate } from "./sql/migrate.js"
-import type { SqlClient } from "./sql/SqlClient.js"
+import type { QueryOptions, SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
 import { Store, type StoreService } from "./Store.js"
 
@@ -26,8 +29,8 @@ export interface PostgresStoreOptions {
 /** Adapts a postgres.js instance (or transaction) to the `SqlClient` driver interface. */
 export const postgresClient = (sql: postgres.Sql | postgres.TransactionSql): SqlClient => {
   const self: SqlClient = {
-    query: async <T>(text: string, params: ReadonlyArray<unknown> = []) =>
-      (await sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: true })) as unknown as Array<T>,
+    query: async <T>(text: string, params: ReadonlyArray<unknown> = [], options: QueryOptions = {}) =>
+      (await sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: options.replan !== true })) as unknown as Array<T>,
     exec: async (text) => {
       await sql.unsafe(text).simple()
     },
@@ -55,6 +58,21 @@ export const transactionOf = (ctx: { readonly sql?: unknown }): postgres.Transac
   return ctx.sql as postgres.TransactionSql
 }
 
+/**
+ * True when the installed postgres.js carries the nextWrite guard (see
+ * src/store/postgresDriverFix.mjs): without it, a connection closing under load (a Postgres
+ * restart) can crash the process with an uncatchable TypeError.
+ */
+export const postgresDriverPatched = (): boolean => {
+  try {
+    const entry = createRequire(import.meta.url).resolve("postgres")
+    const file = join(dirname(entry), "connection.js")
+    return readFileSync(file, "utf8").includes("squid-mesh: nextWrite guard")
+  } catch {
+    return false
+  }
+}
+
 /** Opens a postgres.js pool for a URL with settings the store expects. */
 export const connect = (url: string, max = 10): postgres.Sql =>
   postgres(url, { max, onnotice: () => undefined, connection: { application_name: "squid-mesh" } })
@@ -72,6 +90,9 @@ export const make = (options: PostgresStoreOptions): Effect.Effect<StoreService,
           Effect.sync(() => connect(options.url!, options.max)),
           (pool) => Effect.promise(() => pool.end({ timeout: 5 })),
         )
+    if (!postgresDriverPatched()) {
+      yield* Effect.logWarning("postgres.js lacks the nextWrite guard: a Postgres restart under load can crash this process. Run `npx squid-mesh doctor --fix-postgres`.")
+    }
     const client = postgresClient(sql)
     if (options.migrate !== false) {
       yield* Effect.tryPromise({ try: () => migrate(client), catch: (cause) => new StoreError({ operation: "migrate", cause }) })

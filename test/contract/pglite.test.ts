@@ -45,7 +45,7 @@ const migrationRows = async (dataDir: string) => {
 describe("migrations", () => {
   it("lists the package's migration files in version order", () => {
     const migrations = loadMigrations()
-    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([[1, "init", "0001_init.sql"], [2, "commands", "0002_commands.sql"]])
+    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([[1, "init", "0001_init.sql"], [2, "commands", "0002_commands.sql"], [3, "signals", "0003_signals.sql"]])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
   })
@@ -55,14 +55,14 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 2])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 3])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
-      expect(rows).toStrictEqual([{ version: 1, name: "init" }, { version: 2, name: "commands" }])
+      expect(rows).toStrictEqual([{ version: 1, name: "init" }, { version: 2, name: "commands" }, { version: 3, name: "signals" }])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
       )
-      expect(tables.map((t) => t.table_name)).toStrictEqual(["attempts", "commands", "entries", "runs", "schema_migrations", "tasks"])
+      expect(tables.map((t) => t.table_name)).toStrictEqual(["attempts", "commands", "entries", "runs", "schema_migrations", "signals", "tasks"])
     } finally {
       await db.close()
     }
@@ -110,7 +110,7 @@ describe("PGlite store", () => {
       ),
     )
     const firstMigrations = await migrationRows(dataDir)
-    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([[1, "init"], [2, "commands"]])
+    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([[1, "init"], [2, "commands"], [3, "signals"]])
 
     const reopened = await Effect.runPromise(
       Effect.scoped(

@@ -18,7 +18,7 @@ import { Effect, Exit, Runtime } from "effect"
 import { StoreError } from "../../core/errors.js"
 import { isUuid, newClaimToken, sha256Hex } from "../../core/ids.js"
 import type { Json } from "../../core/json.js"
-import type { CommandRecord, Entry, FenceReason } from "../../core/model.js"
+import type { CommandRecord, Entry, FenceReason, InboxSignal } from "../../core/model.js"
 import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, RunFilter, StoreService, TransactionScope } from "../Store.js"
 import { makeBatcher } from "./batcher.js"
 import type { SqlClient } from "./SqlClient.js"
@@ -48,6 +48,9 @@ import {
   type TaskRow,
 } from "./rows.js"
 
+/** The batch statements are planned at each execution, with the tables' current sizes. */
+const REPLAN = { replan: true } as const
+
 /** NOTIFYs for one queue within this window are sent once. */
 const WAKE_COALESCE_MS = 5
 
@@ -57,6 +60,8 @@ const SQL = {
   selectRun: `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE id = $1::uuid`,
   selectJournal: `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid ORDER BY seq`,
   selectAttempts: `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`,
+  selectInbox: `SELECT id, name, payload::text AS payload, ${ms("received_at")} AS received_at
+    FROM squid_mesh.signals WHERE run_id = $1::uuid AND consumed_seq IS NULL ORDER BY id`,
   selectCommands: `SELECT kind, actor, note, idempotency_key, metadata::text AS metadata, seq, ${ms("at")} AS at
     FROM squid_mesh.commands WHERE run_id = $1::uuid ORDER BY id`,
   selectTasks: `SELECT ${TASK_COLUMNS} FROM squid_mesh.tasks t WHERE t.run_id = $1::uuid ORDER BY t.seq`,
@@ -168,6 +173,14 @@ const SQL = {
       FROM jsonb_to_recordset($6::text::jsonb) AS k(i int, kind text, actor text, note text, idempotency_key text,
         metadata text, seq int, at float8) JOIN ok ON ok.i = k.i
       ON CONFLICT DO NOTHING
+    ), delivered AS (
+      INSERT INTO squid_mesh.signals (run_id, name, payload, received_at)
+      SELECT ok.run_id, d.name, d.payload::jsonb, ${ts("d.received_at")}
+      FROM jsonb_to_recordset($7::text::jsonb) AS d(i int, name text, payload text, received_at float8) JOIN ok ON ok.i = d.i
+    ), consumed AS (
+      UPDATE squid_mesh.signals s SET consumed_seq = u.seq
+      FROM jsonb_to_recordset($8::text::jsonb) AS u(i int, id bigint, seq int) JOIN ok ON ok.i = u.i
+      WHERE s.run_id = ok.run_id AND s.id = u.id
     )
     SELECT v.i, v.reason, w.revision FROM verdict v LEFT JOIN written w ON w.id = v.run_id ORDER BY v.i`,
   // Locks up to $3 due tasks in claim order (skipping rows other transactions hold), pairs each
@@ -238,7 +251,7 @@ const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>): Prom
   }))
   const entries = batch.flatMap(({ run, entries: es }) => dedupe(es, (e) => String(e.seq)).map((e) => ({ run_id: run.id, ...entryRecord(e) })))
   const tasks = batch.flatMap(({ tasks: ts }) => taskRows(ts))
-  const rows = await client.query<{ id: string }>(SQL.createRuns, [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)])
+  const rows = await client.query<{ id: string }>(SQL.createRuns, [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)], REPLAN)
   const inserted = new Set(rows.map((r) => r.id))
   return Promise.all(
     batch.map(async ({ run }): Promise<CreateRunResult> => {
@@ -291,7 +304,9 @@ const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise
       JSON.stringify(tasks),
       JSON.stringify(withdraw),
       JSON.stringify(commands),
-    ])
+      JSON.stringify(live.flatMap(({ c, i }) => (c.deliver ? [{ i, name: c.deliver.name, payload: JSON.stringify(c.deliver.payload), received_at: c.deliver.receivedAt }] : []))),
+      JSON.stringify(live.flatMap(({ c, i }) => (c.consume ?? []).map(({ id, seq }) => ({ i, id, seq })))),
+    ], REPLAN)
     for (const row of rows) {
       results[Number(row.i)] =
         row.reason === "ok" ? { _tag: "Committed", revision: Number(row.revision) } : { _tag: "Rejected", reason: row.reason as FenceReason }
@@ -420,6 +435,14 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
       run("getJournal", async () => (isUuid(runId) ? (await client.query<EntryRow>(SQL.selectJournal, [runId])).map(toEntry) : [])),
     getAttempts: (runId) =>
       run("getAttempts", async () => (isUuid(runId) ? (await client.query<AttemptRow>(SQL.selectAttempts, [runId])).map(toAttempt) : [])),
+    getInbox: (runId) =>
+      run("getInbox", async () =>
+        isUuid(runId)
+          ? (await client.query<{ id: number | string; name: string; payload: string; received_at: number | string }>(SQL.selectInbox, [runId])).map(
+              (r): InboxSignal => ({ id: Number(r.id), name: r.name, payload: JSON.parse(r.payload) as Json, receivedAt: Number(r.received_at) }),
+            )
+          : [],
+      ),
     getCommands: (runId) =>
       run("getCommands", async () =>
         isUuid(runId)

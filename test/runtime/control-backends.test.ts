@@ -1,0 +1,70 @@
+/**
+ * Run control on the SQL backends: the same gate, signal and cancel scenario on PGlite and on
+ * Postgres, with a fresh engine (empty cache) for every command, as after restarts.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Cause, Effect, Exit, Layer, Schema } from "effect"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { Mesh, PgliteStore, PostgresStore, Step, Trigger, Workflow, type Store } from "../../src/index.js"
+import { freshDatabase } from "../support/database.js"
+
+const Note = Step.make("note", { run: (s: string) => s.toUpperCase() })
+const Flow = Workflow.make({
+  name: "control-flow",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({ id: Schema.String }) }) },
+  *run(input) {
+    const vote = yield* Workflow.approval("review", { deadline: "7 days" })
+    const sig = yield* Workflow.signal("go", { schema: Schema.Struct({ word: Schema.String }) })
+    const word = sig._tag === "Received" ? sig.payload.word : "none"
+    yield* Workflow.pause("final-check")
+    return { id: input.id, approvedBy: vote.actor, word: yield* Note(word) }
+  },
+})
+
+const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
+  it(`gates, early signals, idempotency and cancel on ${name}, across engine restarts`, async () => {
+    // Each command runs in a fresh engine: nothing survives in memory between them.
+    const step = <A>(f: (mesh: Mesh.MeshService) => Effect.Effect<A, unknown>) =>
+      Effect.runPromiseExit(
+        Effect.scoped(Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow] }).pipe(Layer.provide(store()))))) as Effect.Effect<A, unknown, never>,
+      ).then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
+    const { runId } = await step((m) => m.start(Flow, { id: "r1" }, { idempotencyKey: `k-${name}` }))
+    expect((await step((m) => m.inspectRun(runId))).status).toBe("paused")
+    await step((m) => m.signal(runId, "go", { word: "early" }, { idempotencyKey: "sig-1" }))
+    await step((m) => m.approve(runId, { actor: "ana", idempotencyKey: "ap-1", metadata: { password: "x" } }))
+    expect((await step((m) => m.approve(runId, { actor: "ana", idempotencyKey: "ap-1" }))).duplicate).toBe(true)
+    const paused = await step((m) => m.inspectRun(runId, { history: true }))
+    expect(paused.status).toBe("paused")
+    expect(paused.history!.map((e) => `${e.kind}:${e.status}`)).toEqual(["approval:completed", "signal:completed", "pause:pending"])
+    await step((m) => m.resume(runId, { actor: "bo" }))
+    for (let i = 0; i < 5; i++) await step((m) => m.executeNext())
+    const done = await step((m) => m.inspectRun(runId, { history: true }))
+    expect(done).toMatchObject({ status: "completed", output: { id: "r1", approvedBy: "ana", word: "EARLY" }, tasks: [] })
+    expect(done.commands!.map((c) => c.kind)).toEqual(["signal", "approve", "resume"])
+    expect(done.commands![1]!.metadata).toEqual({ password: "[REDACTED]" })
+    // Cancel a second run waiting at its gate.
+    const other = await step((m) => m.start(Flow, { id: "r2" }))
+    await step((m) => m.cancel(other.runId, { actor: "ops", reason: "duplicate order" }))
+    const cancelled = await step((m) => m.inspectRun(other.runId, { history: true }))
+    expect(cancelled).toMatchObject({ status: "cancelled", tasks: [] })
+    await expect(step((m) => m.approve(other.runId, { actor: "ana" }))).rejects.toMatchObject({ _tag: "InvalidTransitionError" })
+  })
+
+const dirs: Array<string> = []
+let db: { url: string; drop: () => Promise<void> }
+beforeAll(async () => {
+  db = await freshDatabase(inject("databaseUrl"), "control")
+})
+afterAll(async () => {
+  await db.drop()
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }))
+})
+
+describe("run control on SQL stores", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "squid-mesh-control-"))
+  dirs.push(dataDir)
+  scenario("PGlite", () => PgliteStore.layer({ dataDir }))
+  scenario("Postgres", () => PostgresStore.layer({ url: db.url, max: 2 }))
+})
