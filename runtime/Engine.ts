@@ -6,10 +6,10 @@ import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
-import type { EngineContext } from "./context.js"
+import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
 import { deliverSignal, runCommand, type SignalOptions, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
-import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
 import { Notifier } from "./Notifier.js"
@@ -57,7 +57,12 @@ export interface EngineService {
     options: ExecuteOptions,
     stop: () => boolean,
     onResult: (result: ExecuteResult) => void,
+    defer: (task: ClaimedTask) => void,
   ) => Effect.Effect<void, StoreError>
+  /** Registers a worker that keeps short timers created by `start` on its queue; returns the unregister. */
+  readonly keepTimers: (queue: string, keeper: TimerKeeper) => () => void
+  /** Gives a claimed task back (visible again at `visibleAt`). */
+  readonly release: (task: ClaimedTask, visibleAt: number) => Effect.Effect<boolean, StoreError>
   /** The earliest time a task of the queue becomes claimable. */
   readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
   /** Subscribes this process to other processes' wakeups (Postgres NOTIFY), when the store can. */
@@ -88,7 +93,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
     const notifier = new Notifier()
     const leases = new Leases(store)
     yield* leases.start()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases }
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map() }
     return {
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
@@ -104,7 +109,14 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
           const { queue, owner, leaseMs } = resolveOptions(options)
           return store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit })
         }),
-      executeChain: (task, options, stop, onResult) => executeChain(ctx, task, resolveOptions(options).leaseMs, stop, onResult),
+      executeChain: (task, options, stop, onResult, defer) => executeChain(ctx, task, resolveOptions(options).leaseMs, stop, onResult, defer),
+      release: (task, visibleAt) => store.release(refOf(task), visibleAt),
+      keepTimers: (queue, keeper) => {
+        ctx.timerKeepers.set(queue, keeper)
+        return () => {
+          if (ctx.timerKeepers.get(queue) === keeper) ctx.timerKeepers.delete(queue)
+        }
+      },
       nextDueAt: (queue) => store.nextDueAt(queue),
       listen: store.listen
         ? (queue) => store.listen!((woken) => {

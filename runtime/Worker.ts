@@ -6,9 +6,10 @@
  * or the poll interval passes. Closing the worker's scope stops claiming, lets in-flight
  * tasks finish up to `shutdownTimeout`, then interrupts them, releasing their claims.
  */
-import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, type Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, Runtime, type Scope } from "effect"
+import type { ClaimedTask } from "../src/core/model.js"
 import type { EngineService } from "./Engine.js"
-import type { ExecuteOptions, ExecuteResult } from "./execute.js"
+import { resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 
 /** Shortest idle wait after an empty claim while work is already due. */
 const IDLE_FLOOR_MS = 10
@@ -58,6 +59,37 @@ export const start = (engine: EngineService, options: WorkerOptions = {}): Effec
       } else if (r._tag === "Fenced") stats.fenced++
     }
 
+    const runtime = yield* Effect.runtime<never>()
+    // Timers this worker keeps (claimed inline when created), each waiting for its due time.
+    const deferred = new Map<string, { readonly task: ClaimedTask; readonly fiber: Fiber.RuntimeFiber<void, never> }>()
+
+    const runSlot = (task: ClaimedTask): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        inFlight++
+        return Effect.asVoid(
+          FiberSet.run(
+            slots,
+            engine.executeChain(task, options, () => stopping, onResult, defer).pipe(
+              Effect.catchAll((e) => Effect.sync(() => stats.errors++).pipe(Effect.zipRight(Effect.logWarning("worker: store error while executing", e)))),
+              Effect.ensuring(Effect.suspend(() => (inFlight--, engine.notifier.notify))),
+            ),
+          ),
+        )
+      })
+
+    function defer(task: ClaimedTask): void {
+      const fire = Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        yield* Effect.sleep(Math.max(0, task.visibleAt - now))
+        deferred.delete(task.claimId)
+        if (!stopping) yield* runSlot(task)
+      })
+      deferred.set(task.claimId, { task, fiber: Runtime.runFork(runtime)(fire) })
+    }
+
+    const { owner, leaseMs } = resolveOptions(options)
+    const unkeep = engine.keepTimers(options.queue ?? "default", { owner, leaseMs, keep: defer })
+
     const fetcher = Effect.gen(function* () {
       while (!stopping) {
         const free = concurrency - inFlight
@@ -72,16 +104,7 @@ export const start = (engine: EngineService, options: WorkerOptions = {}): Effec
           yield* engine.notifier.wait(pollMs)
           continue
         }
-        for (const task of claimed.right) {
-          inFlight++
-          yield* FiberSet.run(
-            slots,
-            engine.executeChain(task, options, () => stopping, onResult).pipe(
-              Effect.catchAll((e) => Effect.sync(() => stats.errors++).pipe(Effect.zipRight(Effect.logWarning("worker: store error while executing", e)))),
-              Effect.ensuring(Effect.suspend(() => (inFlight--, engine.notifier.notify))),
-            ),
-          )
-        }
+        for (const task of claimed.right) yield* runSlot(task)
         if (claimed.right.length === free) continue
         stats.idlePolls++
         const next = yield* Effect.either(engine.nextDueAt(options.queue ?? "default"))
@@ -100,10 +123,17 @@ export const start = (engine: EngineService, options: WorkerOptions = {}): Effec
     const stop = Effect.gen(function* () {
       if (stopping) return yield* Deferred.await(stopped)
       stopping = true
+      unkeep()
       yield* engine.notifier.notify
       yield* Fiber.await(fetching)
       const drained = yield* Effect.timeout(FiberSet.awaitEmpty(slots), shutdownMs).pipe(Effect.option)
       if (drained._tag === "None") yield* FiberSet.clear(slots)
+      // Timers kept locally go back to the queue, visible at their due time.
+      for (const { task, fiber } of deferred.values()) {
+        yield* Fiber.interrupt(fiber)
+        yield* engine.release(task, task.visibleAt).pipe(Effect.ignore)
+      }
+      deferred.clear()
       yield* Deferred.succeed(stopped, undefined)
     })
     yield* Effect.addFinalizer(() => stop)

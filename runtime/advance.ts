@@ -30,6 +30,9 @@ export type Settled =
 
 const MAX_CONFLICT_RETRIES = 25
 
+/** Timers due within this horizon are kept and fired locally by the worker that created them. */
+export const LOCAL_TIMER_HORIZON_MS = 30_000
+
 /** The run's interpreter positioned at its pending commands: from the sticky cache, else replayed. */
 export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
   Effect.suspend(() => {
@@ -121,11 +124,16 @@ export const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
 const withInlineClaim = (s: Settlement, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {
-  const index = s.chain ? tasks.findIndex((t) => t.visibleAt <= now) : -1
+  if (!s.chain) return { tasks, inline: undefined }
+  // A task due now runs next in this slot. Otherwise a timer due soon is kept by this worker and
+  // fired from a local timer (no claim round trip at its due time); its lease runs past the due
+  // time, so if this worker dies any other takes the timer at most one lease late.
+  let index = tasks.findIndex((t) => t.visibleAt <= now)
+  if (index < 0) index = tasks.findIndex((t) => t.kind === "timer" && t.visibleAt - now <= LOCAL_TIMER_HORIZON_MS)
   if (index < 0) return { tasks, inline: undefined }
   const picked = tasks[index]!
   const token = newClaimToken()
-  const claim = { claimId: newClaimToken().slice(0, 22), tokenHash: sha256Hex(token), owner: s.task.owner, leaseUntil: now + s.leaseMs }
+  const claim = { claimId: newClaimToken().slice(0, 22), tokenHash: sha256Hex(token), owner: s.task.owner, leaseUntil: Math.max(now, picked.visibleAt) + s.leaseMs }
   const inline: ClaimedTask = {
     runId: picked.runId,
     seq: picked.seq,

@@ -5,7 +5,7 @@
 import { Clock, Effect, Random } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
-import type { RunRecord } from "../src/core/model.js"
+import type { ClaimedTask, RunRecord } from "../src/core/model.js"
 import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
 import { decodeStored } from "./payload.js"
@@ -25,6 +25,15 @@ export interface EngineContext {
   readonly notifier: Notifier
   /** Renews this process's claims and interrupts attempts whose claim was lost. */
   readonly leases: Leases
+  /** Workers of this process that keep short timers, by queue (see LOCAL_TIMER_HORIZON_MS). */
+  readonly timerKeepers: Map<string, TimerKeeper>
+}
+
+/** A local worker that takes timers created by `start` and fires them when due. */
+export interface TimerKeeper {
+  readonly owner: string
+  readonly leaseMs: number
+  readonly keep: (task: ClaimedTask) => void
 }
 
 /** Small deterministic PRNG (mulberry32), seeded from Effect's Random once per advance. */

@@ -81,13 +81,19 @@ export const executeChain = (
   leaseMs: number,
   stop: () => boolean,
   onResult: (result: ExecuteResult) => void,
+  defer: (task: ClaimedTask) => void,
 ): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
     let task: ClaimedTask | undefined = first
     while (task) {
+      const now = yield* Clock.currentTimeMillis
       if (stop()) {
-        const now = yield* Clock.currentTimeMillis
-        yield* ctx.store.release(refOf(task), now).pipe(Effect.ignore)
+        yield* ctx.store.release(refOf(task), Math.max(now, task.visibleAt)).pipe(Effect.ignore)
+        return
+      }
+      if (task.visibleAt > now) {
+        // A timer kept by this worker: fired locally when due, without holding the slot.
+        defer(task)
         return
       }
       const executed: Executed = yield* executeClaimed(ctx, task, leaseMs, true)
@@ -96,7 +102,8 @@ export const executeChain = (
     }
   })
 
-const refOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
+/** The proof of a claimed task's claim. */
+export const refOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
 /** Executes a task this worker has claimed. If interrupted (shutdown), the claim is released. */
 export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {

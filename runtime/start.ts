@@ -14,9 +14,10 @@ import {
   type InvalidPayloadError,
   type StoreError,
 } from "../src/core/errors.js"
-import { deterministicUuid, isUuid, newRunId, sha256Hex } from "../src/core/ids.js"
+import { deterministicUuid, isUuid, newClaimToken, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson } from "../src/core/json.js"
-import { isTerminal, type RunRecord, type RunStatus } from "../src/core/model.js"
+import { isTerminal, type ClaimedTask, type RunRecord, type RunStatus } from "../src/core/model.js"
+import { LOCAL_TIMER_HORIZON_MS } from "./advance.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
@@ -97,7 +98,17 @@ export const start = (
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),
     }
-    const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks: newTasksOf(run, decision) })
+    // A short first timer goes straight to a local worker, which fires it when due (no claim then).
+    const keeper = ctx.timerKeepers.get(run.queue)
+    let kept: ClaimedTask | undefined
+    const tasks = newTasksOf(run, decision).map((t) => {
+      if (!keeper || kept || t.kind !== "timer" || t.visibleAt - now > LOCAL_TIMER_HORIZON_MS) return t
+      const token = newClaimToken()
+      const claim = { claimId: newClaimToken().slice(0, 22), tokenHash: sha256Hex(token), owner: keeper.owner, leaseUntil: t.visibleAt + keeper.leaseMs }
+      kept = { ...t, workflow: name, owner: claim.owner, claimId: claim.claimId, token, leaseUntil: claim.leaseUntil }
+      return { ...t, claim }
+    })
+    const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks })
     if (created._tag === "Existing") {
       const existing = created.run
       if (existing.workflow !== name || existing.requestHash !== requestHash) {
@@ -106,6 +117,7 @@ export const start = (
       return { runId, status: existing.status, created: false }
     }
     yield* emitLogs(runId, decision)
+    if (kept) keeper!.keep(kept)
     if (!isTerminal(status)) ctx.cache.put(runId, { replayer, revision: 1 })
     return { runId, status, created: true }
   }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))

@@ -8,6 +8,7 @@
  * Times are explicit numbers; nothing sleeps.
  */
 import { randomUUID } from "node:crypto"
+import { sha256Hex } from "../../src/core/ids.js"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Json } from "../../src/core/json.js"
@@ -192,6 +193,24 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
         expect(await run((s) => s.getRun(withNull.id))).toStrictEqual(withNull)
         expect(await run((s) => s.getRun(withError.id))).toStrictEqual(withError)
         expect(await run((s) => s.getRun(withScalar.id))).toStrictEqual(withScalar)
+      })
+
+      it("createRun and commit honour a claim written with a new task (claimed inline)", async () => {
+        const record = makeRun({ queue: `q-${randomUUID()}` })
+        const token = "inline-token"
+        await seed(record, [], [task(record, 1, T0 + 1000, { claim: { claimId: "c-inline", tokenHash: sha256Hex(token), owner: "keeper", leaseUntil: T0 + 5000 } })])
+        expect((await snapshot(record.id)).tasks).toStrictEqual([
+          { runId: record.id, seq: 1, queue: record.queue, kind: "step", attempt: 1, visibleAt: T0 + 1000, owner: "keeper", claimId: "c-inline", leaseUntil: T0 + 5000 },
+        ])
+        // Nobody else can claim it before its lease ends, even though it is due.
+        expect(await run((s) => s.claim({ queue: record.queue, owner: "other", now: T0 + 2000, leaseUntil: T0 + 9000, limit: 5 }))).toStrictEqual([])
+        expect(await run((s) => s.nextDueAt(record.queue))).toBe(T0 + 5000)
+        // Its holder can complete it with the token it kept.
+        const done = await run((s) =>
+          s.commit({ ...emptyCommit(record.id, T0 + 2000), fence: { runId: record.id, seq: 1, claimId: "c-inline", token }, task: { _tag: "Done" } }),
+        )
+        expect(done).toStrictEqual({ _tag: "Committed", revision: record.revision })
+        expect((await snapshot(record.id)).tasks).toStrictEqual([])
       })
 
       it("answers not found / empty for unknown runs", async () => {

@@ -55,3 +55,34 @@ it.scoped("shutdown stops claiming and waits for the in-flight step to finish an
     expect(started).toBe(1)
   }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf] })))
 })
+
+it.scoped("a worker keeps a short timer it created and fires it locally on time; shutdown gives it back", () => {
+  const After = Step.make("after-nap", { run: () => "woke" })
+  const Nap = Workflow.make({ name: "nap", triggers: { manual: empty }, *run() {
+    yield* Workflow.sleep("nap", "5 seconds")
+    return yield* After()
+  } })
+  return Effect.gen(function* () {
+    const mesh = yield* Mesh.Mesh
+    const worker = yield* mesh.worker({ concurrency: 2, pollInterval: "365 days", ownerId: "w-1" })
+    const { runId } = yield* mesh.start(Nap, {})
+    const second = yield* mesh.start(Nap, {})
+    yield* Effect.repeat(Effect.yieldNow(), { times: 50 })
+    // The timer task exists (durable) and is held by this worker until due + lease.
+    const held = yield* mesh.inspectRun(runId, { history: true })
+    expect(held.tasks).toMatchObject([{ seq: 1, kind: "timer", visibleAt: 5_000, owner: "w-1" }])
+    yield* TestClock.adjust("5 seconds")
+    yield* Effect.repeat(Effect.yieldNow(), { times: 50 })
+    const run = yield* mesh.inspectRun(runId, { history: true })
+    expect(run).toMatchObject({ status: "completed", output: "woke" })
+    expect(run.history![0]!.resolvedAt).toBe(5_000)
+    // A timer still held at shutdown goes back to the queue, visible at its due time.
+    const third = yield* mesh.start(Nap, {})
+    yield* Effect.repeat(Effect.yieldNow(), { times: 50 })
+    expect((yield* mesh.inspectRun(third.runId, { history: true })).tasks).toMatchObject([{ owner: "w-1" }])
+    yield* worker.stop
+    const released = yield* mesh.inspectRun(third.runId, { history: true })
+    expect(released.tasks).toEqual([{ runId: third.runId, seq: 1, queue: "default", kind: "timer", attempt: 1, visibleAt: 10_000 }])
+    expect((yield* mesh.inspectRun(second.runId)).status).toBe("completed")
+  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nap] })))
+})

@@ -48,8 +48,15 @@ import {
   type TaskRow,
 } from "./rows.js"
 
-/** The batch statements are planned at each execution, with the tables' current sizes. */
-const REPLAN = { replan: true } as const
+/**
+ * The batch statements stay prepared (planning them costs about as much as running them), but
+ * their text carries a plan generation that changes every minute, so each connection
+ * re-prepares them with the tables' current sizes. A plan cached while the tables were tiny
+ * (sequential scans) would otherwise outlive their growth until the next ANALYZE.
+ */
+const PLAN_GENERATION_MS = 60_000
+const planned = (sql: string): string => `${sql}
+-- plan generation ${Math.floor(Date.now() / PLAN_GENERATION_MS)}`
 
 /** NOTIFYs for one queue within this window are sent once. */
 const WAKE_COALESCE_MS = 5
@@ -88,8 +95,9 @@ const SQL = {
       FROM jsonb_to_recordset($2::text::jsonb) AS ${ENTRY_RECORDSET.replace("e(", "e(run_id uuid, ")}
       WHERE e.run_id IN (SELECT id FROM ins)
     ), tsk AS (
-      INSERT INTO squid_mesh.tasks (run_id, seq, queue, kind, attempt, visible_at, available_at)
-      SELECT n.run_id, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("n.visible_at")}
+      INSERT INTO squid_mesh.tasks (run_id, seq, queue, kind, attempt, visible_at, available_at, claim_id, token_hash, owner, lease_until)
+      SELECT n.run_id, n.seq, n.queue, n.kind, n.attempt, ${ts("n.visible_at")}, ${ts("coalesce(n.lease_until, n.visible_at)")},
+        n.claim_id, n.token_hash, n.owner, ${ts("n.lease_until")}
       FROM jsonb_to_recordset($3::text::jsonb) AS ${TASK_RECORDSET}
       WHERE n.run_id IN (SELECT id FROM ins)
     )
@@ -251,7 +259,7 @@ const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>): Prom
   }))
   const entries = batch.flatMap(({ run, entries: es }) => dedupe(es, (e) => String(e.seq)).map((e) => ({ run_id: run.id, ...entryRecord(e) })))
   const tasks = batch.flatMap(({ tasks: ts }) => taskRows(ts))
-  const rows = await client.query<{ id: string }>(SQL.createRuns, [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)], REPLAN)
+  const rows = await client.query<{ id: string }>(planned(SQL.createRuns), [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)])
   const inserted = new Set(rows.map((r) => r.id))
   return Promise.all(
     batch.map(async ({ run }): Promise<CreateRunResult> => {
@@ -297,7 +305,7 @@ const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise
             metadata: jsonParam(c.command.metadata), seq: c.command.seq ?? null, at: c.command.at }]
         : [],
     )
-    const rows = await client.query<{ i: number; reason: string; revision: number | string | null }>(SQL.commit, [
+    const rows = await client.query<{ i: number; reason: string; revision: number | string | null }>(planned(SQL.commit), [
       JSON.stringify(heads),
       JSON.stringify(entries),
       JSON.stringify(attempts),
@@ -306,7 +314,7 @@ const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise
       JSON.stringify(commands),
       JSON.stringify(live.flatMap(({ c, i }) => (c.deliver ? [{ i, name: c.deliver.name, payload: JSON.stringify(c.deliver.payload), received_at: c.deliver.receivedAt }] : []))),
       JSON.stringify(live.flatMap(({ c, i }) => (c.consume ?? []).map(({ id, seq }) => ({ i, id, seq })))),
-    ], REPLAN)
+    ])
     for (const row of rows) {
       results[Number(row.i)] =
         row.reason === "ok" ? { _tag: "Committed", revision: Number(row.revision) } : { _tag: "Rejected", reason: row.reason as FenceReason }
