@@ -25,6 +25,15 @@ export type CommandData =
   | { readonly _tag: "Patched"; readonly id: string }
   | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
   | { readonly _tag: "Pause"; readonly name: string }
+  | { readonly _tag: "Compensate" }
+  /** Internal: the undo of a completed step, journaled and run as a durable task. */
+  | {
+      readonly _tag: "Compensation"
+      readonly step: StepDef<any, any>
+      readonly origin: number
+      readonly input: unknown
+      readonly output: unknown
+    }
   | {
       readonly _tag: "Signal"
       readonly name: string

@@ -138,7 +138,9 @@ export const approval = (
 const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
   for (const c of commands) {
     const tag = c.data._tag
-    if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched") throw new TypeError(`Workflow.${name}: nested groups are not supported`)
+    if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched" || tag === "Compensate" || tag === "Compensation") {
+      throw new TypeError(`Workflow.${name}: nested groups are not supported`)
+    }
     if (tag === "Pause" || tag === "Approval" || tag === "Signal") throw new TypeError(`Workflow.${name}: manual gates and signals cannot run in a parallel group`)
   }
 }
@@ -195,6 +197,14 @@ export function* forEach<I, A>(
  * `if (yield* Workflow.patched("v2-fraud-check")) yield* FraudCheck(order)`.
  */
 export const patched = (id: string): Command<boolean> => new Command({ _tag: "Patched", id })
+
+/**
+ * Runs the compensations of the steps completed so far (newest first, each a durable task
+ * with retries), then continues: the saga's undo, on demand, typically inside a `catch`.
+ * Compensated steps are not compensated again. Without it, an uncaught failure runs them
+ * before the run ends `failed`.
+ */
+export const compensate = (): Command<void> => new Command({ _tag: "Compensate" })
 
 /** Fails the run with a reason (compensations run). `return yield* Workflow.fail("...")`. */
 export const fail = (reason: string, details?: unknown): Command<never> => new Command({ _tag: "Fail", reason, details })

@@ -11,6 +11,7 @@
 import { Duration, Either, Schema } from "effect"
 import type { Command, CommandData } from "../dsl/Command.js"
 import { isCommand } from "../dsl/Command.js"
+import type { StepDef } from "../dsl/Step.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
 import { toJson, type Json } from "../src/core/json.js"
@@ -53,11 +54,37 @@ export interface Decision {
 
 type Feed = { readonly ok: unknown } | { readonly err: unknown }
 
+type Out = {
+  entries: Array<Entry>
+  tasks: Array<NewTask>
+  cancelled: Array<Entry>
+  logs: Array<{ message: string; level: string }>
+  consumed: Array<{ id: number; seq: number }>
+}
+
+/** A completed step that declared `compensate`. */
+interface Undoable {
+  readonly origin: number
+  readonly step: StepDef<any, any>
+  readonly input: Json | undefined
+  readonly output: Json | undefined
+  readonly resolvedAt: number
+}
+
+/** A compensation sequence: what is left to undo, the failure that caused it (none on demand), outcomes so far. */
+interface Saga {
+  readonly queue: Array<Undoable>
+  readonly error: ErrorInfo | undefined
+  readonly outcomes: Array<Json>
+}
+
+const isObject = (value: unknown): value is Record<string, Json> => typeof value === "object" && value !== null && !Array.isArray(value)
+
 type Waiting =
   | { readonly _tag: "Single"; readonly seq: number }
   | { readonly _tag: "Group"; readonly seqs: ReadonlyArray<number>; readonly race: boolean }
 
-const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail">, EntryKind> = {
+const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail" | "Compensate">, EntryKind> = {
   Step: "step",
   Sleep: "sleep",
   Now: "now",
@@ -68,6 +95,7 @@ const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail">, EntryK
   Approval: "approval",
   Patched: "patch",
   Signal: "signal",
+  Compensation: "compensation",
 }
 
 const commandName = (data: CommandData): string => {
@@ -84,6 +112,10 @@ const commandName = (data: CommandData): string => {
       return "fail"
     case "Patched":
       return data.id
+    case "Compensate":
+      return "compensate"
+    case "Compensation":
+      return `compensate:${data.step.stepName}`
     default:
       return data.name
   }
@@ -119,6 +151,14 @@ export class Replayer {
   ) {
     this.generator = workflow.run(input)
   }
+
+  /** Steps with a `compensate`, by seq, until their entry is consumed. */
+  private readonly compensable = new Map<number, StepDef<any, any>>()
+  /** Completed steps that can still be undone (newest last). */
+  private readonly undoable: Array<Undoable> = []
+  /** The compensation sequence in progress, if any. */
+  private saga: Saga | undefined
+  private sagaWaiting: number | undefined
 
   /** Signals sent before the run waited for them, oldest first. */
   private readonly inbox: Array<InboxSignal> = []
@@ -186,6 +226,11 @@ export class Replayer {
     if (!this.started) {
       this.started = true
       feed = { ok: undefined }
+    } else if (this.saga) {
+      const next = this.runSaga(env, out)
+      if (next === "blocked") return done({ _tag: "Blocked" })
+      if ("outcome" in next) return done(next.outcome)
+      feed = next.feed
     } else if (this.waiting) {
       const resolved = this.settle(this.waiting, env, out)
       if (resolved === undefined) return done({ _tag: "Blocked" })
@@ -200,8 +245,9 @@ export class Replayer {
       try {
         step = "err" in feed ? this.generator.throw(feed.err) : this.generator.next(feed.ok)
       } catch (cause) {
-        this.finished = true
-        return done({ _tag: "Failed", error: errorInfo(cause) })
+        const next = this.fail(errorInfo(cause), env, out)
+        if (next === "blocked") return done({ _tag: "Blocked" })
+        return done(next.outcome)
       }
       if (step.done) {
         this.finished = true
@@ -216,8 +262,21 @@ export class Replayer {
       }
       const data = command.data
       if (data._tag === "Fail") {
-        this.finished = true
-        return done({ _tag: "Failed", error: errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details })) })
+        const next = this.fail(errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details })), env, out)
+        if (next === "blocked") return done({ _tag: "Blocked" })
+        return done(next.outcome)
+      }
+      if (data._tag === "Compensate") {
+        if (this.undoable.length === 0) {
+          feed = { ok: undefined }
+          continue
+        }
+        this.saga = this.beginSaga(undefined)
+        const next = this.runSaga(env, out)
+        if (next === "blocked") return done({ _tag: "Blocked" })
+        if ("outcome" in next) return done(next.outcome)
+        feed = next.feed
+        continue
       }
       if (data._tag === "Patched") {
         feed = { ok: this.patched(data.id, env, out) }
@@ -241,6 +300,71 @@ export class Replayer {
         return done({ _tag: "Blocked" })
       }
       feed = resolved
+    }
+  }
+
+  /** An uncaught failure: compensate what can be undone first, then fail with the original error. */
+  private fail(error: ErrorInfo, env: Env, out: Out): "blocked" | { readonly outcome: Outcome } {
+    if (this.undoable.length === 0) {
+      this.finished = true
+      return { outcome: { _tag: "Failed", error } }
+    }
+    this.saga = this.beginSaga(error)
+    const next = this.runSaga(env, out)
+    if (next === "blocked") return "blocked"
+    if ("outcome" in next) return next
+    return { outcome: { _tag: "Failed", error } }
+  }
+
+  /** Compensations run newest completion first (ties: higher seq first); each step is undone once. */
+  private beginSaga(error: ErrorInfo | undefined): Saga {
+    const queue = [...this.undoable].sort((a, b) => b.resolvedAt - a.resolvedAt || b.origin - a.origin)
+    this.undoable.length = 0
+    return { queue, error, outcomes: [] }
+  }
+
+  /**
+   * Places the saga's compensation entries one at a time (journaled like any command, so a
+   * replay rebuilds the same sequence). Returns "blocked" while one is pending; at the end,
+   * fails the run with the original error, or resumes the workflow (on-demand compensate).
+   */
+  private runSaga(env: Env, out: Out): "blocked" | { readonly outcome: Outcome } | { readonly feed: Feed } {
+    const saga = this.saga!
+    for (;;) {
+      if (this.sagaWaiting !== undefined) {
+        const entry = this.journal.get(this.sagaWaiting)!
+        if (entry.status === "pending") return "blocked"
+        saga.outcomes.push({ step: entry.name.replace(/^compensate:/, ""), seq: entry.seq, status: entry.status, ...(entry.error ? { error: entry.error.code } : {}) })
+        this.consume(this.sagaWaiting)
+        this.sagaWaiting = undefined
+      }
+      const item = saga.queue.shift()
+      if (!item) {
+        this.saga = undefined
+        if (saga.error === undefined) return { feed: { ok: undefined } }
+        this.finished = true
+        const details = { ...(isObject(saga.error.details) ? saga.error.details : {}), compensations: saga.outcomes } as Json
+        return { outcome: { _tag: "Failed", error: { ...saga.error, details } } }
+      }
+      const seq = this.nextSeq++
+      const name = `compensate:${item.step.stepName}`
+      const existing = this.journal.get(seq)
+      if (existing) {
+        if (existing.kind !== "compensation" || existing.name !== name) {
+          this.finished = true
+          return { outcome: { _tag: "NonDeterminism", error: this.diverged(seq, existing, { kind: "compensation", name }) } }
+        }
+      } else {
+        const entry: Entry = {
+          seq, kind: "compensation", name, status: "pending", attempts: 0, createdAt: env.now,
+          input: { seq: item.origin, ...(item.input === undefined ? {} : { input: item.input }), ...(item.output === undefined ? {} : { output: item.output }) },
+        }
+        out.entries.push(entry)
+        out.tasks.push({ seq, kind: "step", visibleAt: env.now })
+        this.journal.set(seq, entry)
+      }
+      this.pending.set(seq, { _tag: "Compensation", step: item.step, origin: item.origin, input: item.input, output: item.output })
+      this.sagaWaiting = seq
     }
   }
 
@@ -273,6 +397,7 @@ export class Replayer {
     const kind = KIND[data._tag as keyof typeof KIND]
     const name = commandName(data)
     const existing = this.journal.get(seq)
+    if (data._tag === "Step" && data.step.options.compensate) this.compensable.set(seq, data.step)
     if (existing) {
       if (existing.kind !== kind || existing.name !== name) return this.diverged(seq, existing, { kind, name })
       if (existing.status === "pending" || existing.kind === "signal") this.pending.set(seq, data)
@@ -405,6 +530,12 @@ export class Replayer {
   }
 
   private consume(seq: number): void {
+    const step = this.compensable.get(seq)
+    if (step) {
+      const entry = this.journal.get(seq)
+      if (entry?.status === "completed") this.undoable.push({ origin: seq, step, input: entry.input, output: entry.output, resolvedAt: entry.resolvedAt ?? entry.createdAt })
+      this.compensable.delete(seq)
+    }
     this.journal.delete(seq)
     this.pending.delete(seq)
   }

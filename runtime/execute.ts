@@ -5,7 +5,8 @@
  * run inside the journal's SQL transaction, so their writes commit with their result.
  */
 import { Clock, Duration, Effect, Exit } from "effect"
-import type { StepDef } from "../dsl/Step.js"
+import type { RetryPolicy } from "../dsl/Retry.js"
+import type { StepContext, StepDef } from "../dsl/Step.js"
 import type { StoreError } from "../src/core/errors.js"
 import { toJson } from "../src/core/json.js"
 import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
@@ -143,8 +144,11 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
       const resolved = timerResolution(entry, now)
       return finish(yield* settle(ctx, settlement(resolved, undefined), acquired), entry.name, resolved.status === "failed" ? "failed" : "completed")
     }
+    if (command._tag === "Compensation") {
+      return yield* runStep(ctx, task, claim, compensationOf(ctx, command.step), entry, acquired, leaseMs, settlement, finish)
+    }
     if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
-    return yield* runStep(ctx, task, claim, command.step, entry, acquired, leaseMs, settlement, finish)
+    return yield* runStep(ctx, task, claim, stepOf(ctx, command.step), entry, acquired, leaseMs, settlement, finish)
   })
   return program.pipe(
     Effect.onInterrupt(() =>
@@ -175,6 +179,41 @@ const executedResult = (task: ClaimedTask, name: string, result: Extract<Execute
   runStatus,
 })
 
+/** What an attempt runs: a step's body, or its compensation. */
+interface Runnable {
+  readonly name: string
+  readonly def: StepDef<any, any>
+  readonly body: (input: unknown, ctx: StepContext) => unknown
+  readonly retry: RetryPolicy | undefined
+  readonly transaction: boolean
+}
+
+const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
+  name: step.stepName,
+  def: step,
+  body: (ctx.stubs.get(step.stepName) ?? step.options.run) as Runnable["body"],
+  retry: step.options.retry,
+  transaction: step.options.transaction === true,
+})
+
+/** Compensations retry by the step's policy, or a few times with backoff. Stub them as "compensate:<step>". */
+const COMPENSATION_RETRY: RetryPolicy = { maxAttempts: 3, backoff: { type: "exponential", min: "1 second", max: "1 minute" } }
+
+const compensationOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => {
+  const stub = ctx.stubs.get(`compensate:${step.stepName}`)
+  const undo = step.options.compensate!
+  return {
+    name: `compensate:${step.stepName}`,
+    def: step,
+    body: (payload, stepCtx) => {
+      const p = (payload ?? {}) as { input?: unknown; output?: unknown }
+      return stub ? stub(p, stepCtx) : undo(p.input, p.output, stepCtx)
+    },
+    retry: step.options.retry ?? COMPENSATION_RETRY,
+    transaction: false,
+  }
+}
+
 class Rollback {
   constructor(readonly reason: "lost" | "failed" | "fenced", readonly value: unknown) {}
 }
@@ -184,7 +223,7 @@ const runStep = (
   ctx: EngineContext,
   task: ClaimedTask,
   claim: ClaimRef,
-  step: StepDef<any, any>,
+  runnable: Runnable,
   entry: Entry,
   acquired: Acquired,
   leaseMs: number,
@@ -192,13 +231,14 @@ const runStep = (
   finish: (settled: Settled, name: string, result: "completed" | "failed") => Executed,
 ): Effect.Effect<Executed, StoreError> =>
   Effect.gen(function* () {
-    const body = ctx.stubs.get(step.stepName) ?? step.options.run
+    const step = runnable.def
+    const body = runnable.body
     const startedAt = yield* Clock.currentTimeMillis
-    const stepCtx = { runId: task.runId, step: step.stepName, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
+    const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
       ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql })).pipe(
-        Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: step.stepName, attempt: task.attempt }, captureStackTrace: false }),
-        Effect.annotateLogs({ runId: task.runId, step: step.stepName, attempt: task.attempt }),
+        Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
+        Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
       )
     const success = (value: unknown, finishedAt: number) => {
       const output = toJson(value)
@@ -207,7 +247,7 @@ const runStep = (
     }
 
     let outcome: Exit.Exit<unknown, unknown> | "lost"
-    const transactional = step.options.transaction === true && ctx.store.transaction !== undefined
+    const transactional = runnable.transaction && ctx.store.transaction !== undefined
     if (transactional) {
       // The step's writes and its recorded result commit together, or roll back together.
       const settled = yield* ctx.store.transaction!((scope) =>
@@ -238,7 +278,7 @@ const runStep = (
     const cause = outcome.cause
     const raw = cause._tag === "Fail" ? cause.error : cause
     const info = errorInfo(raw)
-    const delay = yield* retryDelay(step.options.retry, task.attempt, raw, info.retryable !== false, finishedAt)
+    const delay = yield* retryDelay(runnable.retry, task.attempt, raw, info.retryable !== false, finishedAt)
     const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
     if (delay !== undefined) {
       const retryAt = finishedAt + delay

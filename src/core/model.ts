@@ -17,7 +17,7 @@ export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
 /** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal"
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal" | "compensation"
 
 /** A signal in a run's inbox: sent before the run waited for it, not yet consumed. */
 export interface InboxSignal {
