@@ -8,6 +8,7 @@ import { InvalidWorkflowError, type InvalidPayloadError, type StoreError } from 
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
+import { rerun, type RerunError, type RerunOptions, type RerunOutcome } from "./rerun.js"
 import { deliverSignal, runCommand, type SignalOptions, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
 import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
@@ -45,6 +46,8 @@ export interface EngineService {
   readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Sends a signal to a run: resolves its `Workflow.signal` wait, or waits in its inbox until then. */
   readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError>
+  /** Starts a new run with a source run's input (or forked from its journal with `fromStep`). */
+  readonly rerun: (runId: string, options: RerunOptions) => Effect.Effect<RerunOutcome, RerunError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
@@ -103,6 +106,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       approve: (runId, options) => runCommand(ctx, "approve", runId, options),
       reject: (runId, options) => runCommand(ctx, "reject", runId, options),
       signal: (runId, name, payload, options) => deliverSignal(ctx, runId, name, payload, options),
+      rerun: (runId, options) => rerun(ctx, runId, options),
       cancel: (runId, options) => runCommand(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {

@@ -152,6 +152,8 @@ export class Replayer {
     this.generator = workflow.run(input)
   }
 
+  /** Seqs of steps marked `irreversible` (a rerun must not repeat them unasked). */
+  readonly irreversible = new Set<number>()
   /** Steps with a `compensate`, by seq, until their entry is consumed. */
   private readonly compensable = new Map<number, StepDef<any, any>>()
   /** Completed steps that can still be undone (newest last). */
@@ -398,6 +400,7 @@ export class Replayer {
     const name = commandName(data)
     const existing = this.journal.get(seq)
     if (data._tag === "Step" && data.step.options.compensate) this.compensable.set(seq, data.step)
+    if (data._tag === "Step" && data.step.options.irreversible) this.irreversible.add(seq)
     if (existing) {
       if (existing.kind !== kind || existing.name !== name) return this.diverged(seq, existing, { kind, name })
       if (existing.status === "pending" || existing.kind === "signal") this.pending.set(seq, data)

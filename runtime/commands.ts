@@ -54,10 +54,10 @@ export type CommandError = InvalidOptionError | RunNotFoundError | InvalidTransi
 
 type Kind = CommandRecord["kind"]
 
-const GATE_OF: Record<Exclude<Kind, "cancel" | "signal">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
+const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
 const MAX_ROUNDS = 25
 
-const validate = (runId: string, options: CommandOptions) => {
+export const validate = (runId: string, options: CommandOptions) => {
   if (typeof runId !== "string" || !isUuid(runId)) return new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
   if (typeof options?.actor !== "string" || options.actor.trim().length === 0) return new InvalidOptionError({ option: "actor", reason: "is required" })
   if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0)) {
@@ -69,7 +69,7 @@ const validate = (runId: string, options: CommandOptions) => {
 /** Runs one manual command. */
 export const runCommand = (
   ctx: EngineContext,
-  kind: Exclude<Kind, "signal">,
+  kind: Exclude<Kind, "signal" | "rerun">,
   runId: string,
   options: CommandOptions & { readonly note?: string },
 ): Effect.Effect<CommandOutcome, CommandError> =>

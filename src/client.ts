@@ -12,6 +12,7 @@
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
+import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { StartOptions, StartResult } from "../runtime/start.js"
@@ -55,6 +56,7 @@ export interface MeshClient {
   readonly reject: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
   readonly cancel: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
   readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Promise<CommandOutcome>
+  readonly rerun: (runId: string, options: RerunOptions) => Promise<RerunOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
   /** Stops workers started here and closes the store. */
@@ -91,6 +93,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     reject: (runId, o) => run((m) => m.reject(runId, o)),
     cancel: (runId, o) => run((m) => m.cancel(runId, o)),
     signal: (runId, name, payload, o) => run((m) => m.signal(runId, name, payload, o)),
+    rerun: (runId, o) => run((m) => m.rerun(runId, o)),
     checkReplay: (o) => run((m) => m.checkReplay(o)),
     startWorker: async (workerOptions) => {
       const scope = await runtime.runPromise(Scope.make())

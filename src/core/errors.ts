@@ -85,6 +85,22 @@ export class InvalidTransitionError extends Data.TaggedError("InvalidTransitionE
   }
 }
 
+/**
+ * A rerun was refused: the source completed a step marked `irreversible` (pass
+ * `allowIrreversible`), or a `fromStep` fork cannot be made (the step never ran, or the
+ * workflow's code changed since the source started). Nothing was written.
+ */
+export class RerunRefusedError extends Data.TaggedError("RerunRefusedError")<{
+  readonly runId: string
+  readonly reason: "irreversible_steps" | "unknown_step" | "definition_changed" | "replay_failed"
+  readonly steps: ReadonlyArray<string>
+  readonly detail: string
+}> {
+  override get message() {
+    return `rerun of ${this.runId} refused (${this.reason}): ${this.detail}`
+  }
+}
+
 /** No run with this id exists. */
 export class RunNotFoundError extends Data.TaggedError("RunNotFoundError")<{ readonly runId: string }> {
   override get message() {

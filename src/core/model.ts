@@ -77,8 +77,10 @@ export interface RunRecord {
   readonly idempotencyKey?: string
   /** sha256 of the canonical request (workflow, trigger, raw payload): detects key reuse. */
   readonly requestHash: string
-  /** sha256 of the workflow code when the run started (informational). */
+  /** sha256 of the workflow code when the run started (a `fromStep` rerun requires it unchanged). */
   readonly definitionHash: string
+  /** The run this one reruns, if any. */
+  readonly rerunOf?: string
   readonly createdAt: number
   readonly updatedAt: number
   readonly finishedAt?: number
@@ -130,7 +132,7 @@ export interface AttemptRecord {
 
 /** A manual command, recorded as an audit event in the same commit as its effect. */
 export interface CommandRecord {
-  readonly kind: "resume" | "approve" | "reject" | "cancel" | "signal"
+  readonly kind: "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun"
   readonly actor: string
   readonly note?: string
   readonly idempotencyKey?: string

@@ -41,11 +41,12 @@ export interface NewTask {
   readonly claim?: InlineClaim
 }
 
-/** A run with its first journal entries and tasks, written atomically. */
+/** A run with its first journal entries and tasks (and the command that made it), written atomically. */
 export interface NewRun {
   readonly run: RunRecord
   readonly entries: ReadonlyArray<Entry>
   readonly tasks: ReadonlyArray<NewTask>
+  readonly command?: CommandRecord
 }
 
 /** `Existing` when a run with that id was already there (nothing written). */

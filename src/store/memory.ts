@@ -111,11 +111,12 @@ export const make = (): StoreService => {
 
   return {
     backend: "memory",
-    createRun: ({ run, entries, tasks: newTasks }) =>
+    createRun: ({ run, entries, tasks: newTasks, command }) =>
       Effect.sync(() => {
         const existing = runs.get(run.id)
         if (existing) return { _tag: "Existing", run: existing } as const
         runs.set(run.id, run)
+        if (command) commands.set(run.id, [command])
         journals.set(run.id, [...entries])
         attempts.set(run.id, [])
         for (const t of newTasks) putTask(t)

@@ -44,6 +44,12 @@ const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
     expect(done).toMatchObject({ status: "completed", output: { id: "r1", approvedBy: "ana", word: "EARLY" }, tasks: [] })
     expect(done.commands!.map((c) => c.kind)).toEqual(["signal", "approve", "resume"])
     expect(done.commands![1]!.metadata).toEqual({ password: "[REDACTED]" })
+    // Rerun it: a linked run with the same input, waiting at its first gate again.
+    const again = await step((m) => m.rerun(runId, { actor: "ops", idempotencyKey: "re-1", metadata: { token: "t" } }))
+    const rerun = await step((m) => m.inspectRun(again.runId, { history: true }))
+    expect(rerun).toMatchObject({ status: "paused", rerunOf: runId, input: { id: "r1" } })
+    expect(rerun.commands).toMatchObject([{ kind: "rerun", actor: "ops", idempotencyKey: "re-1", metadata: { token: "[REDACTED]" } }])
+    expect((await step((m) => m.rerun(runId, { actor: "ops", idempotencyKey: "re-1" }))).duplicate).toBe(true)
     // Cancel a second run waiting at its gate.
     const other = await step((m) => m.start(Flow, { id: "r2" }))
     await step((m) => m.cancel(other.runId, { actor: "ops", reason: "duplicate order" }))

@@ -79,12 +79,12 @@ const SQL = {
   createRuns: `WITH r AS (
       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS r(id uuid, workflow text, trigger text, queue text, status text,
         input text, output text, error text, revision int, idempotency_key text, request_hash text, definition_hash text,
-        created_at float8, updated_at float8, finished_at float8)
+        rerun_of uuid, created_at float8, updated_at float8, finished_at float8)
     ), ins AS (
       INSERT INTO squid_mesh.runs (id, workflow, trigger, queue, status, input, output, error, revision,
-        idempotency_key, request_hash, definition_hash, created_at, updated_at, finished_at)
+        idempotency_key, request_hash, definition_hash, rerun_of, created_at, updated_at, finished_at)
       SELECT r.id, r.workflow, r.trigger, r.queue, r.status, r.input::jsonb, r.output::jsonb, r.error::jsonb, r.revision,
-        r.idempotency_key, r.request_hash, r.definition_hash, ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
+        r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
       FROM r
       ON CONFLICT (id) DO NOTHING
       RETURNING id
@@ -100,6 +100,12 @@ const SQL = {
         n.claim_id, n.token_hash, n.owner, ${ts("n.lease_until")}
       FROM jsonb_to_recordset($3::text::jsonb) AS ${TASK_RECORDSET}
       WHERE n.run_id IN (SELECT id FROM ins)
+    ), cmd AS (
+      INSERT INTO squid_mesh.commands (run_id, kind, actor, note, idempotency_key, metadata, seq, at)
+      SELECT k.run_id, k.kind, k.actor, k.note, k.idempotency_key, k.metadata::jsonb, k.seq, ${ts("k.at")}
+      FROM jsonb_to_recordset($4::text::jsonb) AS k(run_id uuid, kind text, actor text, note text, idempotency_key text,
+        metadata text, seq int, at float8)
+      WHERE k.run_id IN (SELECT id FROM ins)
     )
     SELECT id::text AS id FROM ins`,
   /**
@@ -253,13 +259,17 @@ const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>): Prom
     idempotency_key: run.idempotencyKey ?? null,
     request_hash: run.requestHash,
     definition_hash: run.definitionHash,
+    rerun_of: run.rerunOf ?? null,
     created_at: run.createdAt,
     updated_at: run.updatedAt,
     finished_at: msParam(run.finishedAt),
   }))
   const entries = batch.flatMap(({ run, entries: es }) => dedupe(es, (e) => String(e.seq)).map((e) => ({ run_id: run.id, ...entryRecord(e) })))
   const tasks = batch.flatMap(({ tasks: ts }) => taskRows(ts))
-  const rows = await client.query<{ id: string }>(planned(SQL.createRuns), [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks)])
+  const commands = batch.flatMap(({ run, command: k }) =>
+    k ? [{ run_id: run.id, kind: k.kind, actor: k.actor, note: k.note ?? null, idempotency_key: k.idempotencyKey ?? null, metadata: jsonParam(k.metadata), seq: k.seq ?? null, at: k.at }] : [],
+  )
+  const rows = await client.query<{ id: string }>(planned(SQL.createRuns), [JSON.stringify(runs), JSON.stringify(entries), JSON.stringify(tasks), JSON.stringify(commands)])
   const inserted = new Set(rows.map((r) => r.id))
   return Promise.all(
     batch.map(async ({ run }): Promise<CreateRunResult> => {

@@ -1,0 +1,120 @@
+/**
+ * Rerun: a new run of the same workflow with the source run's stored input (defaults are not
+ * re-evaluated), linked to its source. Refused when the source completed a step marked
+ * `irreversible`, unless `allowIrreversible`. With `fromStep`, the new run keeps the source's
+ * journal before that step's first entry and re-executes from there; the workflow's code
+ * must be unchanged. The source run is never touched.
+ */
+import { Clock, Effect } from "effect"
+import { ConflictError, InvalidOptionError, InvalidWorkflowError, RerunRefusedError, RunNotFoundError, type StoreError } from "../src/core/errors.js"
+import { deterministicUuid, newRunId, sha256Hex } from "../src/core/ids.js"
+import { canonicalJson, type Json } from "../src/core/json.js"
+import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
+import { redactValue } from "../src/core/redact.js"
+import { validate, type CommandOptions } from "./commands.js"
+import { makeEnv, type EngineContext } from "./context.js"
+import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { Replayer } from "./Interpreter.js"
+import { decodeStored } from "./payload.js"
+
+/** Options of `rerun`. */
+export interface RerunOptions extends CommandOptions {
+  /** Rerun even though the source completed steps marked `irreversible`. */
+  readonly allowIrreversible?: boolean
+  /** Fork: keep the source's journal before this step's first entry and re-execute from there. */
+  readonly fromStep?: string
+}
+
+/** The new run. `duplicate` when the same idempotency key already made it. */
+export interface RerunOutcome {
+  readonly runId: string
+  readonly rerunOf: string
+  readonly status: RunRecord["status"]
+  readonly duplicate: boolean
+}
+
+/** Errors of `rerun`; nothing is written when it fails. */
+export type RerunError = InvalidOptionError | RunNotFoundError | InvalidWorkflowError | RerunRefusedError | ConflictError | StoreError
+
+/** Starts a rerun of `sourceId`. */
+export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOptions): Effect.Effect<RerunOutcome, RerunError> =>
+  Effect.gen(function* () {
+    const invalid = validate(sourceId, options)
+    if (invalid) return yield* invalid
+    const source = yield* ctx.store.getRun(sourceId)
+    if (!source) return yield* new RunNotFoundError({ runId: sourceId })
+    const workflow = ctx.workflows.get(source.workflow)
+    if (!workflow) return yield* new InvalidWorkflowError({ workflow: source.workflow, reason: "not registered with this engine" })
+    const refuse = (reason: RerunRefusedError["reason"], detail: string, steps: ReadonlyArray<string> = []) =>
+      new RerunRefusedError({ runId: sourceId, reason, steps, detail })
+
+    // Replay the source to learn which completed steps are irreversible (and that the code still fits its journal).
+    const journal = yield* ctx.store.getJournal(sourceId)
+    const trigger = workflow.triggers[source.trigger] ?? Object.values(workflow.triggers)[0]
+    const input = decodeStored(trigger, source.input)
+    const probe = new Replayer(sourceId, workflow, input).load(journal)
+    const replayed = probe.advance(yield* makeEnv)
+    if (replayed.outcome._tag === "NonDeterminism") return yield* refuse("replay_failed", replayed.outcome.error.message)
+    const irreversible = journal.filter((e) => e.kind === "step" && e.status === "completed" && probe.irreversible.has(e.seq))
+    if (irreversible.length > 0 && options.allowIrreversible !== true) {
+      const steps = irreversible.map((e) => e.name)
+      return yield* refuse("irreversible_steps", `the source completed irreversible step(s) ${steps.join(", ")}; pass allowIrreversible to rerun anyway`, steps)
+    }
+
+    let kept: ReadonlyArray<typeof journal[number]> = []
+    if (options.fromStep !== undefined) {
+      const first = journal.find((e) => e.kind === "step" && e.name === options.fromStep)
+      if (!first) return yield* refuse("unknown_step", `step "${options.fromStep}" never ran in the source`)
+      if (source.definitionHash !== workflow.definitionHash) {
+        return yield* refuse("definition_changed", "the workflow's code changed since the source started; a fork needs the same code (rerun without fromStep)")
+      }
+      kept = journal.filter((e) => e.seq < first.seq)
+      if (kept.some((e) => e.status === "pending")) return yield* refuse("replay_failed", "the journal before that step is not settled")
+    }
+
+    const now = yield* Clock.currentTimeMillis
+    const runId = options.idempotencyKey ? deterministicUuid(sourceId, "rerun", options.idempotencyKey) : newRunId()
+    const requestHash = sha256Hex(canonicalJson({ rerunOf: sourceId, fromStep: options.fromStep ?? null, allowIrreversible: options.allowIrreversible === true }))
+    const replayer = new Replayer(runId, workflow, input).load(kept)
+    const decision = replayer.advance({ ...(yield* makeEnv), now })
+    const change = runChangeOf(decision)
+    const status = change?.status ?? "running"
+    const run: RunRecord = {
+      id: runId,
+      workflow: workflow.name,
+      trigger: source.trigger,
+      queue: workflow.queue,
+      status,
+      input: source.input,
+      ...(change?.output !== undefined ? { output: change.output } : {}),
+      ...(change?.error !== undefined ? { error: change.error } : {}),
+      revision: 1,
+      requestHash,
+      definitionHash: workflow.definitionHash,
+      rerunOf: sourceId,
+      createdAt: now,
+      updatedAt: now,
+      ...(isTerminal(status) ? { finishedAt: now } : {}),
+    }
+    const command: CommandRecord = {
+      kind: "rerun",
+      actor: options.actor,
+      note: options.fromStep ? `rerun of ${sourceId} from step ${options.fromStep}` : `rerun of ${sourceId}`,
+      ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+      at: now,
+    }
+    const created = yield* ctx.store.createRun({ run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command })
+    if (created._tag === "Existing") {
+      if (created.run.rerunOf !== sourceId || created.run.requestHash !== requestHash) {
+        return yield* new ConflictError({ runId, reason: "idempotency key already used for a different rerun" })
+      }
+      return { runId, rerunOf: sourceId, status: created.run.status, duplicate: true }
+    }
+    yield* emitLogs(runId, decision)
+    if (!isTerminal(status)) {
+      ctx.cache.put(runId, { replayer, revision: 1 })
+      yield* ctx.notifier.notify
+    }
+    return { runId, rerunOf: sourceId, status, duplicate: false }
+  }).pipe(Effect.withSpan("squid-mesh.rerun", { attributes: { runId: sourceId }, captureStackTrace: false }))
