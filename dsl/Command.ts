@@ -4,6 +4,7 @@
  * interpreter (runtime/) decides what each one means.
  */
 import type { Duration, Schema } from "effect"
+import type { DeadlinePolicy } from "./Deadline.js"
 import type { StepDef } from "./Step.js"
 
 /** Marks command objects, so the interpreter can reject anything else a workflow yields. */
@@ -43,8 +44,8 @@ export type CommandData =
   | {
       readonly _tag: "Approval"
       readonly name: string
-      readonly deadline: Duration.Duration | undefined
-      readonly onDeadline: "reject" | "fail"
+      readonly deadline: DeadlinePolicy | undefined
+      readonly onDeadline: "reject" | "fail" | "none"
     }
 
 /**

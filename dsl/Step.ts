@@ -4,6 +4,7 @@
  */
 import { Data, type Duration, type Effect } from "effect"
 import { Command } from "./Command.js"
+import type { DeadlinePolicy } from "./Deadline.js"
 import type { RetryPolicy } from "./Retry.js"
 
 /** What a step body receives besides its input. */
@@ -41,6 +42,8 @@ export interface StepOptions<I, R> {
   readonly timeout?: Duration.DurationInput
   /** Undo action registered when the step completes (saga compensation). */
   readonly compensate?: (input: I, output: StepOutput<R>, ctx: StepContext) => StepResult<unknown>
+  /** An SLA: due times persisted when the step is planned; inspection reports its status. */
+  readonly deadline?: DeadlinePolicy
   /** The step's effect cannot be undone or safely repeated by a rerun. */
   readonly irreversible?: boolean
   /**

@@ -6,6 +6,7 @@
 import { Duration, type Schema } from "effect"
 import { sha256Hex } from "../src/core/ids.js"
 import { Command, type CommandResult, type LogLevel, type WorkflowGenerator } from "./Command.js"
+import type { DeadlinePolicy } from "./Deadline.js"
 import type { PayloadOf, Trigger } from "./Trigger.js"
 
 /** A workflow definition, as registered with the engine. */
@@ -121,19 +122,23 @@ export const pause = (name: string): Command<Resumed> => new Command({ _tag: "Pa
 
 /**
  * Waits for `approve` or `reject` (with an actor and a note); the decision is the result.
- * With `deadline`, the gate decides itself when it passes: `onDeadline: "reject"` (default)
- * returns an automatic rejection, `"fail"` fails the gate with code `approval_deadline_passed`.
+ * `deadline` is a duration or a full policy (`{ within, dueSoon?, escalateAfter?, escalation? }`);
+ * it is persisted when the gate opens and reported by inspection. At the deadline the gate
+ * decides itself: `onDeadline: "reject"` (default) returns an automatic rejection, `"fail"`
+ * fails the gate with code `approval_deadline_passed`, `"none"` only reports it as overdue.
  */
 export const approval = (
   name: string,
-  options: { readonly deadline?: Duration.DurationInput; readonly onDeadline?: "reject" | "fail" } = {},
+  options: { readonly deadline?: Duration.DurationInput | DeadlinePolicy; readonly onDeadline?: "reject" | "fail" | "none" } = {},
 ): Command<ApprovalDecision> =>
   new Command({
     _tag: "Approval",
     name,
-    deadline: options.deadline === undefined ? undefined : Duration.decode(options.deadline),
+    deadline: options.deadline === undefined ? undefined : isPolicy(options.deadline) ? options.deadline : { within: options.deadline },
     onDeadline: options.onDeadline ?? "reject",
   })
+
+const isPolicy = (value: unknown): value is DeadlinePolicy => typeof value === "object" && value !== null && "within" in value
 
 const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
   for (const c of commands) {

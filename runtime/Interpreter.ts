@@ -11,6 +11,7 @@
 import { Duration, Either, Schema } from "effect"
 import type { Command, CommandData } from "../dsl/Command.js"
 import { isCommand } from "../dsl/Command.js"
+import { deadlineTimes } from "../dsl/Deadline.js"
 import type { StepDef } from "../dsl/Step.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
@@ -411,7 +412,8 @@ export class Replayer {
     switch (data._tag) {
       case "Step": {
         const input = toJson(data.input)
-        entry = { ...base, status: "pending", ...(input === undefined ? {} : { input }) }
+        const policy = data.step.options.deadline
+        entry = { ...base, status: "pending", ...(input === undefined ? {} : { input }), ...(policy ? { deadline: deadlineTimes(policy, env.now) } : {}) }
         out.tasks.push({ seq, kind: "step", visibleAt: env.now })
         break
       }
@@ -461,10 +463,10 @@ export class Replayer {
         break
       }
       case "Approval": {
-        // The deadline is persisted when the gate opens; a timer task decides it then.
-        const deadlineAt = data.deadline === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(data.deadline))
-        entry = { ...base, status: "pending", input: { onDeadline: data.onDeadline, ...(deadlineAt === undefined ? {} : { deadlineAt }) } }
-        if (deadlineAt !== undefined) out.tasks.push({ seq, kind: "timer", visibleAt: deadlineAt })
+        // The deadline is persisted when the gate opens; a timer task decides it then (unless "none").
+        const deadline = data.deadline === undefined ? undefined : deadlineTimes(data.deadline, env.now)
+        entry = { ...base, status: "pending", input: { onDeadline: data.onDeadline }, ...(deadline ? { deadline } : {}) }
+        if (deadline && data.onDeadline !== "none") out.tasks.push({ seq, kind: "timer", visibleAt: deadline.dueAt })
         break
       }
       default:

@@ -9,14 +9,15 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { isTerminal } from "./core/model.js"
 import type { InvalidOptionError, InvalidWorkflowError, RunNotFoundError, StoreError } from "./core/errors.js"
 import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
+import type { DeadlineStatus } from "../dsl/Deadline.js"
 import { Store, type RunFilter } from "./store/Store.js"
 
 /** Everything the engine offers, as Effects. */
 export interface MeshService extends Engine.EngineService {
   /** Reads a run; `{ history: true }` adds every journal entry with its attempts. */
   readonly inspectRun: (runId: string, options?: InspectOptions) => Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError>
-  /** Lists runs, newest first. */
-  readonly listRuns: (filter?: RunFilter) => Effect.Effect<ReadonlyArray<RunView>, StoreError>
+  /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
+  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, StoreError>
   /** Starts a worker in the current scope; it drains when the scope closes. */
   readonly worker: (options?: Worker.WorkerOptions) => Effect.Effect<Worker.WorkerHandle, never, Scope.Scope>
   /** Polls until the run is terminal (for hosts and demos; workers must be running somewhere). */

@@ -11,6 +11,7 @@
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
@@ -49,7 +50,7 @@ export interface MeshClient {
   readonly start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Promise<StartResult>
   readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
   readonly inspectRun: (runId: string, options?: InspectOptions) => Promise<RunView>
-  readonly listRuns: (filter?: RunFilter) => Promise<ReadonlyArray<RunView>>
+  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Promise<ReadonlyArray<RunView>>
   readonly awaitRun: (runId: string, options?: { readonly pollInterval?: Duration.DurationInput; readonly timeout?: Duration.DurationInput }) => Promise<RunView>
   readonly resume: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
   readonly approve: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>

@@ -2,17 +2,30 @@
  * Run inspection for operators and tests: status, input, result, and (with history) every
  * journal entry with its attempts, plus the live tasks.
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
+import { DEADLINE_RANK, deadlineStatus, type DeadlineStatus } from "../dsl/Deadline.js"
 import { InvalidOptionError, RunNotFoundError, type StoreError } from "./core/errors.js"
 import { isUuid } from "./core/ids.js"
 import type { Json } from "./core/json.js"
-import type { AttemptRecord, CommandRecord, Entry, ErrorInfo, RunRecord, RunStatus, TaskRecord } from "./core/model.js"
-import type { RunFilter, StoreService } from "./store/Store.js"
+import { isTerminal, type AttemptRecord, type CommandRecord, type Entry, type ErrorInfo, type RunRecord, type RunStatus, type TaskRecord } from "./core/model.js"
+import type { PendingDeadline, RunFilter, StoreService } from "./store/Store.js"
 
-/** One journal entry with its attempts. */
+/** One journal entry with its attempts (and, while pending, where its deadline stands). */
 export interface EntryView extends Omit<Entry, "attempts"> {
   readonly attemptCount: number
   readonly attempts: ReadonlyArray<AttemptRecord>
+  readonly deadlineStatus?: DeadlineStatus
+}
+
+/** The most urgent deadline of a run's pending steps and gates, evaluated now. */
+export interface DeadlineView {
+  readonly status: DeadlineStatus
+  readonly seq: number
+  readonly kind: string
+  readonly name: string
+  readonly dueAt: number
+  readonly remainingMs: number
+  readonly escalation?: string
 }
 
 /** A run as `inspectRun` shows it. */
@@ -35,6 +48,8 @@ export interface RunView {
   readonly history?: ReadonlyArray<EntryView>
   /** With `history: true`: tasks not yet done (pending, scheduled or claimed). */
   readonly tasks?: ReadonlyArray<TaskRecord>
+  /** With `history: true`: the most urgent deadline of its pending steps and gates, if any. */
+  readonly deadline?: DeadlineView
   /** With `history: true`: manual commands (audit events), oldest first. */
   readonly commands?: ReadonlyArray<CommandRecord>
 }
@@ -67,14 +82,55 @@ export const inspectRun = (
       list.push(a)
       bySeq.set(a.seq, list)
     }
+    const now = yield* Clock.currentTimeMillis
     const history = journal.map(({ attempts: count, ...entry }): EntryView => ({
       ...entry,
       attemptCount: count,
       attempts: (bySeq.get(entry.seq) ?? []).sort((a, b) => a.attempt - b.attempt),
+      ...(entry.status === "pending" && entry.deadline ? { deadlineStatus: deadlineStatus(entry.deadline, now) } : {}),
     }))
-    return { ...summary(run), history, tasks, commands }
+    const deadline = isTerminal(run.status) ? undefined : mostUrgent(journal.filter((e) => e.status === "pending" && e.deadline).map((e) => ({ ...e, deadline: e.deadline! })), now)
+    return { ...summary(run), history, tasks, commands, ...(deadline ? { deadline } : {}) }
   })
 
-/** Lists runs, newest first. */
-export const listRuns = (store: StoreService, filter: RunFilter = {}): Effect.Effect<ReadonlyArray<RunView>, StoreError> =>
-  Effect.map(store.listRuns(filter), (runs) => runs.map(summary))
+/** The most urgent of some pending deadlines at `now`. */
+const mostUrgent = (
+  pending: ReadonlyArray<{ readonly seq: number; readonly kind: string; readonly name: string; readonly deadline: NonNullable<Entry["deadline"]> }>,
+  now: number,
+): DeadlineView | undefined => {
+  let best: DeadlineView | undefined
+  for (const e of pending) {
+    const view: DeadlineView = {
+      status: deadlineStatus(e.deadline, now),
+      seq: e.seq,
+      kind: e.kind,
+      name: e.name,
+      dueAt: e.deadline.dueAt,
+      remainingMs: e.deadline.dueAt - now,
+      ...(e.deadline.escalation !== undefined ? { escalation: e.deadline.escalation } : {}),
+    }
+    if (!best || DEADLINE_RANK[view.status] < DEADLINE_RANK[best.status] || (view.status === best.status && view.dueAt < best.dueAt)) best = view
+  }
+  return best
+}
+
+/** Lists runs, newest first. With `deadline`, only runs whose most urgent deadline has that status. */
+export const listRuns = (
+  store: StoreService,
+  filter: RunFilter & { readonly deadline?: DeadlineStatus } = {},
+): Effect.Effect<ReadonlyArray<RunView & { readonly deadline?: DeadlineView }>, StoreError> =>
+  Effect.gen(function* () {
+    if (filter.deadline === undefined) return (yield* store.listRuns(filter)).map(summary)
+    const now = yield* Clock.currentTimeMillis
+    const byRun = new Map<string, Array<PendingDeadline>>()
+    for (const d of yield* store.pendingDeadlines(100_000)) byRun.set(d.runId, [...(byRun.get(d.runId) ?? []), d])
+    const out: Array<RunView & { readonly deadline: DeadlineView }> = []
+    for (const [runId, pending] of byRun) {
+      const urgent = mostUrgent(pending, now)
+      if (!urgent || urgent.status !== filter.deadline) continue
+      const run = yield* store.getRun(runId)
+      if (!run || isTerminal(run.status) || (filter.workflow !== undefined && run.workflow !== filter.workflow)) continue
+      out.push({ ...summary(run), deadline: urgent })
+    }
+    return out.sort((a, b) => a.deadline.dueAt - b.deadline.dueAt).slice(0, filter.limit ?? 100)
+  })

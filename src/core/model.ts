@@ -61,6 +61,8 @@ export interface Entry {
   readonly attempts: number
   readonly createdAt: number
   readonly resolvedAt?: number
+  /** Due times of the step's or gate's deadline, persisted when it was planned. */
+  readonly deadline?: { readonly dueAt: number; readonly dueSoonAt?: number; readonly escalatedAt?: number; readonly escalation?: string }
 }
 
 /** A run as stored. `revision` increases with every change to its journal (compare-and-set). */

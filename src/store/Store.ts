@@ -116,6 +116,15 @@ export interface ClaimOptions {
   readonly limit: number
 }
 
+/** A pending step or gate with a deadline. */
+export interface PendingDeadline {
+  readonly runId: string
+  readonly seq: number
+  readonly kind: Entry["kind"]
+  readonly name: string
+  readonly deadline: NonNullable<Entry["deadline"]>
+}
+
 /** Filter of `listRuns`. */
 export interface RunFilter {
   readonly status?: RunStatus
@@ -132,6 +141,8 @@ export interface StoreService {
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  /** Pending journal entries that carry a deadline, across runs (for listing by deadline status). */
+  readonly pendingDeadlines: (limit: number) => Effect.Effect<ReadonlyArray<PendingDeadline>, StoreError>
   /** The run's unconsumed inbox signals, oldest first. */
   readonly getInbox: (runId: string) => Effect.Effect<ReadonlyArray<InboxSignal>, StoreError>
   /** The run's manual commands (audit events), oldest first. */

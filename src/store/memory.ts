@@ -6,7 +6,7 @@
 import { Effect, Layer } from "effect"
 import { newClaimToken, sha256Hex } from "../core/ids.js"
 import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type InboxSignal, type RunRecord, type TaskRecord } from "../core/model.js"
-import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type StoreService } from "./Store.js"
+import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService } from "./Store.js"
 
 interface MemTask extends NewTask {
   availableAt: number
@@ -124,6 +124,14 @@ export const make = (): StoreService => {
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    pendingDeadlines: (limit) =>
+      Effect.sync(() => {
+        const out: Array<PendingDeadline> = []
+        for (const [runId, journal] of journals) {
+          for (const e of journal) if (e && e.status === "pending" && e.deadline) out.push({ runId, seq: e.seq, kind: e.kind, name: e.name, deadline: e.deadline })
+        }
+        return out.slice(0, limit)
+      }),
     getInbox: (runId) =>
       Effect.sync(() => (inbox.get(runId) ?? []).filter((x) => x.consumedSeq === undefined).map(({ consumedSeq: _c, ...signal }) => signal)),
     getCommands: (runId) => Effect.sync(() => [...(commands.get(runId) ?? [])]),

@@ -31,7 +31,9 @@ const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
         Effect.scoped(Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow] }).pipe(Layer.provide(store()))))) as Effect.Effect<A, unknown, never>,
       ).then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
     const { runId } = await step((m) => m.start(Flow, { id: "r1" }, { idempotencyKey: `k-${name}` }))
-    expect((await step((m) => m.inspectRun(runId))).status).toBe("paused")
+    const opened = await step((m) => m.inspectRun(runId, { history: true }))
+    expect(opened.status).toBe("paused")
+    expect(opened.deadline).toMatchObject({ status: "on_time", kind: "approval", name: "review", dueAt: opened.createdAt + 7 * 86_400_000 })
     await step((m) => m.signal(runId, "go", { word: "early" }, { idempotencyKey: "sig-1" }))
     await step((m) => m.approve(runId, { actor: "ana", idempotencyKey: "ap-1", metadata: { password: "x" } }))
     expect((await step((m) => m.approve(runId, { actor: "ana", idempotencyKey: "ap-1" }))).duplicate).toBe(true)

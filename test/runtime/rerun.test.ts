@@ -11,7 +11,7 @@ const calls: Record<string, number> = {}
 const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1)
 const Quote = Step.make("quote", { run: (day: string) => (count("quote"), { day, price: 42 }) })
 const Book = Step.make("book", { run: (price: number) => (count("book"), { booked: price }) })
-const Pay = Step.make("pay", { irreversible: true, run: (price: number) => (count("pay"), Effect.fail(Step.fatal("declined"))) })
+const Pay = Step.make("pay", { irreversible: true, run: (_price: number) => (count("pay"), Effect.fail(Step.fatal("declined"))) })
 const Trip = Workflow.make({
   name: "trip",
   triggers: {
@@ -50,7 +50,7 @@ describe("rerun", () => {
       triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
       *run() {
         const charge = yield* Step.make("charge", { irreversible: true, run: () => "ch-1" })()
-        return yield* Step.make("fail", { run: () => Effect.fail(Step.fatal("later_failure")) })(charge)
+        return yield* Step.make("fail", { run: (_: string) => Effect.fail(Step.fatal("later_failure")) })(charge)
       },
     })
     return Effect.gen(function* () {

@@ -19,7 +19,7 @@ import { StoreError } from "../../core/errors.js"
 import { isUuid, newClaimToken, sha256Hex } from "../../core/ids.js"
 import type { Json } from "../../core/json.js"
 import type { CommandRecord, Entry, FenceReason, InboxSignal } from "../../core/model.js"
-import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, RunFilter, StoreService, TransactionScope } from "../Store.js"
+import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, PendingDeadline, RunFilter, StoreService, TransactionScope } from "../Store.js"
 import { makeBatcher } from "./batcher.js"
 import type { SqlClient } from "./SqlClient.js"
 import {
@@ -67,6 +67,8 @@ const SQL = {
   selectRun: `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE id = $1::uuid`,
   selectJournal: `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid ORDER BY seq`,
   selectAttempts: `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`,
+  pendingDeadlines: `SELECT run_id::text AS run_id, seq, kind, name, deadline::text AS deadline
+    FROM squid_mesh.entries WHERE status = 'pending' AND deadline IS NOT NULL LIMIT $1`,
   selectInbox: `SELECT id, name, payload::text AS payload, ${ms("received_at")} AS received_at
     FROM squid_mesh.signals WHERE run_id = $1::uuid AND consumed_seq IS NULL ORDER BY id`,
   selectCommands: `SELECT kind, actor, note, idempotency_key, metadata::text AS metadata, seq, ${ms("at")} AS at
@@ -89,9 +91,9 @@ const SQL = {
       ON CONFLICT (id) DO NOTHING
       RETURNING id
     ), ent AS (
-      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at)
+      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline)
       SELECT e.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
-        ${ts("e.created_at")}, ${ts("e.resolved_at")}
+        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb
       FROM jsonb_to_recordset($2::text::jsonb) AS ${ENTRY_RECORDSET.replace("e(", "e(run_id uuid, ")}
       WHERE e.run_id IN (SELECT id FROM ins)
     ), tsk AS (
@@ -145,13 +147,13 @@ const SQL = {
         claim_id = NULL, token_hash = NULL, owner = NULL, lease_until = NULL
       FROM ok WHERE t.run_id = ok.run_id AND t.seq = ok.fence_seq AND ok.disp = 'retry'
     ), ent AS (
-      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at)
+      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline)
       SELECT ok.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
-        ${ts("e.created_at")}, ${ts("e.resolved_at")}
+        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb
       FROM jsonb_to_recordset($2::text::jsonb) AS ${ENTRY_RECORDSET.replace("e(", "e(i int, ")} JOIN ok ON ok.i = e.i
       ON CONFLICT (run_id, seq) DO UPDATE SET kind = excluded.kind, name = excluded.name, status = excluded.status,
         input = excluded.input, output = excluded.output, error = excluded.error, attempts = excluded.attempts,
-        created_at = excluded.created_at, resolved_at = excluded.resolved_at
+        created_at = excluded.created_at, resolved_at = excluded.resolved_at, deadline = excluded.deadline
     ), att AS (
       INSERT INTO squid_mesh.attempts (run_id, seq, attempt, status, error, owner, started_at, finished_at, retry_at)
       SELECT ok.run_id, a.seq, a.attempt, a.status, a.error::jsonb, a.owner,
@@ -453,6 +455,12 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
       run("getJournal", async () => (isUuid(runId) ? (await client.query<EntryRow>(SQL.selectJournal, [runId])).map(toEntry) : [])),
     getAttempts: (runId) =>
       run("getAttempts", async () => (isUuid(runId) ? (await client.query<AttemptRow>(SQL.selectAttempts, [runId])).map(toAttempt) : [])),
+    pendingDeadlines: (limit) =>
+      run("pendingDeadlines", async () =>
+        (await client.query<{ run_id: string; seq: number | string; kind: string; name: string; deadline: string }>(SQL.pendingDeadlines, [limit])).map(
+          (r): PendingDeadline => ({ runId: r.run_id, seq: Number(r.seq), kind: r.kind as PendingDeadline["kind"], name: r.name, deadline: JSON.parse(r.deadline) as PendingDeadline["deadline"] }),
+        ),
+      ),
     getInbox: (runId) =>
       run("getInbox", async () =>
         isUuid(runId)

@@ -74,7 +74,7 @@ export const toRun = (row: RunRow): RunRecord => {
 
 /** Columns of a journal entry, in the shape `EntryRow` expects. */
 export const ENTRY_COLUMNS = `seq, kind, name, status, input::text AS input, output::text AS output, error::text AS error,
-  attempts, ${ms("created_at")} AS created_at, ${ms("resolved_at")} AS resolved_at`
+  attempts, ${ms("created_at")} AS created_at, ${ms("resolved_at")} AS resolved_at, deadline::text AS deadline`
 
 export interface EntryRow {
   readonly seq: number | string
@@ -87,6 +87,7 @@ export interface EntryRow {
   readonly attempts: number | string
   readonly created_at: number | string
   readonly resolved_at: number | string | null
+  readonly deadline: string | null
 }
 
 export const toEntry = (row: EntryRow): Entry => {
@@ -105,6 +106,7 @@ export const toEntry = (row: EntryRow): Entry => {
     attempts: num(row.attempts),
     createdAt: num(row.created_at),
     ...(resolvedAt !== undefined ? { resolvedAt } : {}),
+    ...(row.deadline !== null && row.deadline !== undefined ? { deadline: JSON.parse(row.deadline) as NonNullable<Entry["deadline"]> } : {}),
   }
 }
 
@@ -195,11 +197,12 @@ export const entryRecord = (entry: Entry) => ({
   attempts: entry.attempts,
   created_at: entry.createdAt,
   resolved_at: msParam(entry.resolvedAt),
+  deadline: entry.deadline === undefined ? null : JSON.stringify(entry.deadline),
 })
 
 /** The `jsonb_to_recordset` column list matching `entryRecord`. */
 export const ENTRY_RECORDSET = `e(seq int, kind text, name text, status text, input text, output text, error text,
-  attempts int, created_at float8, resolved_at float8)`
+  attempts int, created_at float8, resolved_at float8, deadline text)`
 
 /** An attempt as one element of the JSON array fed to `jsonb_to_recordset`. */
 export const attemptRecord = (a: AttemptRecord) => ({
