@@ -7,6 +7,11 @@ import type { Duration, Schema } from "effect"
 import type { DeadlinePolicy } from "./Deadline.js"
 import type { StepDef } from "./Step.js"
 
+/** The parts of a workflow definition a child command needs (avoids a cycle with Workflow.ts). */
+export interface WorkflowRef {
+  readonly name: string
+}
+
 /** Marks command objects, so the interpreter can reject anything else a workflow yields. */
 export const CommandTypeId: unique symbol = Symbol.for("squid-mesh/Command") as never
 
@@ -27,6 +32,13 @@ export type CommandData =
   | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
   | { readonly _tag: "Pause"; readonly name: string }
   | { readonly _tag: "Compensate" }
+  | {
+      readonly _tag: "Child"
+      readonly workflow: WorkflowRef
+      readonly input: unknown
+      readonly key: string | undefined
+      readonly wait: boolean
+    }
   /** Internal: the undo of a completed step, journaled and run as a durable task. */
   | {
       readonly _tag: "Compensation"

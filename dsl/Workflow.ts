@@ -143,7 +143,7 @@ const isPolicy = (value: unknown): value is DeadlinePolicy => typeof value === "
 const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
   for (const c of commands) {
     const tag = c.data._tag
-    if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched" || tag === "Compensate" || tag === "Compensation") {
+    if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched" || tag === "Compensate" || tag === "Compensation" || tag === "Child") {
       throw new TypeError(`Workflow.${name}: nested groups are not supported`)
     }
     if (tag === "Pause" || tag === "Approval" || tag === "Signal") throw new TypeError(`Workflow.${name}: manual gates and signals cannot run in a parallel group`)
@@ -202,6 +202,19 @@ export function* forEach<I, A>(
  * `if (yield* Workflow.patched("v2-fraud-check")) yield* FraudCheck(order)`.
  */
 export const patched = (id: string): Command<boolean> => new Command({ _tag: "Patched", id })
+
+/**
+ * Starts a child run of another workflow and waits for its result (typed), or throws a
+ * `StepFailedError` (code `child_failed`) if it fails or is cancelled. The same parent and the
+ * same `key` (default: this command's position) always name the same child, even after the
+ * parent's retry or replay. Cancelling the parent cancels its children.
+ */
+export const child = <W extends AnyWorkflow>(workflow: W, input: InputOf<W>, options: { readonly key?: string } = {}): Command<OutputOf<W>> =>
+  new Command({ _tag: "Child", workflow, input, key: options.key, wait: true })
+
+/** Starts a child run without waiting for it; returns its run id. */
+export const startChild = <W extends AnyWorkflow>(workflow: W, input: InputOf<W>, options: { readonly key?: string } = {}): Command<{ readonly runId: string }> =>
+  new Command({ _tag: "Child", workflow, input, key: options.key, wait: false })
 
 /**
  * Runs the compensations of the steps completed so far (newest first, each a durable task

@@ -15,6 +15,7 @@ import { deadlineTimes } from "../dsl/Deadline.js"
 import type { StepDef } from "../dsl/Step.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
+import { deterministicUuid } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
 import type { Entry, EntryKind, ErrorInfo, InboxSignal, TaskKind } from "../src/core/model.js"
 import { errorInfo } from "./errorInfo.js"
@@ -97,6 +98,7 @@ const KIND: Record<Exclude<CommandData["_tag"], "All" | "Race" | "Fail" | "Compe
   Patched: "patch",
   Signal: "signal",
   Compensation: "compensation",
+  Child: "child",
 }
 
 const commandName = (data: CommandData): string => {
@@ -117,6 +119,8 @@ const commandName = (data: CommandData): string => {
       return "compensate"
     case "Compensation":
       return `compensate:${data.step.stepName}`
+    case "Child":
+      return data.workflow.name
     default:
       return data.name
   }
@@ -149,6 +153,8 @@ export class Replayer {
     readonly runId: string,
     readonly workflow: AnyWorkflow,
     input: unknown,
+    /** For a child run: the parent to wake when this run ends. */
+    readonly parent?: { readonly runId: string; readonly seq: number },
   ) {
     this.generator = workflow.run(input)
   }
@@ -460,6 +466,20 @@ export class Replayer {
         const timeoutAt = data.timeout === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(data.timeout))
         entry = { ...base, status: "pending", ...(timeoutAt === undefined ? {} : { input: { timeoutAt } }) }
         if (timeoutAt !== undefined) out.tasks.push({ seq, kind: "timer", visibleAt: timeoutAt })
+        break
+      }
+      case "Child": {
+        // The child's id is a function of the parent and the key (or position): replays and
+        // retries name the same child. The engine creates it before committing this entry; a
+        // task of the parent picks up its result when it is waited for.
+        const key = data.key ?? `#${seq}`
+        const runId = deterministicUuid(this.runId, "child", key)
+        const input = toJson(data.input) ?? null
+        const spec = { workflow: data.workflow.name, key, runId, wait: data.wait, input }
+        entry = data.wait
+          ? { ...base, status: "pending", input: spec }
+          : { ...base, status: "completed", input: spec, output: { runId }, resolvedAt: env.now }
+        if (data.wait) out.tasks.push({ seq, kind: "child", visibleAt: env.now })
         break
       }
       case "Approval": {

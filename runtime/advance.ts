@@ -12,6 +12,7 @@ import { newClaimToken, sha256Hex } from "../src/core/ids.js"
 import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type FenceReason, type RunStatus } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult, NewTask } from "../src/store/Store.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { spawnChildren } from "./children.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
@@ -83,6 +84,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
           : next
       }
       const run = runChangeOf(decision)
+      yield* spawnChildren(ctx, s.task.runId, decision.entries)
       const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
       const result = yield* retryTransient(s.commit({
@@ -99,6 +101,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
         withdraw: decision.cancelled.map((e) => e.seq),
         ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
         ...(unclaimed ? { wake: s.workflow.queue } : {}),
+        ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
       }))
       if (result._tag === "Committed") {
         yield* emitLogs(s.task.runId, decision)

@@ -20,6 +20,7 @@ import { isTerminal, type CommandRecord, type Entry, type RunStatus } from "../s
 import { redactText, redactValue } from "../src/core/redact.js"
 import { retryTransient } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { spawnChildren } from "./children.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 
 /** Who issues a command, and how to make it idempotent. */
@@ -107,10 +108,17 @@ export const runCommand = (
             expectedRevision: run.revision,
             run: { status: "cancelled", error: { code: "cancelled", message: redactText(options.note ?? `cancelled by ${options.actor}`) } },
             command: record,
+            ...(run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}),
           }),
         )
         if (result._tag === "Committed") {
           ctx.cache.clear(runId)
+          // Cancelling a parent cancels its children (and theirs).
+          for (const child of yield* ctx.store.getChildren(runId)) {
+            if (!isTerminal(child.status)) {
+              yield* Effect.ignore(runCommand(ctx, "cancel", child.id, { actor: options.actor, note: `parent run ${runId} was cancelled` }))
+            }
+          }
           return { runId, status: "cancelled", duplicate: false } as CommandOutcome
         }
         continue
@@ -137,6 +145,7 @@ export const runCommand = (
       const decision = replayer.advance({ ...(yield* makeEnv), now })
       const runChange = runChangeOf(decision)
       const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
+      yield* spawnChildren(ctx, runId, decision.entries)
       const result = yield* retryTransient(
         ctx.store.commit({
           runId,
@@ -245,6 +254,7 @@ export const deliverSignal = (
       const decision = replayer.advance({ ...(yield* makeEnv), now })
       const runChange = runChangeOf(decision)
       const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
+      yield* spawnChildren(ctx, runId, decision.entries)
       const result = yield* retryTransient(
         ctx.store.commit({
           runId,

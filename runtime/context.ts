@@ -61,5 +61,6 @@ export const workflowOf = (ctx: EngineContext, name: string): Effect.Effect<AnyW
 export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>
   Effect.map(Effect.all([ctx.store.getJournal(run.id), ctx.store.getInbox(run.id)]), ([journal, inbox]) => {
     const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
-    return new Replayer(run.id, workflow, decodeStored(trigger, run.input)).load(journal, inbox)
+    const parent = run.parentRunId !== undefined ? { runId: run.parentRunId, seq: run.parentSeq ?? 0 } : undefined
+    return new Replayer(run.id, workflow, decodeStored(trigger, run.input), parent).load(journal, inbox)
   })

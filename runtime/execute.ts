@@ -17,6 +17,7 @@ import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { runAttempt } from "./StepRunner.js"
 import { guardHandle } from "./txGuard.js"
+import { runChildTask } from "./children.js"
 
 /** Options of `executeNext` and of workers. */
 export interface ExecuteOptions {
@@ -38,7 +39,7 @@ export type ExecuteResult =
       readonly kind: TaskKind
       readonly name: string
       readonly attempt: number
-      readonly result: "completed" | "failed" | "retry_scheduled" | "non_determinism"
+      readonly result: "completed" | "failed" | "retry_scheduled" | "non_determinism" | "waiting"
       readonly runStatus: RunStatus
     }
   | { readonly _tag: "Fenced"; readonly runId: string; readonly seq: number; readonly reason: FenceReason | "claim_lost" }
@@ -124,12 +125,15 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
     const settlement = (resolved: Entry | undefined, attempt: Settlement["attempt"], commit = ctx.store.commit): Settlement => ({
       task, claim, workflow, resolved, attempt, leaseMs, chain, commit,
     })
-    const finish = (settled: Settled, name: string, result: "completed" | "failed" | "non_determinism") =>
+    const finish = (settled: Settled, name: string, result: "completed" | "failed" | "non_determinism" | "waiting") =>
       settled._tag === "Fenced" ? fenced(settled.reason) : done(executedResult(task, name, result, settled.runStatus), settled.next)
 
     if (acquired.pre && acquired.pre.outcome._tag !== "Blocked") {
       // The current code no longer matches the journal (or finishes early): record it, fenced.
       return finish(yield* settle(ctx, settlement(undefined, undefined), acquired), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
+    }
+    if (task.kind === "child") {
+      return (yield* runChildTask(ctx, task, claim, acquired, (resolved) => settlement(resolved, undefined), finish as never, fenced)) as Executed
     }
     const entry = acquired.replayer.entryAt(task.seq)
     const command = acquired.replayer.commandAt(task.seq)

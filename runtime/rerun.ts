@@ -15,6 +15,7 @@ import { validate, type CommandOptions } from "./commands.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
+import { spawnChildren } from "./children.js"
 import { decodeStored } from "./payload.js"
 
 /** Options of `rerun`. */
@@ -104,6 +105,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
       at: now,
     }
+    yield* spawnChildren(ctx, runId, decision.entries)
     const created = yield* ctx.store.createRun({ run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command })
     if (created._tag === "Existing") {
       if (created.run.rerunOf !== sourceId || created.run.requestHash !== requestHash) {

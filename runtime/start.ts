@@ -22,6 +22,7 @@ import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
 import { resolvePayload } from "./payload.js"
+import { spawnChildren } from "./children.js"
 
 /** Options of `start`. */
 export interface StartOptions {
@@ -52,6 +53,8 @@ export const start = (
   workflowOrName: AnyWorkflow | string,
   payload: unknown,
   options: StartOptions = {},
+  /** Internal: the parent run and entry of a child run. */
+  parent?: { readonly runId: string; readonly seq: number },
 ): Effect.Effect<StartResult, StartError> =>
   Effect.gen(function* () {
     const name = typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name
@@ -76,7 +79,7 @@ export const start = (
 
     const runId = options.runId ?? (options.idempotencyKey ? deterministicUuid(name, triggerName, options.idempotencyKey) : newRunId())
     const requestHash = sha256Hex(canonicalJson({ workflow: name, trigger: triggerName, payload: payload ?? {} }))
-    const replayer = new Replayer(runId, workflow, resolved.right.decoded)
+    const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent)
     const env = yield* makeEnv
     const decision = replayer.advance({ ...env, now })
     const status = statusOf(decision)
@@ -94,10 +97,12 @@ export const start = (
       ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
       requestHash,
       definitionHash: workflow.definitionHash,
+      ...(parent ? { parentRunId: parent.runId, parentSeq: parent.seq } : {}),
       createdAt: now,
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),
     }
+    yield* spawnChildren(ctx, runId, decision.entries)
     // A short first timer goes straight to a local worker, which fires it when due (no claim then).
     const keeper = ctx.timerKeepers.get(run.queue)
     let kept: ClaimedTask | undefined

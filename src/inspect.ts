@@ -50,6 +50,8 @@ export interface RunView {
   readonly tasks?: ReadonlyArray<TaskRecord>
   /** With `history: true`: the most urgent deadline of its pending steps and gates, if any. */
   readonly deadline?: DeadlineView
+  /** With `history: true`: child runs started by this run (parents show in `parentRunId`). */
+  readonly children?: ReadonlyArray<{ readonly id: string; readonly workflow: string; readonly status: RunStatus; readonly parentSeq?: number }>
   /** With `history: true`: manual commands (audit events), oldest first. */
   readonly commands?: ReadonlyArray<CommandRecord>
 }
@@ -75,7 +77,14 @@ export const inspectRun = (
     const run = yield* store.getRun(runId)
     if (!run) return yield* new RunNotFoundError({ runId })
     if (!options.history) return summary(run)
-    const [journal, attempts, tasks, commands] = yield* Effect.all([store.getJournal(runId), store.getAttempts(runId), store.getTasks(runId), store.getCommands(runId)])
+    const [journal, attempts, tasks, commands, childRuns] = yield* Effect.all([
+      store.getJournal(runId),
+      store.getAttempts(runId),
+      store.getTasks(runId),
+      store.getCommands(runId),
+      store.getChildren(runId),
+    ])
+    const children = childRuns.map((c) => ({ id: c.id, workflow: c.workflow, status: c.status, ...(c.parentSeq !== undefined ? { parentSeq: c.parentSeq } : {}) }))
     const bySeq = new Map<number, Array<AttemptRecord>>()
     for (const a of attempts) {
       const list = bySeq.get(a.seq) ?? []
@@ -90,7 +99,7 @@ export const inspectRun = (
       ...(entry.status === "pending" && entry.deadline ? { deadlineStatus: deadlineStatus(entry.deadline, now) } : {}),
     }))
     const deadline = isTerminal(run.status) ? undefined : mostUrgent(journal.filter((e) => e.status === "pending" && e.deadline).map((e) => ({ ...e, deadline: e.deadline! })), now)
-    return { ...summary(run), history, tasks, commands, ...(deadline ? { deadline } : {}) }
+    return { ...summary(run), history, tasks, commands, children, ...(deadline ? { deadline } : {}) }
   })
 
 /** The most urgent of some pending deadlines at `now`. */

@@ -17,7 +17,7 @@ export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
 /** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal" | "compensation"
+export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal" | "compensation" | "child"
 
 /** A signal in a run's inbox: sent before the run waited for it, not yet consumed. */
 export interface InboxSignal {
@@ -83,13 +83,16 @@ export interface RunRecord {
   readonly definitionHash: string
   /** The run this one reruns, if any. */
   readonly rerunOf?: string
+  /** For a child run: its parent and the parent's journal entry that started it. */
+  readonly parentRunId?: string
+  readonly parentSeq?: number
   readonly createdAt: number
   readonly updatedAt: number
   readonly finishedAt?: number
 }
 
 /** What a task does when claimed. */
-export type TaskKind = "step" | "timer"
+export type TaskKind = "step" | "timer" | "child"
 
 /** A unit of work for a worker: the live attempt of a pending step, or a due timer. */
 export interface TaskRecord {

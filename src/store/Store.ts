@@ -92,6 +92,11 @@ export interface Commit {
   readonly command?: CommandRecord
   /** A signal to keep in the run's inbox (the run does not wait for it yet). */
   readonly deliver?: { readonly name: string; readonly payload: Json; readonly receivedAt: number }
+  /**
+   * When this commit makes a child run terminal: bump its parent's revision and make the
+   * parent's waiting task (at `seq`) due now, so the parent picks up the result.
+   */
+  readonly wakeParent?: { readonly runId: string; readonly seq: number }
   /** Inbox signals consumed by the journal entries at these seqs. */
   readonly consume?: ReadonlyArray<{ readonly id: number; readonly seq: number }>
 }
@@ -141,6 +146,8 @@ export interface StoreService {
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  /** The child runs of a run (oldest first). */
+  readonly getChildren: (runId: string) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
   /** Pending journal entries that carry a deadline, across runs (for listing by deadline status). */
   readonly pendingDeadlines: (limit: number) => Effect.Effect<ReadonlyArray<PendingDeadline>, StoreError>
   /** The run's unconsumed inbox signals, oldest first. */

@@ -91,6 +91,14 @@ export const make = (): StoreService => {
     for (const seq of c.withdraw) tasks.delete(key(c.runId, seq))
     for (const t of c.tasks) putTask(t)
 
+    if (c.wakeParent && c.run && isTerminal(c.run.status)) {
+      const parent = runs.get(c.wakeParent.runId)
+      if (parent && !isTerminal(parent.status)) {
+        runs.set(parent.id, { ...parent, revision: parent.revision + 1 })
+        const waiting = tasks.get(key(parent.id, c.wakeParent.seq))
+        if (waiting && waiting.claimId === undefined) Object.assign(waiting, { visibleAt: c.now, availableAt: c.now })
+      }
+    }
     const revision = c.expectedRevision !== undefined ? run.revision + 1 : run.revision
     const next: RunRecord = { ...run, revision, updatedAt: c.now }
     if (c.run) {
@@ -124,6 +132,8 @@ export const make = (): StoreService => {
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    getChildren: (runId) =>
+      Effect.sync(() => [...runs.values()].filter((r) => r.parentRunId === runId).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))),
     pendingDeadlines: (limit) =>
       Effect.sync(() => {
         const out: Array<PendingDeadline> = []

@@ -45,7 +45,7 @@ const migrationRows = async (dataDir: string) => {
 describe("migrations", () => {
   it("lists the package's migration files in version order", () => {
     const migrations = loadMigrations()
-    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([[1, "init", "0001_init.sql"], [2, "commands", "0002_commands.sql"], [3, "signals", "0003_signals.sql"], [4, "rerun", "0004_rerun.sql"], [5, "deadlines", "0005_deadlines.sql"]])
+    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([[1, "init", "0001_init.sql"], [2, "commands", "0002_commands.sql"], [3, "signals", "0003_signals.sql"], [4, "rerun", "0004_rerun.sql"], [5, "deadlines", "0005_deadlines.sql"], [6, "children", "0006_children.sql"]])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
   })
@@ -55,10 +55,10 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 5])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 6])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
-      expect(rows).toStrictEqual([{ version: 1, name: "init" }, { version: 2, name: "commands" }, { version: 3, name: "signals" }, { version: 4, name: "rerun" }, { version: 5, name: "deadlines" }])
+      expect(rows).toStrictEqual([{ version: 1, name: "init" }, { version: 2, name: "commands" }, { version: 3, name: "signals" }, { version: 4, name: "rerun" }, { version: 5, name: "deadlines" }, { version: 6, name: "children" }])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
       )
@@ -110,7 +110,7 @@ describe("PGlite store", () => {
       ),
     )
     const firstMigrations = await migrationRows(dataDir)
-    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([[1, "init"], [2, "commands"], [3, "signals"], [4, "rerun"], [5, "deadlines"]])
+    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([[1, "init"], [2, "commands"], [3, "signals"], [4, "rerun"], [5, "deadlines"], [6, "children"]])
 
     const reopened = await Effect.runPromise(
       Effect.scoped(

@@ -23,12 +23,28 @@ const Flow = Workflow.make({
   },
 })
 
+const Child = Workflow.make({
+  name: "control-child",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({ n: Schema.Number }) }) },
+  *run({ n }) {
+    return yield* Step.make("double", { run: (x: number) => x * 2 })(n)
+  },
+})
+const Parent = Workflow.make({
+  name: "control-parent",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({ n: Schema.Number }) }) },
+  *run({ n }) {
+    const [a, b] = [yield* Workflow.child(Child, { n }, { key: "a" }), yield* Workflow.child(Child, { n: n + 1 }, { key: "b" })]
+    return a + b
+  },
+})
+
 const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
   it(`gates, early signals, idempotency and cancel on ${name}, across engine restarts`, async () => {
     // Each command runs in a fresh engine: nothing survives in memory between them.
     const step = <A>(f: (mesh: Mesh.MeshService) => Effect.Effect<A, unknown>) =>
       Effect.runPromiseExit(
-        Effect.scoped(Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow] }).pipe(Layer.provide(store()))))) as Effect.Effect<A, unknown, never>,
+        Effect.scoped(Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow, Parent, Child] }).pipe(Layer.provide(store()))))) as Effect.Effect<A, unknown, never>,
       ).then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
     const { runId } = await step((m) => m.start(Flow, { id: "r1" }, { idempotencyKey: `k-${name}` }))
     const opened = await step((m) => m.inspectRun(runId, { history: true }))
@@ -58,6 +74,12 @@ const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
     const cancelled = await step((m) => m.inspectRun(other.runId, { history: true }))
     expect(cancelled).toMatchObject({ status: "cancelled", tasks: [] })
     await expect(step((m) => m.approve(other.runId, { actor: "ana" }))).rejects.toMatchObject({ _tag: "InvalidTransitionError" })
+    // Child runs: the parent waits for two children, woken by their terminal commits.
+    const parent = await step((m) => m.start(Parent, { n: 5 }))
+    for (let i = 0; i < 12 && (await step((m) => m.inspectRun(parent.runId))).status !== "completed"; i++) await step((m) => m.executeNext())
+    const family = await step((m) => m.inspectRun(parent.runId, { history: true }))
+    expect(family).toMatchObject({ status: "completed", output: 22 })
+    expect(family.children!.map((c) => c.status)).toEqual(["completed", "completed"])
   })
 
 const dirs: Array<string> = []

@@ -67,6 +67,7 @@ const SQL = {
   selectRun: `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE id = $1::uuid`,
   selectJournal: `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid ORDER BY seq`,
   selectAttempts: `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`,
+  selectChildren: `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE parent_run_id = $1::uuid ORDER BY created_at, id`,
   pendingDeadlines: `SELECT run_id::text AS run_id, seq, kind, name, deadline::text AS deadline
     FROM squid_mesh.entries WHERE status = 'pending' AND deadline IS NOT NULL LIMIT $1`,
   selectInbox: `SELECT id, name, payload::text AS payload, ${ms("received_at")} AS received_at
@@ -81,12 +82,13 @@ const SQL = {
   createRuns: `WITH r AS (
       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS r(id uuid, workflow text, trigger text, queue text, status text,
         input text, output text, error text, revision int, idempotency_key text, request_hash text, definition_hash text,
-        rerun_of uuid, created_at float8, updated_at float8, finished_at float8)
+        rerun_of uuid, parent_run_id uuid, parent_seq int, created_at float8, updated_at float8, finished_at float8)
     ), ins AS (
       INSERT INTO squid_mesh.runs (id, workflow, trigger, queue, status, input, output, error, revision,
-        idempotency_key, request_hash, definition_hash, rerun_of, created_at, updated_at, finished_at)
+        idempotency_key, request_hash, definition_hash, rerun_of, parent_run_id, parent_seq, created_at, updated_at, finished_at)
       SELECT r.id, r.workflow, r.trigger, r.queue, r.status, r.input::jsonb, r.output::jsonb, r.error::jsonb, r.revision,
-        r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
+        r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, r.parent_run_id, r.parent_seq,
+        ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
       FROM r
       ON CONFLICT (id) DO NOTHING
       RETURNING id
@@ -120,9 +122,13 @@ const SQL = {
    */
   commit: `WITH c AS (
       SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS c(i int, run_id uuid, now float8, fence_seq int, claim_id text,
-        token_hash text, expected int, disp text, r_attempt int, r_visible float8, status text, output text, error text)
+        token_hash text, expected int, disp text, r_attempt int, r_visible float8, status text, output text, error text,
+        parent_id uuid, parent_seq int)
     ), run AS (
-      SELECT r.id, r.status, r.revision FROM squid_mesh.runs r WHERE r.id IN (SELECT run_id FROM c) ORDER BY r.id FOR UPDATE
+      -- The commits' runs and the parents they may wake, locked in id order.
+      SELECT r.id, r.status, r.revision FROM squid_mesh.runs r
+      WHERE r.id IN (SELECT run_id FROM c UNION SELECT parent_id FROM c WHERE parent_id IS NOT NULL)
+      ORDER BY r.id FOR UPDATE
     ), fence AS (
       SELECT t.run_id, t.seq, t.claim_id, t.token_hash, t.lease_until FROM squid_mesh.tasks t
       WHERE (t.run_id, t.seq) IN (SELECT run_id, fence_seq FROM c WHERE fence_seq IS NOT NULL)
@@ -183,6 +189,12 @@ const SQL = {
         finished_at = CASE WHEN ok.terminal THEN ${ts("ok.now")} ELSE r.finished_at END
       FROM ok WHERE r.id = ok.run_id
       RETURNING r.id, r.revision
+    ), parent_bump AS (
+      UPDATE squid_mesh.runs p SET revision = p.revision + 1
+      FROM ok WHERE p.id = ok.parent_id AND ok.terminal AND p.status NOT IN ('completed', 'failed', 'cancelled')
+    ), parent_task AS (
+      UPDATE squid_mesh.tasks t SET visible_at = ${ts("ok.now")}, available_at = ${ts("ok.now")}
+      FROM ok WHERE t.run_id = ok.parent_id AND t.seq = ok.parent_seq AND ok.terminal AND t.claim_id IS NULL
     ), cmd AS (
       INSERT INTO squid_mesh.commands (run_id, kind, actor, note, idempotency_key, metadata, seq, at)
       SELECT ok.run_id, k.kind, k.actor, k.note, k.idempotency_key, k.metadata::jsonb, k.seq, ${ts("k.at")}
@@ -262,6 +274,8 @@ const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>): Prom
     request_hash: run.requestHash,
     definition_hash: run.definitionHash,
     rerun_of: run.rerunOf ?? null,
+    parent_run_id: run.parentRunId ?? null,
+    parent_seq: run.parentSeq ?? null,
     created_at: run.createdAt,
     updated_at: run.updatedAt,
     finished_at: msParam(run.finishedAt),
@@ -305,6 +319,8 @@ const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>): Promise
         status: c.run?.status ?? null,
         output: jsonParam(c.run?.output),
         error: jsonParam(c.run?.error),
+        parent_id: c.wakeParent?.runId ?? null,
+        parent_seq: c.wakeParent?.seq ?? null,
       }
     })
     const entries = live.flatMap(({ c, i }) => dedupe([...c.resolve, ...c.append], (e) => String(e.seq)).map((e) => ({ i, ...entryRecord(e) })))
@@ -382,8 +398,13 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
 
   // Natural batching: concurrent commits (and creates) share one statement and transaction.
-  const batchedCommit = makeBatcher<Commit, CommitResult>({ key: (c) => c.runId, send: (b) => commits(client, b), maxBatch: 64, maxInFlight: 3 })
-  const batchedCreate = makeBatcher<NewRun, CreateRunResult>({ key: (r) => r.run.id, send: (b) => createRuns(client, b), maxBatch: 64, maxInFlight: 3 })
+  const batchedCommit = makeBatcher<Commit, CommitResult>({
+    keys: (c) => (c.wakeParent ? [c.runId, c.wakeParent.runId] : [c.runId]),
+    send: (b) => commits(client, b),
+    maxBatch: 64,
+    maxInFlight: 3,
+  })
+  const batchedCreate = makeBatcher<NewRun, CreateRunResult>({ keys: (r) => [r.run.id], send: (b) => createRuns(client, b), maxBatch: 64, maxInFlight: 3 })
   const commit = async (c: Commit): Promise<CommitResult> => {
     const result = await batchedCommit(c)
     if (result._tag === "Committed" && c.wake) wakeup(c.wake)
@@ -455,6 +476,8 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
       run("getJournal", async () => (isUuid(runId) ? (await client.query<EntryRow>(SQL.selectJournal, [runId])).map(toEntry) : [])),
     getAttempts: (runId) =>
       run("getAttempts", async () => (isUuid(runId) ? (await client.query<AttemptRow>(SQL.selectAttempts, [runId])).map(toAttempt) : [])),
+    getChildren: (runId) =>
+      run("getChildren", async () => (isUuid(runId) ? (await client.query<RunRow>(SQL.selectChildren, [runId])).map(toRun) : [])),
     pendingDeadlines: (limit) =>
       run("pendingDeadlines", async () =>
         (await client.query<{ run_id: string; seq: number | string; kind: string; name: string; deadline: string }>(SQL.pendingDeadlines, [limit])).map(

@@ -13,7 +13,8 @@ interface Pending<I, O> {
 
 /** A batching front for `send`, which must return one result per item, in order. */
 export const makeBatcher = <I, O>(options: {
-  readonly key: (item: I) => string
+  /** Items sharing any key never share a batch (a commit's run, and its parent's). */
+  readonly keys: (item: I) => ReadonlyArray<string>
   readonly send: (items: ReadonlyArray<I>) => Promise<ReadonlyArray<O>>
   readonly maxBatch: number
   readonly maxInFlight: number
@@ -26,12 +27,12 @@ export const makeBatcher = <I, O>(options: {
       const batch: Array<Pending<I, O>> = []
       const keys = new Set<string>()
       for (let i = 0; i < queue.length && batch.length < options.maxBatch; ) {
-        const key = options.key(queue[i]!.item)
-        if (keys.has(key)) {
+        const own = options.keys(queue[i]!.item)
+        if (own.some((k) => keys.has(k))) {
           i++
           continue
         }
-        keys.add(key)
+        for (const k of own) keys.add(k)
         batch.push(queue.splice(i, 1)[0]!)
       }
       inFlight++
