@@ -115,3 +115,23 @@ it.effect("times an attempt out with step_timeout and retries it", () => {
     expect(attemptsOf(run)[0]!.error!.code).toBe("step_timeout")
   }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf] })))
 })
+
+it.effect("a run restarted mid-backoff (new engine, same store) retries exactly on time", () => {
+  let calls = 0
+  const Flaky = Step.make("flaky-psp", {
+    run: () => Effect.suspend(() => (++calls < 2 ? Effect.fail(new Error("503")) : Effect.succeed("ok"))),
+    retry: { maxAttempts: 3, backoff: { type: "exponential", min: "6 hours", max: "1 day" } },
+  })
+  const Wf = Workflow.make({ name: "backoff-restart", triggers: { manual: empty }, *run() { return yield* Flaky() } })
+  const store = TestMesh.memoryStore()
+  return Effect.gen(function* () {
+    const runId = yield* Effect.gen(function* () {
+      const { runId } = yield* TestMesh.start(Wf, {})
+      yield* TestMesh.drain() // attempt 1 fails; attempt 2 is due in 6 hours
+      return runId
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf], store })))
+    const run = yield* TestMesh.runUntilDone(runId).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf], store })))
+    expect(run).toMatchObject({ status: "completed", output: "ok" })
+    expect(attemptsOf(run).map((a) => a.startedAt)).toEqual([0, 6 * HOUR])
+  })
+})
