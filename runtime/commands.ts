@@ -55,7 +55,7 @@ export type CommandError = InvalidOptionError | RunNotFoundError | InvalidTransi
 
 type Kind = CommandRecord["kind"]
 
-const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
+const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
 const MAX_ROUNDS = 25
 
 export const validate = (runId: string, options: CommandOptions) => {
@@ -70,7 +70,7 @@ export const validate = (runId: string, options: CommandOptions) => {
 /** Runs one manual command. */
 export const runCommand = (
   ctx: EngineContext,
-  kind: Exclude<Kind, "signal" | "rerun">,
+  kind: Exclude<Kind, "signal" | "rerun" | "start">,
   runId: string,
   options: CommandOptions & { readonly note?: string },
 ): Effect.Effect<CommandOutcome, CommandError> =>

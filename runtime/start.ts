@@ -15,8 +15,9 @@ import {
   type StoreError,
 } from "../src/core/errors.js"
 import { deterministicUuid, isUuid, newClaimToken, newRunId, sha256Hex } from "../src/core/ids.js"
-import { canonicalJson } from "../src/core/json.js"
-import { isTerminal, type ClaimedTask, type RunRecord, type RunStatus } from "../src/core/model.js"
+import { canonicalJson, type Json } from "../src/core/json.js"
+import { redactValue } from "../src/core/redact.js"
+import { isTerminal, type ClaimedTask, type CommandRecord, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./advance.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
@@ -32,6 +33,10 @@ export interface StartOptions {
   readonly runId?: string
   /** Same key (per workflow and trigger) → same run; a different payload under it is a ConflictError. */
   readonly idempotencyKey?: string
+  /** Who started it; with a key or an actor, the start is recorded as an audit event. */
+  readonly actor?: string
+  /** Extra context for the audit event; secret-looking keys are redacted. */
+  readonly metadata?: Record<string, unknown>
 }
 
 /** What `start` returns. `created` is false when an existing run was returned. */
@@ -113,7 +118,17 @@ export const start = (
       kept = { ...t, workflow: name, owner: claim.owner, claimId: claim.claimId, token, leaseUntil: claim.leaseUntil }
       return { ...t, claim }
     })
-    const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks })
+    const audited = options.idempotencyKey !== undefined || options.actor !== undefined
+    const command: CommandRecord | undefined = audited
+      ? {
+          kind: "start",
+          actor: options.actor ?? "system",
+          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+          ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+          at: now,
+        }
+      : undefined
+    const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks, ...(command ? { command } : {}) })
     if (created._tag === "Existing") {
       const existing = created.run
       if (existing.workflow !== name || existing.requestHash !== requestHash) {

@@ -7,10 +7,19 @@
  *   squid-mesh migrations print                   print their SQL, in order (pipe it into a host migration)
  *   squid-mesh migrations copy <dir> [--prefix P] copy them into a host app's migrations folder
  *   squid-mesh doctor [--fix-postgres]            check (and patch) the postgres.js driver's known crash
+ *   squid-mesh check-replay --module <file> [--url <postgres url> | --pglite <dir>]
+ *                                                 replay every open run against the workflows exported by
+ *                                                 <file> (`workflows` array or default export); exit 1 on divergence
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { Effect, Layer } from "effect"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { ReplayReport } from "../runtime/checkReplay.js"
+import * as Mesh from "./Mesh.js"
+import * as PgliteStore from "./store/pglite.js"
+import * as PostgresStore from "./store/postgres.js"
 import { connect, postgresClient, postgresDriverPatched } from "./store/postgres.js"
 import { loadMigrations, migrate } from "./store/sql/migrate.js"
 
@@ -19,7 +28,9 @@ const USAGE = `usage:
   squid-mesh migrations list                      list the migration files
   squid-mesh migrations print                     print their SQL in order
   squid-mesh migrations copy <dir> [--prefix P]   copy them into <dir> (file names get prefix P, default "squid_mesh_")
-  squid-mesh doctor [--fix-postgres]              check for (and apply) the postgres.js nextWrite guard`
+  squid-mesh doctor [--fix-postgres]              check for (and apply) the postgres.js nextWrite guard
+  squid-mesh check-replay --module <file> [--url <postgres url> | --pglite <dir>]
+                                                  deploy gate: replay every open run against the new code`
 
 const option = (args: ReadonlyArray<string>, name: string): string | undefined => {
   const i = args.indexOf(name)
@@ -50,6 +61,27 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     } finally {
       await sql.end({ timeout: 5 })
     }
+  }
+  if (command === "check-replay") {
+    const modulePath = option(args, "--module")
+    const pgliteDir = option(args, "--pglite")
+    const url = option(args, "--url") ?? (pgliteDir ? undefined : process.env.DATABASE_URL)
+    if (!modulePath || (!url && !pgliteDir)) {
+      console.error("squid-mesh check-replay: give --module <file> and --url <postgres url> (or DATABASE_URL) or --pglite <dir>")
+      return 2
+    }
+    const loaded = (await import(pathToFileURL(join(process.cwd(), modulePath)).href)) as { workflows?: unknown; default?: unknown }
+    const workflows = (Array.isArray(loaded.workflows) ? loaded.workflows : loaded.default) as Array<AnyWorkflow>
+    if (!Array.isArray(workflows)) {
+      console.error(`squid-mesh check-replay: ${modulePath} must export a \`workflows\` array (or a default array)`)
+      return 2
+    }
+    const store = url ? PostgresStore.layer({ url, max: 2 }) : PgliteStore.layer({ dataDir: pgliteDir })
+    const report = await Effect.runPromise(
+      Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay())).pipe(Effect.provide(Mesh.layer({ workflows }).pipe(Layer.provide(store)))) as Effect.Effect<ReplayReport, never, never>,
+    )
+    console.log(JSON.stringify(report, null, 2))
+    return report.ok ? 0 : 1
   }
   if (command === "doctor") {
     const fixer = join(packageRoot(), "src", "store", "postgresDriverFix.mjs")

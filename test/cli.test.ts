@@ -62,3 +62,22 @@ it("doctor reports the postgres.js nextWrite guard (applied by postinstall)", as
   expect(await capture(["doctor"])).toEqual({ code: 0, out: "postgres.js nextWrite guard: applied" })
   expect((await capture(["doctor", "--fix-postgres"])).out).toBe("postgres.js nextWrite guard: already-patched")
 })
+
+it("check-replay gates a deploy: exit 0 when open runs replay, 1 with the divergence otherwise", async () => {
+  const { createMesh } = await import("../src/index.js")
+  const { Gated } = await import("./fixtures/replayV1.js")
+  const dataDir = mkdtempSync(join(tmpdir(), "squid-mesh-gate-"))
+  dirs.push(dataDir)
+  const mesh = await createMesh({ workflows: [Gated], store: { kind: "pglite", dataDir } })
+  const { runId } = await mesh.start(Gated, {})
+  for (let i = 0; i < 3; i++) await mesh.executeNext()
+  expect((await mesh.inspectRun(runId)).status).toBe("paused")
+  await mesh.close()
+  const same = await capture(["check-replay", "--module", "test/fixtures/replayV1.ts", "--pglite", dataDir])
+  expect(same.code).toBe(0)
+  expect(JSON.parse(same.out)).toEqual({ ok: true, checked: 1, divergent: [] })
+  const changed = await capture(["check-replay", "--module", "test/fixtures/replayV2.ts", "--pglite", dataDir])
+  expect(changed.code).toBe(1)
+  expect(JSON.parse(changed.out)).toMatchObject({ ok: false, divergent: [{ runId, seq: 2, expected: { name: "b" }, actual: { name: "fraud-check" } }] })
+})
+

@@ -137,7 +137,7 @@ export interface AttemptRecord {
 
 /** A manual command, recorded as an audit event in the same commit as its effect. */
 export interface CommandRecord {
-  readonly kind: "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun"
+  readonly kind: "start" | "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun"
   readonly actor: string
   readonly note?: string
   readonly idempotencyKey?: string

@@ -196,8 +196,9 @@ describe("start", () => {
     Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
       const a = yield* TestMesh.start(Order, order, { idempotencyKey: "order-o1" })
-      const b = yield* TestMesh.start(Order, order, { idempotencyKey: "order-o1" })
+      const b = yield* TestMesh.start(Order, order, { idempotencyKey: "order-o1", actor: "api" })
       expect(b).toEqual({ runId: a.runId, status: "running", created: false })
+      expect((yield* mesh.inspectRun(a.runId, { history: true })).commands).toEqual([{ kind: "start", actor: "system", idempotencyKey: "order-o1", at: 0 }])
       const conflict = yield* Effect.flip(TestMesh.start(Order, { ...order, cents: 1 }, { idempotencyKey: "order-o1" }))
       expect(conflict).toBeInstanceOf(ConflictError)
       expect(conflict).toMatchObject({ _tag: "ConflictError", runId: a.runId })
