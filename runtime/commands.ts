@@ -16,7 +16,9 @@ import {
 } from "../src/core/errors.js"
 import { isUuid } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
-import { isTerminal, type CommandRecord, type Entry, type RunStatus } from "../src/core/model.js"
+import { isTerminal, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { Replayer } from "./Interpreter.js"
 import { redactText, redactValue } from "../src/core/redact.js"
 import { retryTransient } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
@@ -66,6 +68,61 @@ export const validate = (runId: string, options: CommandOptions) => {
   }
   return undefined
 }
+
+/**
+ * Resolves a waiting entry (gate or signal) with a command's result, advances the run, and
+ * commits everything with the command's audit event, checked against the run's revision.
+ * `undefined` means the run changed meanwhile (look again).
+ */
+const resolveAndCommit = (
+  ctx: EngineContext,
+  run: RunRecord,
+  workflow: AnyWorkflow,
+  replayer: Replayer,
+  resolved: Entry,
+  record: CommandRecord,
+  now: number,
+): Effect.Effect<CommandOutcome | undefined, StoreError> =>
+  Effect.gen(function* () {
+    replayer.resolve(resolved)
+    const decision = replayer.advance({ ...(yield* makeEnv), now })
+    const runChange = runChangeOf(decision)
+    const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
+    yield* spawnChildren(ctx, run.id, decision.entries)
+    const result = yield* retryTransient(
+      ctx.store.commit({
+        runId: run.id,
+        now,
+        expectedRevision: run.revision,
+        ...(runChange ? { run: runChange } : {}),
+        resolve: [resolved, ...decision.cancelled],
+        append: decision.entries,
+        attempts: [],
+        tasks,
+        // The entry's own timer (deadline, timeout), if any, goes with the decision.
+        withdraw: [resolved.seq, ...decision.cancelled.map((e) => e.seq)],
+        ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+        command: { ...record, seq: resolved.seq },
+        ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
+        ...(replayer.parent && runChange && isTerminal(runChange.status) ? { wakeParent: replayer.parent } : {}),
+      }),
+    )
+    if (result._tag !== "Committed") return undefined
+    yield* emitLogs(run.id, decision)
+    if (decision.outcome._tag === "Blocked") ctx.cache.put(run.id, { replayer, revision: result.revision })
+    if (tasks.length > 0) yield* ctx.notifier.notify
+    return { runId: run.id, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
+  })
+
+/** The run's interpreter at its stored revision: the cached one if current, else replayed. */
+const interpreterOf = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow) =>
+  Effect.gen(function* () {
+    const cached = ctx.cache.take(run.id)
+    if (cached && cached.revision === run.revision) return { replayer: cached.replayer, cached }
+    const replayer = yield* rebuild(ctx, run, workflow)
+    replayer.advance(yield* makeEnv)
+    return { replayer, cached: undefined }
+  })
 
 /** Runs one manual command. */
 export const runCommand = (
@@ -126,13 +183,11 @@ export const runCommand = (
 
       const workflow = ctx.workflows.get(run.workflow)
       if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
-      const cached = ctx.cache.take(runId)
-      const replayer = cached && cached.revision === run.revision ? cached.replayer : yield* rebuild(ctx, run, workflow)
-      if (!cached || cached.revision !== run.revision) replayer.advance(yield* makeEnv)
+      const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
       const gate = replayer.pendingGate()
       const wanted = GATE_OF[kind]
       if (!gate || gate.kind !== wanted) {
-        if (cached && cached.revision === run.revision) ctx.cache.put(runId, cached)
+        if (cached) ctx.cache.put(runId, cached)
         const reason = gate ? `the run waits on ${gate.kind} "${gate.name}", not a ${wanted}` : "the run is not paused at a gate"
         return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason })
       }
@@ -140,35 +195,8 @@ export const runCommand = (
         kind === "resume"
           ? { actor: options.actor, ...(options.note !== undefined ? { reason: redactText(options.note) } : {}), at: now }
           : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: redactText(options.note) } : {}), at: now }
-      const resolved: Entry = { ...gate, status: "completed", output, resolvedAt: now }
-      replayer.resolve(resolved)
-      const decision = replayer.advance({ ...(yield* makeEnv), now })
-      const runChange = runChangeOf(decision)
-      const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
-      yield* spawnChildren(ctx, runId, decision.entries)
-      const result = yield* retryTransient(
-        ctx.store.commit({
-          runId,
-          now,
-          expectedRevision: run.revision,
-          ...(runChange ? { run: runChange } : {}),
-          resolve: [resolved, ...decision.cancelled],
-          append: decision.entries,
-          attempts: [],
-          tasks,
-          // The gate's deadline timer, if any, goes with the decision.
-          withdraw: [gate.seq, ...decision.cancelled.map((e) => e.seq)],
-          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-          command: { ...record, seq: gate.seq },
-          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
-        }),
-      )
-      if (result._tag === "Committed") {
-        yield* emitLogs(runId, decision)
-        if (decision.outcome._tag === "Blocked") ctx.cache.put(runId, { replayer, revision: result.revision })
-        if (tasks.length > 0) yield* ctx.notifier.notify
-        return { runId, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
-      }
+      const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, { ...gate, status: "completed", output, resolvedAt: now }, record, now)
+      if (outcome) return outcome
       // Lost a race (a step committed, or the same command twice): look again.
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
@@ -218,9 +246,7 @@ export const deliverSignal = (
         ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
         at: now,
       }
-      const cached = ctx.cache.take(runId)
-      const replayer = cached && cached.revision === run.revision ? cached.replayer : yield* rebuild(ctx, run, workflow)
-      if (!cached || cached.revision !== run.revision) replayer.advance(yield* makeEnv)
+      const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
       const waiting = replayer.pendingSignal(name)
       if (!waiting) {
         // Not waiting (yet): keep it in the inbox. The revision check orders it with the run's own progress.
@@ -231,15 +257,13 @@ export const deliverSignal = (
             command: record,
           }),
         )
-        if (result._tag === "Committed") {
-          // The cached interpreter learns of it on its next reload (the revision moved).
-          return { runId, status: run.status, duplicate: false } as CommandOutcome
-        }
+        // The cached interpreter learns of it on its next reload (the revision moved).
+        if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as CommandOutcome
         continue
       }
       const decoded = Schema.decodeUnknownEither(waiting.schema, { errors: "all" })(json)
       if (Either.isLeft(decoded)) {
-        if (cached && cached.revision === run.revision) ctx.cache.put(runId, cached)
+        if (cached) ctx.cache.put(runId, cached)
         const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
         return yield* new InvalidPayloadError({
           workflow: run.workflow,
@@ -250,33 +274,8 @@ export const deliverSignal = (
         })
       }
       const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: json, at: now }, resolvedAt: now }
-      replayer.resolve(resolved)
-      const decision = replayer.advance({ ...(yield* makeEnv), now })
-      const runChange = runChangeOf(decision)
-      const tasks = newTasksOf({ id: runId, queue: workflow.queue }, decision)
-      yield* spawnChildren(ctx, runId, decision.entries)
-      const result = yield* retryTransient(
-        ctx.store.commit({
-          runId,
-          now,
-          expectedRevision: run.revision,
-          ...(runChange ? { run: runChange } : {}),
-          resolve: [resolved, ...decision.cancelled],
-          append: decision.entries,
-          attempts: [],
-          tasks,
-          withdraw: [waiting.entry.seq, ...decision.cancelled.map((e) => e.seq)],
-          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-          command: { ...record, seq: waiting.entry.seq },
-          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
-        }),
-      )
-      if (result._tag === "Committed") {
-        yield* emitLogs(runId, decision)
-        if (decision.outcome._tag === "Blocked") ctx.cache.put(runId, { replayer, revision: result.revision })
-        if (tasks.length > 0) yield* ctx.notifier.notify
-        return { runId, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
-      }
+      const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, resolved, record, now)
+      if (outcome) return outcome
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
   }).pipe(Effect.withSpan("squid-mesh.signal", { attributes: { runId, signal: name }, captureStackTrace: false }))

@@ -37,7 +37,21 @@ const Notify = Workflow.make({
     return started.runId
   },
 })
-const workflows = [PrintLabel, Ship, Notify]
+const SignOff = Workflow.make({
+  name: "sign-off",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+  *run() {
+    return (yield* Workflow.approval("boss")).actor
+  },
+})
+const Contract = Workflow.make({
+  name: "contract",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+  *run() {
+    return { signedBy: yield* Workflow.child(SignOff, {}) }
+  },
+})
+const workflows = [PrintLabel, Ship, Notify, SignOff, Contract]
 
 describe("child runs", () => {
   it.effect("waits for a child's typed result; parent and child link both ways; replays reuse the same child", () =>
@@ -102,4 +116,15 @@ describe("child runs", () => {
       expect(run).toMatchObject({ status: "completed", output: { label: "LBL-o5" } })
     })
   })
+
+  it.effect("a command that ends a child (approving its gate) wakes the waiting parent at once", () =>
+    Effect.gen(function* () {
+      const mesh = yield* Mesh.Mesh
+      const { runId } = yield* mesh.start(Contract, {})
+      yield* TestMesh.drain()
+      const childId = (yield* mesh.inspectRun(runId, { history: true })).children![0]!.id
+      yield* mesh.approve(childId, { actor: "boss" })
+      yield* TestMesh.drain() // no clock movement: the wake, not the backstop, brings the parent on
+      expect(yield* mesh.inspectRun(runId)).toMatchObject({ status: "completed", output: { signedBy: "boss" } })
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
 })

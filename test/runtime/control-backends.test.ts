@@ -60,8 +60,8 @@ const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
     for (let i = 0; i < 5; i++) await step((m) => m.executeNext())
     const done = await step((m) => m.inspectRun(runId, { history: true }))
     expect(done).toMatchObject({ status: "completed", output: { id: "r1", approvedBy: "ana", word: "EARLY" }, tasks: [] })
-    expect(done.commands!.map((c) => c.kind)).toEqual(["signal", "approve", "resume"])
-    expect(done.commands![1]!.metadata).toEqual({ password: "[REDACTED]" })
+    expect(done.commands!.map((c) => c.kind)).toEqual(["start", "signal", "approve", "resume"])
+    expect(done.commands![2]!.metadata).toEqual({ password: "[REDACTED]" })
     // Rerun it: a linked run with the same input, waiting at its first gate again.
     const again = await step((m) => m.rerun(runId, { actor: "ops", idempotencyKey: "re-1", metadata: { token: "t" } }))
     const rerun = await step((m) => m.inspectRun(again.runId, { history: true }))
