@@ -6,8 +6,7 @@ import { Clock, Effect } from "effect"
 import { DEADLINE_RANK, deadlineStatus, type DeadlineStatus } from "../dsl/Deadline.js"
 import { InvalidOptionError, RunNotFoundError, type StoreError } from "./core/errors.js"
 import { isUuid } from "./core/ids.js"
-import type { Json } from "./core/json.js"
-import { isTerminal, type AttemptRecord, type CommandRecord, type Entry, type ErrorInfo, type RunRecord, type RunStatus, type TaskRecord } from "./core/model.js"
+import { isTerminal, type AttemptRecord, type CommandRecord, type Entry, type RunRecord, type RunStatus, type TaskRecord } from "./core/model.js"
 import type { PendingDeadline, RunFilter, StoreService } from "./store/Store.js"
 
 /** One journal entry with its attempts (and, while pending, where its deadline stands). */
@@ -28,22 +27,8 @@ export interface DeadlineView {
   readonly escalation?: string
 }
 
-/** A run as `inspectRun` shows it. */
-export interface RunView {
-  readonly id: string
-  readonly workflow: string
-  readonly trigger: string
-  readonly queue: string
-  readonly status: RunStatus
-  readonly input: Json
-  readonly output?: Json
-  readonly error?: ErrorInfo
-  readonly revision: number
-  readonly idempotencyKey?: string
-  readonly definitionHash: string
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly finishedAt?: number
+/** A run as `inspectRun` shows it: the stored run (without its request hash), plus history on demand. */
+export interface RunView extends Omit<RunRecord, "requestHash"> {
   /** With `history: true`: every journal entry, in order, with its attempts. */
   readonly history?: ReadonlyArray<EntryView>
   /** With `history: true`: tasks not yet done (pending, scheduled or claimed). */
