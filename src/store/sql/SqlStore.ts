@@ -55,8 +55,15 @@ import {
  * (sequential scans) would otherwise outlive their growth until the next ANALYZE.
  */
 const PLAN_GENERATION_MS = 60_000
-const planned = (sql: string): string => `${sql}
--- plan generation ${Math.floor(Date.now() / PLAN_GENERATION_MS)}`
+const plannedCache = new Map<string, { readonly generation: number; readonly text: string }>()
+const planned = (sql: string): string => {
+  const generation = Math.floor(Date.now() / PLAN_GENERATION_MS)
+  const hit = plannedCache.get(sql)
+  if (hit && hit.generation === generation) return hit.text
+  const text = `${sql}\n-- plan generation ${generation}`
+  plannedCache.set(sql, { generation, text })
+  return text
+}
 
 /** NOTIFYs for one queue within this window are sent once. */
 const WAKE_COALESCE_MS = 5
