@@ -470,8 +470,9 @@ export class Replayer {
       }
       case "Child": {
         // The child's id is a function of the parent and the key (or position): replays and
-        // retries name the same child. The engine creates it before committing this entry; a
-        // task of the parent picks up its result when it is waited for.
+        // retries name the same child. The engine creates it once this entry is committed; the
+        // parent's task creates it too (repairing a crash in between) and, when the parent
+        // waits, picks up its result.
         const key = data.key ?? `#${seq}`
         const runId = deterministicUuid(this.runId, "child", key)
         const input = toJson(data.input) ?? null
@@ -479,7 +480,7 @@ export class Replayer {
         entry = data.wait
           ? { ...base, status: "pending", input: spec }
           : { ...base, status: "completed", input: spec, output: { runId }, resolvedAt: env.now }
-        if (data.wait) out.tasks.push({ seq, kind: "child", visibleAt: env.now })
+        out.tasks.push({ seq, kind: "child", visibleAt: env.now })
         break
       }
       case "Approval": {

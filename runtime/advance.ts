@@ -84,7 +84,6 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
           : next
       }
       const run = runChangeOf(decision)
-      yield* spawnChildren(ctx, s.task.runId, decision.entries)
       const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
       const result = yield* retryTransient(s.commit({
@@ -104,6 +103,7 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
         ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
       }))
       if (result._tag === "Committed") {
+        yield* spawnChildren(ctx, s.task.runId, decision.entries)
         yield* emitLogs(s.task.runId, decision)
         if (unclaimed) yield* ctx.notifier.notify
         if (decision.outcome._tag === "Blocked") ctx.cache.put(s.task.runId, { replayer, revision: result.revision })

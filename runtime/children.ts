@@ -1,6 +1,6 @@
 /**
  * Child runs. The engine creates a child (idempotently: its id is a function of the parent and
- * the key) before committing the parent's entry that starts it. When the parent waits for it,
+ * the key) right after committing the parent's entry that starts it. When the parent waits for it,
  * a parent task settles that entry once the child is terminal. Until then the task is parked under the parent's revision: the
  * child's terminal commit bumps that revision and makes the task due, so a child finishing
  * while the parent looks is never missed (the parked commit fails its check and looks again).
@@ -28,8 +28,9 @@ interface ChildSpec {
 }
 
 /**
- * Creates the child runs of new `child` entries, before the parent's commit that records them.
- * Idempotent (deterministic ids), so a retried or crashed commit finds the same children.
+ * Creates the child runs of new `child` entries, once the parent's commit that records them
+ * succeeded (a rejected commit must start nothing). Idempotent (deterministic ids); if the
+ * process dies before it, the parent's `child` task creates them.
  * A child that cannot start (unknown workflow, invalid input) is left to the parent's task,
  * which fails the entry with code `child_start_failed`.
  */

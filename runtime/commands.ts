@@ -14,7 +14,7 @@ import {
   RunNotFoundError,
   type StoreError,
 } from "../src/core/errors.js"
-import { isUuid } from "../src/core/ids.js"
+import { isUuid, newRunId } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
@@ -63,8 +63,8 @@ const MAX_ROUNDS = 25
 export const validate = (runId: string, options: CommandOptions) => {
   if (typeof runId !== "string" || !isUuid(runId)) return new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
   if (typeof options?.actor !== "string" || options.actor.trim().length === 0) return new InvalidOptionError({ option: "actor", reason: "is required" })
-  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0)) {
-    return new InvalidOptionError({ option: "idempotencyKey", reason: "must be a non-empty string" })
+  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.startsWith("auto:"))) {
+    return new InvalidOptionError({ option: "idempotencyKey", reason: "must be a non-empty string not starting with \"auto:\"" })
   }
   return undefined
 }
@@ -88,7 +88,6 @@ const resolveAndCommit = (
     const decision = replayer.advance({ ...(yield* makeEnv), now })
     const runChange = runChangeOf(decision)
     const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
-    yield* spawnChildren(ctx, run.id, decision.entries)
     const result = yield* retryTransient(
       ctx.store.commit({
         runId: run.id,
@@ -108,6 +107,7 @@ const resolveAndCommit = (
       }),
     )
     if (result._tag !== "Committed") return undefined
+    yield* spawnChildren(ctx, run.id, decision.entries)
     yield* emitLogs(run.id, decision)
     if (decision.outcome._tag === "Blocked") ctx.cache.put(run.id, { replayer, revision: result.revision })
     if (tasks.length > 0) yield* ctx.notifier.notify
@@ -124,6 +124,27 @@ const interpreterOf = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow
     return { replayer, cached: undefined }
   })
 
+/**
+ * Every command carries an idempotency key: the caller's, or an internal `auto:` one. A retry
+ * after a commit whose reply was lost then finds its own record instead of applying twice.
+ */
+const commandKey = (options: { readonly idempotencyKey?: string }): string => options.idempotencyKey ?? `auto:${newRunId()}`
+
+/** The outcome of an earlier command with this key, if any (a conflict if it was another command). */
+const priorCommand = (
+  ctx: EngineContext,
+  run: RunRecord,
+  key: string,
+  same: (c: CommandRecord) => boolean,
+): Effect.Effect<CommandOutcome | undefined, ConflictError | StoreError> =>
+  Effect.flatMap(ctx.store.getCommands(run.id), (commands) => {
+    const prior = commands.find((c) => c.idempotencyKey === key)
+    if (!prior) return Effect.succeed(undefined)
+    if (!same(prior)) return Effect.fail(new ConflictError({ runId: run.id, reason: `idempotency key already used by a ${prior.kind} command` }))
+    // Our own earlier try (its reply was lost) is not a duplicate of someone else's command.
+    return Effect.succeed({ runId: run.id, status: run.status, duplicate: !key.startsWith("auto:") } as CommandOutcome)
+  })
+
 /** Runs one manual command. */
 export const runCommand = (
   ctx: EngineContext,
@@ -134,23 +155,19 @@ export const runCommand = (
   Effect.gen(function* () {
     const invalid = validate(runId, options)
     if (invalid) return yield* invalid
+    const key = commandKey(options)
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      if (options.idempotencyKey !== undefined) {
-        const prior = (yield* ctx.store.getCommands(runId)).find((c) => c.idempotencyKey === options.idempotencyKey)
-        if (prior) {
-          if (prior.kind !== kind) return yield* new ConflictError({ runId, reason: `idempotency key already used by a ${prior.kind} command` })
-          return { runId, status: run.status, duplicate: true } as CommandOutcome
-        }
-      }
+      const prior = yield* priorCommand(ctx, run, key, (c) => c.kind === kind)
+      if (prior) return prior
       if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason: `the run is ${run.status}` })
       const now = yield* Clock.currentTimeMillis
       const record: CommandRecord = {
         kind,
         actor: options.actor,
         ...(options.note !== undefined ? { note: redactText(options.note) } : {}),
-        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        idempotencyKey: key,
         ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
         at: now,
       }
@@ -224,16 +241,12 @@ export const deliverSignal = (
     if (invalid) return yield* invalid
     if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", reason: "must be a non-empty string" })
     const json = toJson(payload) ?? null
+    const key = commandKey(options)
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      if (options.idempotencyKey !== undefined) {
-        const prior = (yield* ctx.store.getCommands(runId)).find((c) => c.idempotencyKey === options.idempotencyKey)
-        if (prior) {
-          if (prior.kind !== "signal" || prior.note !== name) return yield* new ConflictError({ runId, reason: `idempotency key already used by a ${prior.kind} command` })
-          return { runId, status: run.status, duplicate: true } as CommandOutcome
-        }
-      }
+      const prior = yield* priorCommand(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
+      if (prior) return prior
       if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: "signal", reason: `the run is ${run.status}` })
       const workflow = ctx.workflows.get(run.workflow)
       if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
@@ -242,7 +255,7 @@ export const deliverSignal = (
         kind: "signal",
         actor,
         note: name,
-        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+        idempotencyKey: key,
         ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
         at: now,
       }

@@ -105,7 +105,6 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
       at: now,
     }
-    yield* spawnChildren(ctx, runId, decision.entries)
     const created = yield* ctx.store.createRun({ run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command })
     if (created._tag === "Existing") {
       if (created.run.rerunOf !== sourceId || created.run.requestHash !== requestHash) {
@@ -113,6 +112,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       }
       return { runId, rerunOf: sourceId, status: created.run.status, duplicate: true }
     }
+    yield* spawnChildren(ctx, runId, decision.entries)
     yield* emitLogs(runId, decision)
     if (!isTerminal(status)) {
       ctx.cache.put(runId, { replayer, revision: 1 })

@@ -107,7 +107,6 @@ export const start = (
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),
     }
-    yield* spawnChildren(ctx, runId, decision.entries)
     // A short first timer goes straight to a local worker, which fires it when due (no claim then).
     const keeper = ctx.timerKeepers.get(run.queue)
     let kept: ClaimedTask | undefined
@@ -136,6 +135,7 @@ export const start = (
       }
       return { runId, status: existing.status, created: false }
     }
+    yield* spawnChildren(ctx, runId, decision.entries)
     yield* emitLogs(runId, decision)
     if (kept) keeper!.keep(kept)
     if (!isTerminal(status)) ctx.cache.put(runId, { replayer, revision: 1 })

@@ -3,7 +3,7 @@
  * server can show: concurrent migrations and concurrent claims.
  */
 import { randomUUID } from "node:crypto"
-import { Effect } from "effect"
+import { Deferred, Effect, Fiber } from "effect"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import type { RunRecord } from "../../src/core/model.js"
@@ -96,4 +96,54 @@ describe("postgres-only", () => {
     )
     await Effect.runPromise(program)
   })
+
+  it("a child's wake reaches a parent whose park was committing at the same time (newest-row re-check)", async () => {
+    const admin = postgres(db.url, { max: 1, onnotice: () => undefined })
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const store = yield* PostgresStore.make({ url: db.url, max: 4 })
+        const queue = `q-${randomUUID()}`
+        const mk = (extra: Partial<RunRecord> = {}): RunRecord => ({
+          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
+          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0, ...extra,
+        })
+        const parent = mk()
+        const child = mk({ parentRunId: parent.id, parentSeq: 1 })
+        yield* store.createRun({ run: parent, entries: [], tasks: [{ runId: parent.id, seq: 1, queue, kind: "child", attempt: 1, visibleAt: 0 }] })
+        yield* store.createRun({ run: child, entries: [], tasks: [] })
+        const [task] = yield* store.claim({ queue, owner: "p", now: 10, leaseUntil: 100_000, limit: 1 })
+        const release = yield* Deferred.make<void>()
+        // T1: the parent parks its child task (retry in an hour), and holds its transaction open.
+        const parking = yield* Effect.fork(
+          store.transaction!((scope) =>
+            Effect.gen(function* () {
+              const parked = yield* scope.commit({
+                runId: parent.id, now: 20, fence: { runId: parent.id, seq: 1, claimId: task!.claimId, token: task!.token },
+                task: { _tag: "Retry", attempt: 1, visibleAt: 3_600_000 }, expectedRevision: 1, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
+              })
+              yield* Deferred.await(release)
+              return parked
+            }),
+          ),
+        )
+        // T2: the child ends while T1 is open; it blocks on the parent's row lock.
+        while ((yield* Effect.promise(() => admin`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`))[0]!.n === 0 && parking.unsafePoll() === null) {
+          const ending = yield* Effect.fork(store.commit({ runId: child.id, now: 30, expectedRevision: 1, run: { status: "completed", output: 1 }, wakeParent: { runId: parent.id, seq: 1 }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] }))
+          while ((yield* Effect.promise(() => admin`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`))[0]!.n === 0) yield* Effect.yieldNow()
+          yield* Deferred.succeed(release, undefined)
+          expect(yield* Fiber.join(parking)).toMatchObject({ _tag: "Committed" })
+          expect(yield* Fiber.join(ending)).toMatchObject({ _tag: "Committed" })
+        }
+        const [woken] = yield* store.getTasks(parent.id)
+        expect(woken).toMatchObject({ seq: 1, visibleAt: 30 }) // due now, not in an hour
+        expect((yield* store.getRun(parent.id))!.revision).toBe(3) // parked (+1) and woken (+1)
+      }),
+    )
+    try {
+      await Effect.runPromise(program)
+    } finally {
+      await admin.end()
+    }
+  })
 })
+

@@ -44,9 +44,10 @@ describe("pause and approval gates", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run).toMatchObject({ status: "completed", output: { shipped: "ops:ana/mgr:bo" } })
       expect(run.history!.find((e) => e.name === "hold")!.output).toEqual({ actor: "ops:ana", reason: "stock checked", at: 7_200_000 })
-      expect(run.commands).toEqual([
-        { kind: "resume", actor: "ops:ana", note: "stock checked", seq: 1, at: 7_200_000 },
-        { kind: "approve", actor: "mgr:bo", note: "ok", metadata: { ticket: "T-1", apiToken: "[REDACTED]" }, seq: 2, at: 7_200_000 },
+      // Commands without a caller key get an internal one, so a retried commit recognises itself.
+      expect(run.commands!.map(({ idempotencyKey, ...c }) => ({ ...c, auto: idempotencyKey!.startsWith("auto:") }))).toEqual([
+        { kind: "resume", actor: "ops:ana", note: "stock checked", seq: 1, at: 7_200_000, auto: true },
+        { kind: "approve", actor: "mgr:bo", note: "ok", metadata: { ticket: "T-1", apiToken: "[REDACTED]" }, seq: 2, at: 7_200_000, auto: true },
       ])
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))))
 

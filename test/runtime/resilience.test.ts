@@ -49,3 +49,23 @@ it.live("a commit applied before its reply was lost is not applied again on retr
     expect(run.history![0]!.attempts).toHaveLength(1)
     expect(calls).toBe(1)
   }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf], store: flaky(1, true) }))))
+
+it.live("a keyless command whose commit reply was lost is not applied twice (its internal key finds it)", () => {
+  const Wait = Workflow.make({
+    name: "waits-for-signal",
+    triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+    *run() {
+      yield* Workflow.sleep("first", "1 hour")
+      return yield* Workflow.signal("go", { schema: Schema.Struct({ n: Schema.Number }) })
+    },
+  })
+  return Effect.gen(function* () {
+    const mesh = yield* Mesh.Mesh
+    const { runId } = yield* mesh.start(Wait, {})
+    // The signal arrives early (inbox); the first commit lands but its reply is lost.
+    expect(yield* mesh.signal(runId, "go", { n: 1 })).toMatchObject({ duplicate: false })
+    expect(yield* mesh.store.getInbox(runId)).toHaveLength(1)
+    expect((yield* mesh.inspectRun(runId, { history: true })).commands).toHaveLength(1)
+  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wait], store: flaky(1, true) })))
+})
+

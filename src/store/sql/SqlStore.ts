@@ -200,8 +200,13 @@ const SQL = {
       UPDATE squid_mesh.runs p SET revision = p.revision + 1
       FROM ok WHERE p.id = ok.parent_id AND ok.terminal AND p.status NOT IN ('completed', 'failed', 'cancelled')
     ), parent_task AS (
-      UPDATE squid_mesh.tasks t SET visible_at = ${ts("ok.now")}, available_at = ${ts("ok.now")}
-      FROM ok WHERE t.run_id = ok.parent_id AND t.seq = ok.parent_seq AND ok.terminal AND t.claim_id IS NULL
+      -- The claim test lives in SET, not WHERE: SET is re-evaluated on the newest row when the
+      -- parent's park commits first (a WHERE filter would use this statement's older snapshot,
+      -- see the task still claimed and skip the wake).
+      UPDATE squid_mesh.tasks t
+      SET visible_at = CASE WHEN t.claim_id IS NULL THEN ${ts("ok.now")} ELSE t.visible_at END,
+        available_at = CASE WHEN t.claim_id IS NULL THEN ${ts("ok.now")} ELSE t.available_at END
+      FROM ok WHERE t.run_id = ok.parent_id AND t.seq = ok.parent_seq AND ok.terminal
     ), cmd AS (
       INSERT INTO squid_mesh.commands (run_id, kind, actor, note, idempotency_key, metadata, seq, at)
       SELECT ok.run_id, k.kind, k.actor, k.note, k.idempotency_key, k.metadata::jsonb, k.seq, ${ts("k.at")}
