@@ -2,7 +2,7 @@
  * Triggers: how a run starts, and the schema of its payload. Defaults are resolved once,
  * when the run is created, from Effect's Clock, and stored with the run (a rerun keeps them).
  */
-import type { Schema } from "effect"
+import { Schema } from "effect"
 
 /** A default computed at start time from the Clock (epoch ms). */
 export interface ClockDefault {
@@ -21,11 +21,46 @@ export interface ManualTrigger<A = any, I = any> {
   readonly defaults: Readonly<Record<string, DefaultValue>>
 }
 
+/**
+ * A cron trigger: a scheduler (`mesh.scheduler()`) starts a run at every window of
+ * `expression`, in `timeZone` (default UTC), with a payload made of its defaults.
+ */
+export interface CronTrigger<A = any, I = any> {
+  readonly _tag: "Cron"
+  readonly expression: string
+  readonly timeZone: string
+  readonly payload: Schema.Schema<A, I, never>
+  readonly defaults: Readonly<Record<string, DefaultValue>>
+}
+
 /** Any trigger. */
-export type Trigger<A = any> = ManualTrigger<A>
+export type Trigger<A = any> = ManualTrigger<A> | CronTrigger<A>
 
 /** The decoded payload type of a trigger. */
-export type PayloadOf<T> = T extends ManualTrigger<infer A, any> ? A : never
+export type PayloadOf<T> = T extends ManualTrigger<infer A, any> ? A : T extends CronTrigger<infer A, any> ? A : never
+
+/**
+ * A cron trigger. Each window starts one run, even with several schedulers running: its
+ * idempotency key is the (workflow, trigger, window) triple. Payload fields come from defaults,
+ * e.g. `{ postedOn: Trigger.today({ timeZone: "Europe/Lisbon" }) }`.
+ *
+ * @example
+ * Trigger.cron("0 21 * * *", { timeZone: "Europe/Lisbon", payload: Schema.Struct({ postedOn: Schema.String }), defaults: { postedOn: Trigger.today() } })
+ */
+export const cron = <A = {}, I = {}>(
+  expression: string,
+  options: {
+    readonly timeZone?: string
+    readonly payload?: Schema.Schema<A, I, never>
+    readonly defaults?: { readonly [K in keyof I]?: DefaultValue }
+  } = {},
+): CronTrigger<A, I> => ({
+  _tag: "Cron",
+  expression,
+  timeZone: options.timeZone ?? "UTC",
+  payload: (options.payload ?? Schema.Struct({})) as unknown as Schema.Schema<A, I, never>,
+  defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
+})
 
 /**
  * A manually started trigger with a typed payload.

@@ -6,5 +6,5 @@ export { Command, isCommand, type CommandResult, type WorkflowGenerator, type Lo
 export type { RetryPolicy, ExponentialBackoff, FixedBackoff } from "./Retry.js"
 export type { StepContext, StepDef, StepOptions } from "./Step.js"
 export type { WorkflowDef, AnyWorkflow, InputOf, OutputOf } from "./Workflow.js"
-export type { ManualTrigger, PayloadOf, DefaultValue, ClockDefault } from "./Trigger.js"
+export type { ManualTrigger, CronTrigger, PayloadOf, DefaultValue, ClockDefault } from "./Trigger.js"
 export type { DeadlinePolicy, DeadlineStatus, DeadlineTimes } from "./Deadline.js"

@@ -13,6 +13,7 @@ import { deliverSignal, runCommand, type SignalOptions, type CommandError, type 
 import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
+import { validateCron } from "./Scheduler.js"
 import { Notifier } from "./Notifier.js"
 import { start, type StartError, type StartOptions, type StartResult } from "./start.js"
 import type { StepBody } from "./StepRunner.js"
@@ -92,6 +93,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
       workflows.set(wf.name, wf)
     }
+    yield* validateCron(workflows.values())
     const cache = new StickyCache(config.cacheSize ?? 1000)
     const notifier = new Notifier()
     const leases = new Leases(store)

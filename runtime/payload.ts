@@ -4,7 +4,7 @@
  * errors), and re-encoded to the JSON that is stored with the run.
  */
 import { Either, ParseResult, Schema } from "effect"
-import type { ManualTrigger } from "../dsl/Trigger.js"
+import type { Trigger } from "../dsl/Trigger.js"
 import { InvalidPayloadError, type InvalidField } from "../src/core/errors.js"
 import { toJson, type Json } from "../src/core/json.js"
 
@@ -17,7 +17,7 @@ export interface ResolvedPayload {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 
 /** Fills defaults for absent fields, reading the Clock time `now` once. */
-export const applyDefaults = (trigger: ManualTrigger, payload: Record<string, unknown>, now: number): Record<string, unknown> => {
+export const applyDefaults = (trigger: Trigger, payload: Record<string, unknown>, now: number): Record<string, unknown> => {
   const out = { ...payload }
   for (const [field, value] of Object.entries(trigger.defaults)) {
     if (out[field] !== undefined) continue
@@ -32,7 +32,7 @@ const pathOf = (path: ReadonlyArray<PropertyKey>) => path.map(String).join(".") 
 export const resolvePayload = (
   workflow: string,
   triggerName: string,
-  trigger: ManualTrigger,
+  trigger: Trigger,
   raw: unknown,
   now: number,
 ): Either.Either<ResolvedPayload, InvalidPayloadError> => {
@@ -59,4 +59,4 @@ export const resolvePayload = (
 }
 
 /** Decodes a stored run input for replay (it was validated when the run started). */
-export const decodeStored = (trigger: ManualTrigger, stored: Json): unknown => Schema.decodeUnknownSync(trigger.payload)(stored)
+export const decodeStored = (trigger: Trigger, stored: Json): unknown => Schema.decodeUnknownSync(trigger.payload)(stored)

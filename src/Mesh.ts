@@ -5,6 +5,7 @@
 import { Clock, Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as Engine from "../runtime/Engine.js"
 import * as Worker from "../runtime/Worker.js"
+import { startScheduler } from "../runtime/Scheduler.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { isTerminal } from "./core/model.js"
 import type { InvalidOptionError, InvalidWorkflowError, RunNotFoundError, StoreError } from "./core/errors.js"
@@ -18,6 +19,8 @@ export interface MeshService extends Engine.EngineService {
   readonly inspectRun: (runId: string, options?: InspectOptions) => Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError>
   /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
   readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, StoreError>
+  /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
+  readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
   readonly worker: (options?: Worker.WorkerOptions) => Effect.Effect<Worker.WorkerHandle, never, Scope.Scope>
   /** Polls until the run is terminal (for hosts and demos; workers must be running somewhere). */
@@ -45,6 +48,7 @@ export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWork
       inspectRun: (runId, options) => inspectRun(store, runId, options),
       listRuns: (filter) => listRuns(store, filter),
       worker: (options) => Worker.start(engine, options),
+      scheduler: startScheduler(engine),
       awaitRun: (runId, options = {}) =>
         Effect.gen(function* () {
           const pollMs = Duration.toMillis(options.pollInterval ?? "50 millis")

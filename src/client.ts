@@ -60,6 +60,8 @@ export interface MeshClient {
   readonly rerun: (runId: string, options: RerunOptions) => Promise<RerunOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
+  /** Starts the cron scheduler; resolves to a stop function. */
+  readonly startScheduler: () => Promise<{ readonly stop: () => Promise<void> }>
   /** Stops workers started here and closes the store. */
   readonly close: () => Promise<void>
 }
@@ -108,6 +110,16 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
           if (!workers.delete(scope)) return
           stats = refresh()
           await runtime.runPromise(Scope.close(scope, Exit.void))
+        },
+      }
+    },
+    startScheduler: async () => {
+      const scope = await runtime.runPromise(Scope.make())
+      workers.add(scope)
+      await run((m) => Scope.extend(m.scheduler, scope))
+      return {
+        stop: async () => {
+          if (workers.delete(scope)) await runtime.runPromise(Scope.close(scope, Exit.void))
         },
       }
     },
