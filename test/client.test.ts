@@ -53,3 +53,37 @@ describe.each([
     }
   })
 })
+
+describe("Promise facade run control", () => {
+  const Gate = Workflow.make({
+    name: "gate",
+    triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+    *run() {
+      const vote = yield* Workflow.approval("ok")
+      const sig = yield* Workflow.signal("go", { schema: Schema.Struct({ n: Schema.Number }) })
+      return { approvedBy: vote.actor, n: sig._tag === "Received" ? sig.payload.n : -1 }
+    },
+  })
+
+  it("approve, signal, cancel, rerun and checkReplay behave as in the Effect API, with the same tagged errors", async () => {
+    const mesh = await createMesh({ workflows: [Gate], store: { kind: "memory" } })
+    try {
+      const { runId } = await mesh.start(Gate, {}, { idempotencyKey: "g-1", actor: "api" })
+      await expect(mesh.resume(runId, { actor: "x" })).rejects.toMatchObject({ _tag: "InvalidTransitionError" })
+      await mesh.approve(runId, { actor: "boss", idempotencyKey: "ap" })
+      expect((await mesh.approve(runId, { actor: "boss", idempotencyKey: "ap" })).duplicate).toBe(true)
+      await expect(mesh.signal(runId, "go", { n: "nope" })).rejects.toMatchObject({ _tag: "InvalidPayloadError" })
+      await mesh.signal(runId, "go", { n: 7 })
+      expect(await mesh.inspectRun(runId)).toMatchObject({ status: "completed", output: { approvedBy: "boss", n: 7 } })
+      const again = await mesh.rerun(runId, { actor: "ops" })
+      expect(await mesh.inspectRun(again.runId)).toMatchObject({ status: "paused", rerunOf: runId })
+      expect(await mesh.checkReplay()).toEqual({ ok: true, checked: 1, divergent: [] })
+      await mesh.cancel(again.runId, { actor: "ops" })
+      await expect(mesh.cancel(again.runId, { actor: "ops" })).rejects.toMatchObject({ _tag: "InvalidTransitionError", status: "cancelled" })
+      const scheduler = await mesh.startScheduler()
+      await scheduler.stop()
+    } finally {
+      await mesh.close()
+    }
+  })
+})
