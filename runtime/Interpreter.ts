@@ -214,11 +214,6 @@ export class Replayer {
     return entry && entry.status === "pending" && (entry.kind === "pause" || entry.kind === "approval") ? entry : undefined
   }
 
-  /** True once the generator returned or threw. */
-  get isFinished(): boolean {
-    return this.finished
-  }
-
   /** Drives the generator as far as the journal allows and returns what changed. */
   advance(env: Env): Decision {
     const out = {

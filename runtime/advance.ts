@@ -8,7 +8,7 @@
 import { Effect, Schedule } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
-import { newClaimToken, sha256Hex } from "../src/core/ids.js"
+import { newClaim } from "../src/core/ids.js"
 import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type FenceReason, type RunStatus } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult, NewTask } from "../src/store/Store.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
@@ -135,8 +135,8 @@ const withInlineClaim = (s: Settlement, tasks: ReadonlyArray<NewTask>, now: numb
   if (index < 0) index = tasks.findIndex((t) => t.kind === "timer" && t.visibleAt - now <= LOCAL_TIMER_HORIZON_MS)
   if (index < 0) return { tasks, inline: undefined }
   const picked = tasks[index]!
-  const token = newClaimToken()
-  const claim = { claimId: newClaimToken().slice(0, 22), tokenHash: sha256Hex(token), owner: s.task.owner, leaseUntil: Math.max(now, picked.visibleAt) + s.leaseMs }
+  const { token, ...minted } = newClaim()
+  const claim = { ...minted, owner: s.task.owner, leaseUntil: Math.max(now, picked.visibleAt) + s.leaseMs }
   const inline: ClaimedTask = {
     runId: picked.runId,
     seq: picked.seq,

@@ -4,7 +4,7 @@
  */
 import { Clock, Effect, Random } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import { InvalidWorkflowError, type StoreError } from "../src/core/errors.js"
+import type { StoreError } from "../src/core/errors.js"
 import type { ClaimedTask, RunRecord } from "../src/core/model.js"
 import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
@@ -50,12 +50,6 @@ export const makeEnv: Effect.Effect<Env> = Effect.gen(function* () {
   const seed = yield* Random.nextIntBetween(0, 2 ** 31 - 1)
   return { now, random: mulberry32(seed) }
 })
-
-/** Looks up a registered workflow by name. */
-export const workflowOf = (ctx: EngineContext, name: string): Effect.Effect<AnyWorkflow, InvalidWorkflowError> => {
-  const wf = ctx.workflows.get(name)
-  return wf ? Effect.succeed(wf) : Effect.fail(new InvalidWorkflowError({ workflow: name, reason: "not registered with this engine" }))
-}
 
 /** Rebuilds a run's interpreter from its stored journal (the cold path after a cache miss or restart). */
 export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>

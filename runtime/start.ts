@@ -14,7 +14,7 @@ import {
   type InvalidPayloadError,
   type StoreError,
 } from "../src/core/errors.js"
-import { deterministicUuid, isUuid, newClaimToken, newRunId, sha256Hex } from "../src/core/ids.js"
+import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { redactValue } from "../src/core/redact.js"
 import { isTerminal, type ClaimedTask, type CommandRecord, type RunRecord, type RunStatus } from "../src/core/model.js"
@@ -112,8 +112,8 @@ export const start = (
     let kept: ClaimedTask | undefined
     const tasks = newTasksOf(run, decision).map((t) => {
       if (!keeper || kept || t.kind !== "timer" || t.visibleAt - now > LOCAL_TIMER_HORIZON_MS) return t
-      const token = newClaimToken()
-      const claim = { claimId: newClaimToken().slice(0, 22), tokenHash: sha256Hex(token), owner: keeper.owner, leaseUntil: t.visibleAt + keeper.leaseMs }
+      const { token, ...minted } = newClaim()
+      const claim = { ...minted, owner: keeper.owner, leaseUntil: t.visibleAt + keeper.leaseMs }
       kept = { ...t, workflow: name, owner: claim.owner, claimId: claim.claimId, token, leaseUntil: claim.leaseUntil }
       return { ...t, claim }
     })

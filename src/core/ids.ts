@@ -9,6 +9,12 @@ export const sha256Hex = (text: string): string => createHash("sha256").update(t
 /** A random claim token (32 bytes, base64url). It lives only in the worker that holds the claim. */
 export const newClaimToken = (): string => randomBytes(32).toString("base64url")
 
+/** A fresh claim: its public id, the raw token (kept by the worker) and the token's sha256 (stored). */
+export const newClaim = (): { readonly claimId: string; readonly token: string; readonly tokenHash: string } => {
+  const token = newClaimToken()
+  return { claimId: newClaimToken().slice(0, 22), token, tokenHash: sha256Hex(token) }
+}
+
 /**
  * A deterministic UUID (version 5 layout, sha256-based) from length-prefixed parts, so that
  * `("a|b", "c")` and `("a", "b|c")` never collide. Used for idempotent starts: the same

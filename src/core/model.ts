@@ -27,9 +27,6 @@ export interface InboxSignal {
   readonly receivedAt: number
 }
 
-/** Entry kinds a person resolves (resume, approve, reject): the run is `paused` while one waits. */
-export const GATE_KINDS: ReadonlyArray<EntryKind> = ["pause", "approval"]
-
 /** `pending` entries wait for a task; the others are resolved and never change. */
 export type EntryStatus = "pending" | "completed" | "failed" | "cancelled"
 

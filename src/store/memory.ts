@@ -4,7 +4,7 @@
  * It follows the same contract as the SQL backends (test/contract/).
  */
 import { Effect, Layer } from "effect"
-import { newClaimToken, sha256Hex } from "../core/ids.js"
+import { newClaim, sha256Hex } from "../core/ids.js"
 import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type InboxSignal, type RunRecord, type TaskRecord } from "../core/model.js"
 import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService } from "./Store.js"
 
@@ -172,9 +172,8 @@ export const make = (): StoreService => {
           }
         }
         return due.map((t): ClaimedTask => {
-          const token = newClaimToken()
-          const claimId = newClaimToken().slice(0, 22)
-          Object.assign(t, { claimId, tokenHash: sha256Hex(token), owner, leaseUntil, availableAt: leaseUntil })
+          const { claimId, token, tokenHash } = newClaim()
+          Object.assign(t, { claimId, tokenHash, owner, leaseUntil, availableAt: leaseUntil })
           const run = runs.get(t.runId)!
           return { runId: t.runId, seq: t.seq, queue: t.queue, kind: t.kind, attempt: t.attempt, visibleAt: t.visibleAt, workflow: run.workflow, owner, claimId, token, leaseUntil }
         })

@@ -10,7 +10,7 @@ import { Effect, Layer, type Scope } from "effect"
 import postgres from "postgres"
 import { StoreError } from "../core/errors.js"
 import { migrate } from "./sql/migrate.js"
-import type { QueryOptions, SqlClient } from "./sql/SqlClient.js"
+import type { SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
 import { Store, type StoreService } from "./Store.js"
 
@@ -29,8 +29,8 @@ export interface PostgresStoreOptions {
 /** Adapts a postgres.js instance (or transaction) to the `SqlClient` driver interface. */
 export const postgresClient = (sql: postgres.Sql | postgres.TransactionSql): SqlClient => {
   const self: SqlClient = {
-    query: async <T>(text: string, params: ReadonlyArray<unknown> = [], options: QueryOptions = {}) =>
-      (await sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: options.replan !== true })) as unknown as Array<T>,
+    query: async <T>(text: string, params: ReadonlyArray<unknown> = []) =>
+      (await sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: true })) as unknown as Array<T>,
     exec: async (text) => {
       await sql.unsafe(text).simple()
     },

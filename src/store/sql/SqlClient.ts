@@ -8,19 +8,9 @@
  * - Rows come back as plain objects keyed by column name. The store selects JSON columns as
  *   text and times as float8 epoch milliseconds, so driver-specific type parsing does not matter.
  */
-/** Per-statement options. */
-export interface QueryOptions {
-  /**
-   * Plan the statement at every execution instead of caching a prepared plan. For the large
-   * batch statements: a plan cached while the tables were small (sequential scans) would stay
-   * after they grow. Default false (prepared).
-   */
-  readonly replan?: boolean
-}
-
 export interface SqlClient {
   /** Runs one parameterized statement and returns its rows (empty for statements without rows). */
-  readonly query: <T = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>, options?: QueryOptions) => Promise<Array<T>>
+  readonly query: <T = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>) => Promise<Array<T>>
   /**
    * Runs a script of one or more statements without parameters (the simple query protocol),
    * used for migration files. postgres.js: `sql.unsafe(text).simple()`; PGlite: `db.exec(text)`.

@@ -16,7 +16,7 @@
  */
 import { Effect, Exit, Runtime } from "effect"
 import { StoreError } from "../../core/errors.js"
-import { isUuid, newClaimToken, sha256Hex } from "../../core/ids.js"
+import { isUuid, newClaim, sha256Hex } from "../../core/ids.js"
 import type { Json } from "../../core/json.js"
 import type { CommandRecord, Entry, FenceReason, InboxSignal } from "../../core/model.js"
 import type { ClaimOptions, ClaimRef, Commit, CommitResult, CreateRunResult, NewRun, NewTask, PendingDeadline, RunFilter, StoreService, TransactionScope } from "../Store.js"
@@ -368,10 +368,9 @@ const claim = async (client: SqlClient, { queue, owner, now, leaseUntil, limit }
   if (count === 0) return []
   const tokens = new Map<string, string>()
   const claims = Array.from({ length: count }, () => {
-    const token = newClaimToken()
-    const claimId = newClaimToken().slice(0, 22)
+    const { claimId, token, tokenHash } = newClaim()
     tokens.set(claimId, token)
-    return { claimId, tokenHash: sha256Hex(token) }
+    return { claimId, tokenHash }
   })
   const rows = await client.query<ClaimRow & { rn: number | string }>(SQL.claim, [queue, now, count, JSON.stringify(claims), owner, leaseUntil])
   return rows
