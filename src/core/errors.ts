@@ -15,14 +15,16 @@ export class InvalidWorkflowError extends Data.TaggedError("InvalidWorkflowError
   }
 }
 
-/** The workflow has no trigger with that name (or the trigger is not a manual one). */
+/** The workflow has no trigger with that name, or the trigger cannot be started this way (a cron trigger). */
 export class InvalidTriggerError extends Data.TaggedError("InvalidTriggerError")<{
   readonly workflow: string
   readonly trigger: string
+  /** The triggers `start` accepts (manual ones). */
   readonly available: ReadonlyArray<string>
+  readonly reason?: string
 }> {
   override get message() {
-    return `workflow "${this.workflow}" has no trigger "${this.trigger}" (available: ${this.available.join(", ") || "none"})`
+    return `workflow "${this.workflow}" ${this.reason ?? `has no trigger "${this.trigger}"`} (startable: ${this.available.join(", ") || "none"})`
   }
 }
 
@@ -49,13 +51,87 @@ export class InvalidPayloadError extends Data.TaggedError("InvalidPayloadError")
   }
 }
 
-/** An option passed to an engine call is malformed (a bad run id, a negative lease...). */
+/** Shows a bad value in an error message: short, JSON where possible, never huge. */
+export const showValue = (value: unknown): string => {
+  let text: string
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "undefined" : typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = String(value)
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+}
+
+/** An option passed to an engine call is malformed (a bad run id, a negative lease...). Nothing was written. */
 export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
   readonly option: string
   readonly reason: string
+  /** The offending value, shown short (see `showValue`). */
+  readonly value?: string
 }> {
   override get message() {
-    return `invalid option ${this.option}: ${this.reason}`
+    return `invalid option ${this.option}${this.value === undefined ? "" : ` = ${this.value}`}: ${this.reason}`
+  }
+}
+
+/**
+ * A workflow, step or trigger definition is malformed (a bad duration, backoff, time zone,
+ * name, or a Schema from another Effect major). Thrown by `Workflow.make`, `Step.make`,
+ * `Trigger.*` and the command constructors, when the definition is made.
+ */
+export class InvalidDefinitionError extends Data.TaggedError("InvalidDefinitionError")<{
+  /** What was being defined, e.g. `step "charge"` or `workflow "checkout"`. */
+  readonly definition: string
+  /** The option at fault, e.g. `retry.backoff.min`. */
+  readonly field: string
+  /** The offending value, shown short. */
+  readonly value: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `invalid ${this.definition}: ${this.field} = ${this.value}: ${this.reason}`
+  }
+}
+
+/** A payload, output or signal body exceeds the configured size limit. Nothing was written. */
+export class PayloadTooLargeError extends Data.TaggedError("PayloadTooLargeError")<{
+  readonly what: "payload" | "output" | "signal"
+  readonly bytes: number
+  readonly limit: number
+}> {
+  override get message() {
+    return `${this.what} of ${this.bytes} bytes exceeds the limit of ${this.limit} bytes (see the \`limits\` option)`
+  }
+}
+
+/** `awaitRun` gave up: the run was not terminal when its `timeout` passed. */
+export class AwaitTimeoutError extends Data.TaggedError("AwaitTimeoutError")<{
+  readonly runId: string
+  /** The run's status when the wait ended. */
+  readonly status: string
+  readonly timeoutMs: number
+}> {
+  override get message() {
+    return `run ${this.runId} is still ${this.status} after ${this.timeoutMs} ms`
+  }
+}
+
+/**
+ * The embedded store's data directory is held by another live process. Only one process may
+ * open a directory; others reach it through the holder's local socket, when it serves one.
+ */
+export class StoreLockedError extends Data.TaggedError("StoreLockedError")<{
+  readonly dataDir: string
+  readonly holderPid: number
+  readonly holderHost: string
+  /** The holder's local socket, when it serves one. */
+  readonly socket?: string
+}> {
+  override get message() {
+    const reach = this.socket
+      ? `connect through its socket ${this.socket}`
+      : "stop that process, or have it serve the store (`serve: true`) so that other processes connect through its socket"
+    return `embedded store ${this.dataDir} is held by process ${this.holderPid} on ${this.holderHost}; ${reach}, or use Postgres for several processes`
   }
 }
 
@@ -92,7 +168,7 @@ export class InvalidTransitionError extends Data.TaggedError("InvalidTransitionE
  */
 export class RerunRefusedError extends Data.TaggedError("RerunRefusedError")<{
   readonly runId: string
-  readonly reason: "irreversible_steps" | "unknown_step" | "definition_changed" | "replay_failed"
+  readonly reason: "irreversible_steps" | "unknown_step" | "definition_changed" | "replay_failed" | "not_terminal"
   readonly steps: ReadonlyArray<string>
   readonly detail: string
 }> {
