@@ -2,7 +2,9 @@
  * Triggers: how a run starts, and the schema of its payload. Defaults are resolved once,
  * when the run is created, from Effect's Clock, and stored with the run (a rerun keeps them).
  */
+import { CronExpressionParser } from "cron-parser"
 import { Schema } from "effect"
+import { checkSchema, checkTimeZone, refuse } from "./validate.js"
 
 /** A default computed at start time from the Clock (epoch ms). */
 export interface ClockDefault {
@@ -14,11 +16,16 @@ export interface ClockDefault {
 /** A default: a constant, or a `ClockDefault` such as `Trigger.today()`. */
 export type DefaultValue = ClockDefault | string | number | boolean | null | ReadonlyArray<unknown> | { readonly [k: string]: unknown }
 
-/** A manual trigger: started by `start(workflow, payload)`. */
-export interface ManualTrigger<A = any, I = any> {
+/**
+ * A manual trigger: started by `start(workflow, payload)`. `D` names the payload fields that
+ * have defaults, which `start` lets the caller leave out.
+ */
+export interface ManualTrigger<A = any, I = any, D extends PropertyKey = any> {
   readonly _tag: "Manual"
   readonly payload: Schema.Schema<A, I, never>
   readonly defaults: Readonly<Record<string, DefaultValue>>
+  /** Type-level only: the defaulted fields. */
+  readonly _defaulted?: D
 }
 
 /**
@@ -37,7 +44,22 @@ export interface CronTrigger<A = any, I = any> {
 export type Trigger<A = any> = ManualTrigger<A> | CronTrigger<A>
 
 /** The decoded payload type of a trigger. */
-export type PayloadOf<T> = T extends ManualTrigger<infer A, any> ? A : T extends CronTrigger<infer A, any> ? A : never
+export type PayloadOf<T> = T extends ManualTrigger<infer A, any, any> ? A : T extends CronTrigger<infer A, any> ? A : never
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {}
+
+/**
+ * What `start` accepts for a manual trigger: the schema's encoded input, with the fields that
+ * have defaults made optional. Never for a cron trigger.
+ */
+export type StartPayloadOf<T> =
+  T extends ManualTrigger<any, infer I, infer D>
+    ? [D] extends [never]
+      ? I
+      : string extends D
+        ? I
+        : Simplify<Omit<I, D> & Partial<Pick<I, D & keyof I>>>
+    : never
 
 /**
  * A cron trigger. Each window starts one run, even with several schedulers running: its
@@ -54,13 +76,31 @@ export const cron = <A = {}, I = {}>(
     readonly payload?: Schema.Schema<A, I, never>
     readonly defaults?: { readonly [K in keyof I]?: DefaultValue }
   } = {},
-): CronTrigger<A, I> => ({
-  _tag: "Cron",
-  expression,
-  timeZone: options.timeZone ?? "UTC",
-  payload: (options.payload ?? Schema.Struct({})) as unknown as Schema.Schema<A, I, never>,
-  defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
-})
+): CronTrigger<A, I> => {
+  const definition = `cron trigger "${expression}"`
+  const timeZone = options.timeZone ?? "UTC"
+  checkTimeZone(definition, "timeZone", timeZone)
+  try {
+    CronExpressionParser.parse(expression, { tz: timeZone })
+  } catch (cause) {
+    refuse(definition, "expression", expression, `not a cron expression: ${cause instanceof Error ? cause.message : String(cause)}`)
+  }
+  if (options.payload !== undefined) checkSchema(definition, "payload", options.payload)
+  checkDefaults(definition, options.defaults)
+  return {
+    _tag: "Cron",
+    expression,
+    timeZone,
+    payload: (options.payload ?? Schema.Struct({})) as unknown as Schema.Schema<A, I, never>,
+    defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
+  }
+}
+
+const checkDefaults = (definition: string, defaults: unknown): void => {
+  if (defaults !== undefined && (typeof defaults !== "object" || defaults === null || Array.isArray(defaults))) {
+    refuse(definition, "defaults", defaults, "expected an object of field defaults")
+  }
+}
 
 /**
  * A manually started trigger with a typed payload.
@@ -71,14 +111,18 @@ export const cron = <A = {}, I = {}>(
  *   defaults: { postedOn: Trigger.today() },
  * })
  */
-export const manual = <A, I>(options: {
+export const manual = <A, I, const D extends { readonly [K in keyof I]?: DefaultValue } = {}>(options: {
   readonly payload: Schema.Schema<A, I, never>
-  readonly defaults?: { readonly [K in keyof I]?: DefaultValue }
-}): ManualTrigger<A, I> => ({
-  _tag: "Manual",
-  payload: options.payload,
-  defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
-})
+  readonly defaults?: D
+}): ManualTrigger<A, I, keyof D & keyof I> => {
+  checkSchema("manual trigger", "payload", options?.payload)
+  checkDefaults("manual trigger", options.defaults)
+  return {
+    _tag: "Manual",
+    payload: options.payload,
+    defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
+  }
+}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0")
 
@@ -89,11 +133,11 @@ const partsIn = (millis: number, timeZone: string) => {
 }
 
 /** Default: today's date as `YYYY-MM-DD` (UTC unless a time zone is given), read from the Clock. */
-export const today = (options: { readonly timeZone?: string } = {}): ClockDefault => ({
-  _tag: "ClockDefault",
-  describe: `today(${options.timeZone ?? "UTC"})`,
-  resolve: (now) => partsIn(now, options.timeZone ?? "UTC"),
-})
+export const today = (options: { readonly timeZone?: string } = {}): ClockDefault => {
+  if (options.timeZone !== undefined) checkTimeZone("Trigger.today()", "timeZone", options.timeZone)
+  const timeZone = options.timeZone ?? "UTC"
+  return { _tag: "ClockDefault", describe: `today(${timeZone})`, resolve: (now) => partsIn(now, timeZone) }
+}
 
 /** Default: the current instant as an ISO-8601 UTC timestamp, read from the Clock. */
 export const now = (): ClockDefault => ({

@@ -3,11 +3,12 @@
  * commands; it must be deterministic: read time and randomness only through
  * `Workflow.now()`, `Workflow.random()` and `Workflow.uuid()`, which are journaled.
  */
-import { Duration, type Schema } from "effect"
+import type { Duration, Schema } from "effect"
 import { sha256Hex } from "../src/core/ids.js"
 import { Command, type CommandResult, type LogLevel, type WorkflowGenerator } from "./Command.js"
 import type { DeadlinePolicy } from "./Deadline.js"
-import type { PayloadOf, Trigger } from "./Trigger.js"
+import type { CronTrigger, PayloadOf, StartPayloadOf, Trigger } from "./Trigger.js"
+import { checkDeadline, checkDuration, checkSchema, refuse } from "./validate.js"
 
 /** A workflow definition, as registered with the engine. */
 export interface WorkflowDef<Triggers extends Record<string, Trigger> = Record<string, Trigger>, Out = unknown> {
@@ -30,7 +31,15 @@ export type InputOf<W> = W extends WorkflowDef<infer T, any> ? PayloadOf<T[keyof
 /** The output type of a workflow. */
 export type OutputOf<W> = W extends WorkflowDef<any, infer O> ? O : never
 
+/** The names of a workflow's manual triggers: the ones `start` accepts. */
+export type ManualTriggerName<W> =
+  W extends WorkflowDef<infer T, any> ? { [K in keyof T]: T[K] extends CronTrigger ? never : K }[keyof T] & string : never
+
+/** What `start(workflow, payload, { trigger })` accepts as the payload of trigger(s) `K`. */
+export type StartPayload<W, K extends string = ManualTriggerName<W>> = W extends WorkflowDef<infer T, any> ? StartPayloadOf<T[K & keyof T]> : never
+
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/
+const LOG_LEVELS: ReadonlyArray<LogLevel> = ["debug", "info", "warning", "error"]
 
 /**
  * Defines a workflow.
@@ -52,13 +61,19 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
   readonly queue?: string
   readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
 }): WorkflowDef<Triggers, Out> => {
-  if (!NAME_RE.test(options.name ?? "")) {
-    throw new TypeError(`Workflow.make: name must match ${NAME_RE} (got ${JSON.stringify(options.name)})`)
+  if (typeof options !== "object" || options === null) refuse("workflow", "options", options, "expected { name, triggers, run }")
+  if (typeof options.name !== "string" || !NAME_RE.test(options.name)) refuse("workflow", "name", options.name, `expected a name matching ${NAME_RE}`)
+  const definition = `workflow "${options.name}"`
+  const triggers: Record<string, unknown> = typeof options.triggers === "object" && options.triggers !== null ? options.triggers : {}
+  if (Object.keys(triggers).length === 0) refuse(definition, "triggers", options.triggers, "expected at least one trigger, e.g. { manual: Trigger.manual({ payload }) }")
+  for (const [name, trigger] of Object.entries(triggers)) {
+    const tag = (trigger as { _tag?: unknown } | null)?._tag
+    if (tag !== "Manual" && tag !== "Cron") refuse(definition, `triggers.${name}`, trigger, "expected Trigger.manual(...) or Trigger.cron(...)")
   }
-  if (!options.triggers || Object.keys(options.triggers).length === 0) {
-    throw new TypeError(`Workflow.make("${options.name}"): at least one trigger is required`)
+  if (options.queue !== undefined && (typeof options.queue !== "string" || !NAME_RE.test(options.queue))) {
+    refuse(definition, "queue", options.queue, `expected a queue name matching ${NAME_RE}`)
   }
-  if (typeof options.run !== "function") throw new TypeError(`Workflow.make("${options.name}"): run must be a generator function`)
+  if (typeof options.run !== "function") refuse(definition, "run", options.run, "expected a generator function (*run(input) { ... })")
   return {
     _tag: "Workflow",
     name: options.name,
@@ -71,11 +86,14 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
 
 /** A durable timer: the run resumes after `duration`, surviving restarts. No worker is blocked. */
 export const sleep = (name: string, duration: Duration.DurationInput): Command<void> =>
-  new Command({ _tag: "Sleep", name, duration: Duration.decode(duration) })
+  new Command({ _tag: "Sleep", name, duration: checkDuration(`sleep "${name}"`, "duration", duration) })
 
 /** Writes a log line once (not again on replay) and records it in the journal. */
-export const log = (message: string, options: { readonly level?: LogLevel } = {}): Command<void> =>
-  new Command({ _tag: "Log", message, level: options.level ?? "info" })
+export const log = (message: string, options: { readonly level?: LogLevel } = {}): Command<void> => {
+  const level = options.level ?? "info"
+  if (!LOG_LEVELS.includes(level)) refuse("log", "level", level, `expected one of ${LOG_LEVELS.join(", ")}`)
+  return new Command({ _tag: "Log", message: String(message), level })
+}
 
 /** The current time (epoch ms), journaled: replay returns the same value. */
 export const now = (name = "now"): Command<number> => new Command({ _tag: "Now", name })
@@ -130,13 +148,13 @@ export const pause = (name: string): Command<Resumed> => new Command({ _tag: "Pa
 export const approval = (
   name: string,
   options: { readonly deadline?: Duration.DurationInput | DeadlinePolicy; readonly onDeadline?: "reject" | "fail" | "none" } = {},
-): Command<ApprovalDecision> =>
-  new Command({
-    _tag: "Approval",
-    name,
-    deadline: options.deadline === undefined ? undefined : isPolicy(options.deadline) ? options.deadline : { within: options.deadline },
-    onDeadline: options.onDeadline ?? "reject",
-  })
+): Command<ApprovalDecision> => {
+  const deadline = options.deadline === undefined ? undefined : isPolicy(options.deadline) ? options.deadline : { within: options.deadline }
+  if (deadline !== undefined) checkDeadline(`approval "${name}"`, "deadline", deadline)
+  const onDeadline = options.onDeadline ?? "reject"
+  if (!["reject", "fail", "none"].includes(onDeadline)) refuse(`approval "${name}"`, "onDeadline", onDeadline, 'expected "reject", "fail" or "none"')
+  return new Command({ _tag: "Approval", name, deadline, onDeadline })
+}
 
 const isPolicy = (value: unknown): value is DeadlinePolicy => typeof value === "object" && value !== null && "within" in value
 
@@ -163,8 +181,11 @@ export type SignalResult<A> =
 export const signal = <A, I>(
   name: string,
   options: { readonly schema: Schema.Schema<A, I, never>; readonly timeout?: Duration.DurationInput },
-): Command<SignalResult<A>> =>
-  new Command({ _tag: "Signal", name, schema: options.schema, timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout) })
+): Command<SignalResult<A>> => {
+  checkSchema(`signal "${name}"`, "schema", options.schema)
+  const timeout = options.timeout === undefined ? undefined : checkDuration(`signal "${name}"`, "timeout", options.timeout, { positive: true })
+  return new Command({ _tag: "Signal", name, schema: options.schema, timeout })
+}
 
 /**
  * Runs steps and sleeps in parallel; the first to settle wins (like `Promise.race`): its
@@ -187,7 +208,8 @@ export function* forEach<I, A>(
   f: (item: I, index: number) => Command<A>,
   options: { readonly concurrency?: number } = {},
 ): Generator<Command<unknown>, Array<A>, unknown> {
-  const size = Math.max(1, Math.floor(options.concurrency ?? 10))
+  const size = options.concurrency ?? 10
+  if (!Number.isInteger(size) || size < 1) refuse("forEach", "concurrency", size, "expected an integer of at least 1")
   const results: Array<A> = []
   for (let start = 0; start < items.length; start += size) {
     const wave = items.slice(start, start + size).map((item, i) => f(item, start + i))

@@ -3,8 +3,8 @@
  * API's core; the public `Mesh` service (src/) adds inspection on top.
  */
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
-import type { AnyWorkflow } from "../dsl/Workflow.js"
-import { InvalidWorkflowError, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
+import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
+import { InvalidOptionError, InvalidWorkflowError, showValue, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
@@ -13,9 +13,9 @@ import { deliverSignal, runCommand, type SignalOptions, type CommandError, type 
 import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
-import { validateCron } from "./Scheduler.js"
+import { resolveLimits, type Limits } from "./limits.js"
 import { Notifier } from "./Notifier.js"
-import { start, type StartError, type StartOptions, type StartResult } from "./start.js"
+import { start, type StartArgs, type StartError, type StartOptions, type StartResult } from "./start.js"
 import type { StepBody } from "./StepRunner.js"
 import { StickyCache } from "./StickyCache.js"
 
@@ -25,14 +25,23 @@ export interface EngineConfig {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   /** Live runs kept in the sticky cache (0 disables it). Default 1,000. */
   readonly cacheSize?: number
+  /** Size limits of start payloads, step results and signal bodies, in bytes. */
+  readonly limits?: Partial<Limits>
 }
 
 /** The engine's operations. */
 export interface EngineService {
-  /** Validates and starts a run; nothing is written when validation fails. */
-  readonly start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.Effect<StartResult, StartError>
+  /**
+   * Validates and starts a run; nothing is written when validation fails. Given a workflow
+   * definition, the payload is type-checked against the chosen manual trigger's schema.
+   */
+  start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(workflow: W, ...args: StartArgs<W, K>): Effect.Effect<StartResult, StartError>
+  /** Starts a run of a workflow by name (untyped payload). */
+  start(workflow: string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError>
+  /** Starts the run of a cron window (the scheduler's entry: cron triggers cannot be started by `start`). */
+  readonly startScheduled: (workflow: AnyWorkflow, trigger: string, window: number) => Effect.Effect<StartResult, StartError>
   /** Claims one due task and executes it (a step attempt or a timer). */
-  readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError>
+  readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError | InvalidOptionError>
   /** Replaces a step's body (by step name) for tests; `undefined` restores it. */
   readonly stubStep: (stepName: string, body: StepBody | undefined) => Effect.Effect<void>
   /** Drops the sticky cache, forcing replay from the store (tests and diagnostics). */
@@ -83,9 +92,15 @@ export class Engine extends Context.Tag("squid-mesh/Engine")<Engine, EngineServi
  * Builds an engine over the Store in context. Duplicate workflow names are an
  * InvalidWorkflowError. Its lease keeper runs until the scope closes.
  */
-export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError, Store | Scope.Scope> =>
+export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
+    const limits = resolveLimits(config.limits)
+    if (limits instanceof InvalidOptionError) return yield* limits
+    if (config.cacheSize !== undefined && (!Number.isInteger(config.cacheSize) || config.cacheSize < 0)) {
+      return yield* new InvalidOptionError({ option: "cacheSize", value: showValue(config.cacheSize), reason: "expected an integer of at least 0" })
+    }
+    if (!Array.isArray(config.workflows)) return yield* new InvalidOptionError({ option: "workflows", value: showValue(config.workflows), reason: "expected an array of workflows" })
     const workflows = new Map<string, AnyWorkflow>()
     for (const wf of config.workflows) {
       if (!wf || wf._tag !== "Workflow") return yield* new InvalidWorkflowError({ workflow: String((wf as { name?: unknown })?.name), reason: "not a Workflow.make definition" })
@@ -93,15 +108,16 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
       workflows.set(wf.name, wf)
     }
-    yield* validateCron(workflows.values())
     const cache = new StickyCache(config.cacheSize ?? 1000)
     const notifier = new Notifier()
     const leases = new Leases(store)
     yield* leases.start()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map() }
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits }
+    const started = (result: StartResult) => (result.created && result.status === "running" ? notifier.notify : Effect.void)
     return {
-      start: (workflow, payload, options) =>
-        Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),
+      start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.tap(start(ctx, workflow, payload, options), started),
+      startScheduled: (workflow, trigger, window) =>
+        Effect.tap(start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }), started),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
       resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
@@ -138,4 +154,4 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
   })
 
 /** A layer providing the Engine, given a Store. */
-export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError, Store> => Layer.scoped(Engine, make(config))
+export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError | InvalidOptionError, Store> => Layer.scoped(Engine, make(config))

@@ -19,6 +19,7 @@ import { deterministicUuid } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
 import type { Entry, EntryKind, ErrorInfo, InboxSignal, TaskKind } from "../src/core/model.js"
 import { errorInfo } from "./errorInfo.js"
+import { decodeOutput } from "./payload.js"
 
 /** Values the interpreter may need for new entries; the engine reads them from Effect's Clock and Random. */
 export interface Env {
@@ -509,8 +510,9 @@ export class Replayer {
       const winner = entries.find((e) => e.status === "completed" || e.status === "failed") ?? (entries.every((e) => e.status === "cancelled") ? entries[0] : undefined)
       if (!winner) return undefined
       for (const e of entries) if (e.status === "pending") out.cancelled.push({ ...e, status: "cancelled", resolvedAt: env.now })
+      const data = this.pending.get(winner.seq)
       for (const seq of waiting.seqs) this.consume(seq)
-      return this.feedOf(winner)
+      return this.feedOf(winner, data)
     }
     const failed = entries.find((e) => e.status === "failed") ?? entries.find((e) => e.status === "cancelled")
     if (failed) {
@@ -520,8 +522,10 @@ export class Replayer {
       return this.feedOf(failed)
     }
     if (entries.some((e) => e.status === "pending")) return undefined
+    const feeds = entries.map((e) => this.feedOf(e, this.pending.get(e.seq)))
     for (const seq of waiting.seqs) this.consume(seq)
-    return { ok: entries.map((e) => e.output) }
+    const broken = feeds.find((f) => "err" in f)
+    return broken ?? { ok: feeds.map((f) => ("ok" in f ? f.ok : undefined)) }
   }
 
   private feedOf(entry: Entry, data?: CommandData): Feed {
@@ -532,6 +536,13 @@ export class Replayer {
         if (data?._tag === "Signal" && output?._tag === "Received") {
           try {
             return { ok: { ...output, payload: Schema.decodeUnknownSync(data.schema)(output.payload) } }
+          } catch (cause) {
+            return { err: cause }
+          }
+        }
+        if (data?._tag === "Step" && data.step.options.output !== undefined) {
+          try {
+            return { ok: decodeOutput(data.step, entry.output) }
           } catch (cause) {
             return { err: cause }
           }

@@ -8,7 +8,6 @@ import { CronExpressionParser } from "cron-parser"
 import { Clock, Effect, type Scope } from "effect"
 import type { CronTrigger } from "../dsl/Trigger.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import { InvalidWorkflowError } from "../src/core/errors.js"
 import type { EngineService } from "./Engine.js"
 
 /** The first window of a cron trigger strictly after `after` (epoch ms). */
@@ -23,15 +22,6 @@ export const cronTriggers = (workflows: Iterable<AnyWorkflow>) =>
       .map(([name, t]) => ({ workflow, name, trigger: t as CronTrigger })),
   )
 
-/** Fails with InvalidWorkflowError when a cron expression or time zone does not parse. */
-export const validateCron = (workflows: Iterable<AnyWorkflow>): Effect.Effect<void, InvalidWorkflowError> =>
-  Effect.forEach(cronTriggers(workflows), ({ workflow, name, trigger }) =>
-    Effect.try({
-      try: () => nextWindow(trigger, 0),
-      catch: (e) => new InvalidWorkflowError({ workflow: workflow.name, reason: `trigger "${name}": invalid cron "${trigger.expression}" (${trigger.timeZone}): ${e instanceof Error ? e.message : e}` }),
-    }),
-  ).pipe(Effect.asVoid)
-
 /** Runs the scheduler in the current scope: it stops when the scope closes. */
 export const startScheduler = (engine: EngineService): Effect.Effect<void, never, Scope.Scope> =>
   Effect.forEach(
@@ -44,7 +34,7 @@ export const startScheduler = (engine: EngineService): Effect.Effect<void, never
             const window = nextWindow(trigger, after)
             const now = yield* Clock.currentTimeMillis
             if (window > now) yield* Effect.sleep(window - now)
-            yield* engine.start(workflow, {}, { trigger: name, idempotencyKey: `cron:${window}`, actor: "scheduler" }).pipe(
+            yield* engine.startScheduled(workflow, name, window).pipe(
               Effect.tapError((e) => Effect.logWarning(`scheduler: ${workflow.name}/${name} window ${window} not started`, e)),
               Effect.ignore,
             )

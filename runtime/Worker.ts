@@ -7,9 +7,11 @@
  * tasks finish up to `shutdownTimeout`, then interrupts them, releasing their claims.
  */
 import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, Runtime, type Scope } from "effect"
+import { invalidDuration } from "../src/core/duration.js"
+import { InvalidOptionError, showValue } from "../src/core/errors.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import type { EngineService } from "./Engine.js"
-import { resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { invalidExecuteOption, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 
 /** Shortest idle wait after an empty claim while work is already due. */
 const IDLE_FLOOR_MS = 10
@@ -40,10 +42,22 @@ export interface WorkerHandle {
   readonly stop: Effect.Effect<void>
 }
 
-/** Starts a worker in the current scope. */
-export const start = (engine: EngineService, options: WorkerOptions = {}): Effect.Effect<WorkerHandle, never, Scope.Scope> =>
+/** The first malformed worker option, if any. */
+export const invalidWorkerOption = (options: WorkerOptions): InvalidOptionError | undefined => {
+  const invalid = invalidExecuteOption(options)
+  if (invalid) return invalid
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1 || options.concurrency > 10_000)) {
+    return new InvalidOptionError({ option: "concurrency", value: showValue(options.concurrency), reason: "expected an integer from 1 to 10,000" })
+  }
+  return invalidDuration("pollInterval", options.pollInterval) ?? invalidDuration("shutdownTimeout", options.shutdownTimeout, { positive: false })
+}
+
+/** Starts a worker in the current scope. A malformed option is an InvalidOptionError, before anything runs. */
+export const start = (engine: EngineService, options: WorkerOptions = {}): Effect.Effect<WorkerHandle, InvalidOptionError, Scope.Scope> =>
   Effect.gen(function* () {
-    const concurrency = Math.max(1, options.concurrency ?? 10)
+    const invalid = invalidWorkerOption(options)
+    if (invalid) return yield* invalid
+    const concurrency = options.concurrency ?? 10
     const pollMs = Duration.toMillis(options.pollInterval ?? "1 second")
     const shutdownMs = Duration.toMillis(options.shutdownTimeout ?? "30 seconds")
     const stats: WorkerStats = { executed: 0, retries: 0, fenced: 0, idlePolls: 0, errors: 0 }

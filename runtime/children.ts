@@ -41,7 +41,7 @@ export const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: 
       const spec = entry.input as unknown as ChildSpec
       const workflow = ctx.workflows.get(spec.workflow)
       if (!workflow) return Effect.void
-      return start(ctx, workflow, spec.input, { runId: spec.runId }, { runId: parentRunId, seq: entry.seq }).pipe(
+      return start(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(
         Effect.flatMap((r) => (r.created ? ctx.notifier.notify : Effect.void)),
         Effect.catchAll((e) => (e._tag === "StoreError" ? Effect.fail(e) : Effect.void)),
       )
@@ -74,7 +74,7 @@ export const runChildTask = (
 
     const childWorkflow: AnyWorkflow | undefined = ctx.workflows.get(spec.workflow)
     const created = childWorkflow
-      ? yield* Effect.either(start(ctx, childWorkflow, spec.input, { runId: spec.runId }, { runId: task.runId, seq: task.seq }))
+      ? yield* Effect.either(start(ctx, childWorkflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: task.runId, seq: task.seq }))
       : undefined
     if (!created || created._tag === "Left") {
       if (entry.status !== "pending") return yield* drop

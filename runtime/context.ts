@@ -10,6 +10,7 @@ import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
 import { decodeStored } from "./payload.js"
 import type { Leases } from "./Leases.js"
+import type { Limits } from "./limits.js"
 import type { Notifier } from "./Notifier.js"
 import type { StepBody } from "./StepRunner.js"
 import type { StickyCache } from "./StickyCache.js"
@@ -27,6 +28,8 @@ export interface EngineContext {
   readonly leases: Leases
   /** Workers of this process that keep short timers, by queue (see LOCAL_TIMER_HORIZON_MS). */
   readonly timerKeepers: Map<string, TimerKeeper>
+  /** Size limits of payloads, results and signal bodies. */
+  readonly limits: Limits
 }
 
 /** A local worker that takes timers created by `start` and fires them when due. */

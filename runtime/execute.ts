@@ -4,17 +4,19 @@
  * only reschedules its task; the journal is unchanged. Steps declared `transaction: true`
  * run inside the journal's SQL transaction, so their writes commit with their result.
  */
-import { Clock, Duration, Effect, Exit } from "effect"
+import { Clock, Duration, Effect, Exit, type Schema } from "effect"
 import type { RetryPolicy } from "../dsl/Retry.js"
 import type { StepContext, StepDef } from "../dsl/Step.js"
-import type { StoreError } from "../src/core/errors.js"
-import { toJson } from "../src/core/json.js"
+import { invalidDuration } from "../src/core/duration.js"
+import { InvalidOptionError, showValue, type StoreError } from "../src/core/errors.js"
+import type { Json } from "../src/core/json.js"
 import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult } from "../src/store/Store.js"
 import { acquire, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
+import { decodeOutput } from "./payload.js"
 import { runAttempt } from "./StepRunner.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
@@ -53,6 +55,17 @@ export interface Executed {
 
 const UNKNOWN_WORKFLOW_BACKOFF = 30_000
 
+/** The first malformed option of `executeNext` or a worker, if any. */
+export const invalidExecuteOption = (options: ExecuteOptions): InvalidOptionError | undefined => {
+  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
+  if (typeof options !== "object" || options === null) return bad("options", options, "expected an object")
+  if (options.queue !== undefined && (typeof options.queue !== "string" || options.queue.length === 0)) return bad("queue", options.queue, "expected a queue name")
+  if (options.ownerId !== undefined && (typeof options.ownerId !== "string" || options.ownerId.length === 0 || options.ownerId.length > 200)) {
+    return bad("ownerId", options.ownerId, "expected a non-empty string of at most 200 characters")
+  }
+  return invalidDuration("leaseFor", options.leaseFor)
+}
+
 /** The defaults every entry point shares. */
 export const resolveOptions = (options: ExecuteOptions) => ({
   queue: options.queue ?? "default",
@@ -61,8 +74,10 @@ export const resolveOptions = (options: ExecuteOptions) => ({
 })
 
 /** Claims one due task of a queue and executes it (one task: the next one is not chained). */
-export const executeNext = (ctx: EngineContext, options: ExecuteOptions = {}): Effect.Effect<ExecuteResult, StoreError> =>
+export const executeNext = (ctx: EngineContext, options: ExecuteOptions = {}): Effect.Effect<ExecuteResult, StoreError | InvalidOptionError> =>
   Effect.gen(function* () {
+    const invalid = invalidExecuteOption(options)
+    if (invalid) return yield* invalid
     const { queue, owner, leaseMs } = resolveOptions(options)
     const now = yield* Clock.currentTimeMillis
     const [task] = yield* ctx.store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit: 1 })
@@ -190,6 +205,8 @@ interface Runnable {
   readonly body: (input: unknown, ctx: StepContext) => unknown
   readonly retry: RetryPolicy | undefined
   readonly transaction: boolean
+  /** Encodes the result for the journal (a step's `output` Schema); none for compensations. */
+  readonly output: Schema.Schema<any, any, never> | undefined
 }
 
 const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
@@ -198,6 +215,7 @@ const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
   body: (ctx.stubs.get(step.stepName) ?? step.options.run) as Runnable["body"],
   retry: step.options.retry,
   transaction: step.options.transaction === true,
+  output: step.options.output,
 })
 
 /** Compensations retry by the step's policy, or a few times with backoff. Stub them as "compensate:<step>". */
@@ -211,10 +229,11 @@ const compensationOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable =
     def: step,
     body: (payload, stepCtx) => {
       const p = (payload ?? {}) as { input?: unknown; output?: unknown }
-      return stub ? stub(p, stepCtx) : undo(p.input, p.output, stepCtx)
+      return stub ? stub(p, stepCtx) : undo(p.input, decodeOutput(step, p.output), stepCtx)
     },
     retry: step.options.retry ?? COMPENSATION_RETRY,
     transaction: false,
+    output: undefined,
   }
 }
 
@@ -240,17 +259,19 @@ const runStep = (
     const startedAt = yield* Clock.currentTimeMillis
     const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
-      ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql })).pipe(
+      ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, {
+        schema: runnable.output,
+        limitBytes: ctx.limits.outputBytes,
+      })).pipe(
         Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
         Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
       )
-    const success = (value: unknown, finishedAt: number) => {
-      const output = toJson(value)
+    const success = (output: Json | undefined, finishedAt: number) => {
       const resolved: Entry = { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) }
       return { resolved, attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" as const } }
     }
 
-    let outcome: Exit.Exit<unknown, unknown> | "lost"
+    let outcome: Exit.Exit<Json | undefined, unknown> | "lost"
     const transactional = runnable.transaction && ctx.store.transaction !== undefined
     if (transactional) {
       // The step's writes and its recorded result commit together, or roll back together.
@@ -270,7 +291,7 @@ const runStep = (
       const rollback = settled.left
       if (!(rollback instanceof Rollback)) return yield* Effect.fail(rollback)
       if (rollback.reason === "fenced") return finish(rollback.value as Settled, entry.name, "completed")
-      outcome = rollback.reason === "lost" ? "lost" : (rollback.value as Exit.Exit<unknown, unknown>)
+      outcome = rollback.reason === "lost" ? "lost" : (rollback.value as Exit.Exit<Json | undefined, unknown>)
     } else outcome = yield* attemptOf(undefined)
 
     if (outcome === "lost") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: "claim_lost" }, next: undefined }

@@ -4,6 +4,7 @@
  * errors), and re-encoded to the JSON that is stored with the run.
  */
 import { Either, ParseResult, Schema } from "effect"
+import type { StepDef } from "../dsl/Step.js"
 import type { Trigger } from "../dsl/Trigger.js"
 import { InvalidPayloadError, type InvalidField } from "../src/core/errors.js"
 import { toJson, type Json } from "../src/core/json.js"
@@ -60,3 +61,7 @@ export const resolvePayload = (
 
 /** Decodes a stored run input for replay (it was validated when the run started). */
 export const decodeStored = (trigger: Trigger, stored: Json): unknown => Schema.decodeUnknownSync(trigger.payload)(stored)
+
+/** A step's journaled result as the workflow receives it: decoded by its `output` Schema, if any. */
+export const decodeOutput = (step: StepDef<any, any>, output: unknown): unknown =>
+  step.options.output === undefined ? output : Schema.decodeUnknownSync(step.options.output)(output)

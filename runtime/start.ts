@@ -6,12 +6,15 @@
  */
 import { Clock, Effect, Either } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { StartPayload } from "../dsl/Workflow.js"
 import {
   ConflictError,
   InvalidOptionError,
   InvalidTriggerError,
   InvalidWorkflowError,
+  showValue,
   type InvalidPayloadError,
+  type PayloadTooLargeError,
   type StoreError,
 } from "../src/core/errors.js"
 import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
@@ -22,13 +25,14 @@ import { LOCAL_TIMER_HORIZON_MS } from "./advance.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
+import { oversized } from "./limits.js"
 import { resolvePayload } from "./payload.js"
 import { spawnChildren } from "./children.js"
 
-/** Options of `start`. */
-export interface StartOptions {
-  /** Trigger name; defaults to the workflow's first trigger. */
-  readonly trigger?: string
+/** Options of `start`. `K` is the manual trigger's name. */
+export interface StartOptions<K extends string = string> {
+  /** Manual trigger name; defaults to the workflow's first manual trigger. */
+  readonly trigger?: K
   /** Use this run id (a UUID). Starting again with the same id and request returns the same run. */
   readonly runId?: string
   /** Same key (per workflow and trigger) → same run; a different payload under it is a ConflictError. */
@@ -47,7 +51,41 @@ export interface StartResult {
 }
 
 /** Errors `start` can fail with. */
-export type StartError = InvalidWorkflowError | InvalidTriggerError | InvalidPayloadError | InvalidOptionError | ConflictError | StoreError
+export type StartError = InvalidWorkflowError | InvalidTriggerError | InvalidPayloadError | InvalidOptionError | PayloadTooLargeError | ConflictError | StoreError
+
+/**
+ * The arguments after the workflow in `start(workflow, payload, options)`: the payload typed
+ * by the chosen manual trigger (fields with defaults optional), optional when it can be empty.
+ */
+export type StartArgs<W, K extends string> = {} extends StartPayload<W, K>
+  ? [payload?: StartPayload<W, K>, options?: StartOptions<K>]
+  : [payload: StartPayload<W, K>, options?: StartOptions<K>]
+
+/** Internal: who starts a run. Only the scheduler may start a cron trigger; a child run records its parent. */
+export type Origin =
+  | { readonly _tag: "Call" }
+  | { readonly _tag: "Schedule" }
+  | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
+
+const CALL: Origin = { _tag: "Call" }
+
+/** The first option of `start` that is malformed, if any. */
+const invalidOption = (options: StartOptions): InvalidOptionError | undefined => {
+  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
+  if (typeof options !== "object" || options === null) return bad("options", options, "expected an object")
+  if (options.trigger !== undefined && typeof options.trigger !== "string") return bad("trigger", options.trigger, "expected a trigger name")
+  if (options.runId !== undefined && (typeof options.runId !== "string" || !isUuid(options.runId))) return bad("runId", options.runId, "must be a UUID")
+  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.length > 256)) {
+    return bad("idempotencyKey", options.idempotencyKey, "must be a non-empty string of at most 256 characters")
+  }
+  if (options.actor !== undefined && (typeof options.actor !== "string" || options.actor.length === 0 || options.actor.length > 256)) {
+    return bad("actor", options.actor, "must be a non-empty string of at most 256 characters")
+  }
+  if (options.metadata !== undefined && (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata))) {
+    return bad("metadata", options.metadata, "must be an object")
+  }
+  return undefined
+}
 
 const statusOf = (decision: Decision): RunStatus =>
   decision.outcome._tag === "Completed" ? "completed" : decision.outcome._tag === "Blocked" ? (decision.paused ? "paused" : "running") : "failed"
@@ -58,8 +96,7 @@ export const start = (
   workflowOrName: AnyWorkflow | string,
   payload: unknown,
   options: StartOptions = {},
-  /** Internal: the parent run and entry of a child run. */
-  parent?: { readonly runId: string; readonly seq: number },
+  origin: Origin = CALL,
 ): Effect.Effect<StartResult, StartError> =>
   Effect.gen(function* () {
     const name = typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name
@@ -68,22 +105,31 @@ export const start = (
     if (typeof workflowOrName !== "string" && workflowOrName !== workflow) {
       return yield* new InvalidWorkflowError({ workflow: name, reason: "a different definition with this name is registered" })
     }
-    const triggerNames = Object.keys(workflow.triggers)
-    const triggerName = options.trigger ?? triggerNames[0]!
-    const trigger = workflow.triggers[triggerName]
-    if (!trigger) return yield* new InvalidTriggerError({ workflow: name, trigger: triggerName, available: triggerNames })
-    if (options.runId !== undefined && !isUuid(options.runId)) {
-      return yield* new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
-    }
-    if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0)) {
-      return yield* new InvalidOptionError({ option: "idempotencyKey", reason: "must be a non-empty string" })
+    const invalid = invalidOption(options)
+    if (invalid) return yield* invalid
+    const parent = origin._tag === "Child" ? origin : undefined
+    // Cron triggers are started by the scheduler only; callers (and children) use manual ones.
+    const startable = Object.keys(workflow.triggers).filter((t) => origin._tag === "Schedule" || workflow.triggers[t]!._tag === "Manual")
+    const triggerName = options.trigger ?? startable[0]
+    const trigger = triggerName === undefined ? undefined : workflow.triggers[triggerName]
+    if (triggerName === undefined || !trigger || !startable.includes(triggerName)) {
+      const reason =
+        triggerName === undefined
+          ? "has no manual trigger: it is started by its cron schedule"
+          : trigger
+            ? `trigger "${triggerName}" is a cron trigger: its scheduler starts it`
+            : undefined
+      return yield* new InvalidTriggerError({ workflow: name, trigger: triggerName ?? "", available: startable, ...(reason ? { reason } : {}) })
     }
     const now = yield* Clock.currentTimeMillis
     const resolved = resolvePayload(name, triggerName, trigger, payload, now)
     if (Either.isLeft(resolved)) return yield* resolved.left
+    const tooLarge = oversized("payload", resolved.right.stored, ctx.limits.payloadBytes)
+    if (tooLarge) return yield* tooLarge
 
     const runId = options.runId ?? (options.idempotencyKey ? deterministicUuid(name, triggerName, options.idempotencyKey) : newRunId())
-    const requestHash = sha256Hex(canonicalJson({ workflow: name, trigger: triggerName, payload: payload ?? {} }))
+    // The resolved input, not the raw payload: writing a defaulted field out is the same request.
+    const requestHash = sha256Hex(canonicalJson({ workflow: name, trigger: triggerName, payload: resolved.right.stored }))
     const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent)
     const env = yield* makeEnv
     const decision = replayer.advance({ ...env, now })

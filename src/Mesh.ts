@@ -6,28 +6,50 @@ import { Clock, Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as Engine from "../runtime/Engine.js"
 import * as Worker from "../runtime/Worker.js"
 import { startScheduler } from "../runtime/Scheduler.js"
-import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
+import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
-import type { InvalidOptionError, InvalidWorkflowError, RunNotFoundError, StoreError } from "./core/errors.js"
+import type { Jsonify } from "./core/json.js"
+import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
 import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import { Store, type RunFilter } from "./store/Store.js"
 
+/** Options of `awaitRun`. */
+export interface AwaitOptions {
+  /** How often the run is read. Default 50 ms. */
+  readonly pollInterval?: Duration.DurationInput
+  /** Give up with `AwaitTimeoutError` once this long has passed. Default: wait for ever. */
+  readonly timeout?: Duration.DurationInput
+}
+
+/** A run as its workflow's typed view: `output` is the workflow's result after the journal's JSON round trip. */
+export type TypedRunView<W> = RunView<Jsonify<OutputOf<W>>>
+
+/** Errors of reading one run. */
+export type ReadError = InvalidOptionError | InvalidWorkflowError | RunNotFoundError | StoreError
+
 /** Everything the engine offers, as Effects. */
 export interface MeshService extends Engine.EngineService {
-  /** Reads a run; `{ history: true }` adds every journal entry with its attempts. */
-  readonly inspectRun: (runId: string, options?: InspectOptions) => Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError>
+  /**
+   * Reads a run; `{ history: true }` adds every journal entry with its attempts. Given its
+   * workflow first, the output is typed (a run of another workflow is an InvalidWorkflowError).
+   */
+  inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Effect.Effect<TypedRunView<W>, ReadError>
+  inspectRun(runId: string, options?: InspectOptions): Effect.Effect<RunView, ReadError>
   /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
-  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, StoreError>
+  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
   readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
-  readonly worker: (options?: Worker.WorkerOptions) => Effect.Effect<Worker.WorkerHandle, never, Scope.Scope>
-  /** Polls until the run is terminal (for hosts and demos; workers must be running somewhere). */
-  readonly awaitRun: (
-    runId: string,
-    options?: { readonly pollInterval?: Duration.DurationInput; readonly timeout?: Duration.DurationInput },
-  ) => Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError>
+  readonly worker: (options?: Worker.WorkerOptions) => Effect.Effect<Worker.WorkerHandle, InvalidOptionError, Scope.Scope>
+  /**
+   * Polls until the run is terminal (for hosts and demos; workers must be running somewhere).
+   * Fails with `AwaitTimeoutError` when `timeout` passes first. Given its workflow first, the
+   * output is typed.
+   */
+  awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Effect.Effect<TypedRunView<W>, ReadError | AwaitTimeoutError>
+  awaitRun(runId: string, options?: AwaitOptions): Effect.Effect<RunView, ReadError | AwaitTimeoutError>
   readonly store: Store["Type"]
 }
 
@@ -37,31 +59,58 @@ export class Mesh extends Context.Tag("squid-mesh/Mesh")<Mesh, MeshService>() {}
 /** Options of `Mesh.layer`. */
 export type MeshConfig = Engine.EngineConfig
 
+/** The two call shapes of `inspectRun` and `awaitRun`: `(runId, options)` or `(workflow, runId, options)`. */
+type ReadArgs<O> = readonly [workflowOrRunId: AnyWorkflow | string, runIdOrOptions?: string | O, options?: O]
+
+/** Splits the call shapes; the workflow, when given, must be the run's. */
+const readArgs = <O>(args: ReadArgs<O>): { readonly workflow: AnyWorkflow | undefined; readonly runId: string; readonly options: O | undefined } =>
+  typeof args[0] === "string"
+    ? { workflow: undefined, runId: args[0], options: args[1] as O | undefined }
+    : { workflow: args[0], runId: args[1] as string, options: args[2] }
+
+const checkWorkflow = (workflow: AnyWorkflow | undefined, view: RunView): Effect.Effect<RunView, InvalidWorkflowError> =>
+  workflow === undefined || workflow?.name === view.workflow
+    ? Effect.succeed(view)
+    : Effect.fail(new InvalidWorkflowError({ workflow: String(workflow?.name), reason: `run ${view.id} is a run of "${view.workflow}"` }))
+
+/** Polls a run until it is terminal, or fails with AwaitTimeoutError. */
+const awaitTerminal = (store: Store["Type"], runId: string, options: AwaitOptions = {}): Effect.Effect<RunView, ReadError | AwaitTimeoutError> =>
+  Effect.gen(function* () {
+    const invalid = invalidDuration("pollInterval", options.pollInterval) ?? invalidDuration("timeout", options.timeout, { positive: false })
+    if (invalid) return yield* invalid
+    const pollMs = Duration.toMillis(options.pollInterval ?? "50 millis")
+    const timeoutMs = options.timeout === undefined ? Number.POSITIVE_INFINITY : Duration.toMillis(options.timeout)
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+    for (;;) {
+      const view = yield* inspectRun(store, runId)
+      if (isTerminal(view.status)) return view
+      if ((yield* Clock.currentTimeMillis) >= deadline) return yield* new AwaitTimeoutError({ runId, status: view.status, timeoutMs })
+      yield* Effect.sleep(pollMs)
+    }
+  })
+
 /** Builds the Mesh service over the Store in context. */
-export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError, Store | Scope.Scope> =>
+export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const engine = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
-      inspectRun: (runId, options) => inspectRun(store, runId, options),
+      inspectRun: (...args: ReadArgs<InspectOptions>) => {
+        const { workflow, runId, options } = readArgs(args)
+        return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
+      },
       listRuns: (filter) => listRuns(store, filter),
       worker: (options) => Worker.start(engine, options),
       scheduler: startScheduler(engine),
-      awaitRun: (runId, options = {}) =>
-        Effect.gen(function* () {
-          const pollMs = Duration.toMillis(options.pollInterval ?? "50 millis")
-          const deadline = options.timeout === undefined ? Number.POSITIVE_INFINITY : (yield* Clock.currentTimeMillis) + Duration.toMillis(options.timeout)
-          for (;;) {
-            const view = yield* inspectRun(store, runId)
-            if (isTerminal(view.status) || (yield* Clock.currentTimeMillis) >= deadline) return view
-            yield* Effect.sleep(pollMs)
-          }
-        }),
+      awaitRun: (...args: ReadArgs<AwaitOptions>) => {
+        const { workflow, runId, options } = readArgs(args)
+        return Effect.flatMap(awaitTerminal(store, runId, options), (view) => checkWorkflow(workflow, view))
+      },
     }
     return service
   })
 
 /** A layer providing Mesh, given a Store layer. */
-export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError, Store> => Layer.scoped(Mesh, make(config))
+export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError, Store> => Layer.scoped(Mesh, make(config))

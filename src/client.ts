@@ -10,17 +10,18 @@
  * await worker.stop(); await mesh.close()
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
-import type { AnyWorkflow } from "../dsl/Workflow.js"
+import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
-import type { StartOptions, StartResult } from "../runtime/start.js"
+import type { Limits } from "../runtime/limits.js"
+import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError } from "./core/errors.js"
 import type { InspectOptions, RunView } from "./inspect.js"
-import { Mesh, layer as meshLayer } from "./Mesh.js"
+import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
 import type { RunFilter, Store } from "./store/Store.js"
@@ -36,6 +37,8 @@ export interface MeshClientOptions {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   readonly store?: StoreConfig
   readonly cacheSize?: number
+  /** Size limits of start payloads, step results and signal bodies, in bytes. */
+  readonly limits?: Partial<Limits>
 }
 
 /** A running worker, from `startWorker`. */
@@ -45,13 +48,23 @@ export interface WorkerClient {
   readonly stop: () => Promise<void>
 }
 
-/** The Promise API. */
+/** The Promise API. Failures are thrown as the same tagged errors as in the Effect API. */
 export interface MeshClient {
-  readonly start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Promise<StartResult>
+  /**
+   * Validates and starts a run; nothing is written when validation fails. Given a workflow
+   * definition, the payload is type-checked against the chosen manual trigger's schema.
+   */
+  start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(workflow: W, ...args: StartArgs<W, K>): Promise<StartResult>
+  /** Starts a run of a workflow by name (untyped payload). */
+  start(workflow: string, payload?: unknown, options?: StartOptions): Promise<StartResult>
   readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
-  readonly inspectRun: (runId: string, options?: InspectOptions) => Promise<RunView>
+  /** Reads a run; given its workflow first, the output is typed. */
+  inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Promise<TypedRunView<W>>
+  inspectRun(runId: string, options?: InspectOptions): Promise<RunView>
   readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Promise<ReadonlyArray<RunView>>
-  readonly awaitRun: (runId: string, options?: { readonly pollInterval?: Duration.DurationInput; readonly timeout?: Duration.DurationInput }) => Promise<RunView>
+  /** Waits until the run is terminal; `AwaitTimeoutError` after `timeout`. Given its workflow first, the output is typed. */
+  awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Promise<TypedRunView<W>>
+  awaitRun(runId: string, options?: AwaitOptions): Promise<RunView>
   readonly resume: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
   readonly approve: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
   readonly reject: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
@@ -74,7 +87,11 @@ const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreEr
 
 /** Creates a Promise client. The store opens now; `close()` releases it. */
 export const createMesh = async (options: MeshClientOptions): Promise<MeshClient> => {
-  const layer = meshLayer({ workflows: options.workflows, ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}) }).pipe(
+  const layer = meshLayer({
+    workflows: options.workflows,
+    ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
+  }).pipe(
     Layer.provide(storeLayer(options.store)),
   )
   const runtime = ManagedRuntime.make(layer)
@@ -86,11 +103,14 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
   await run(() => Effect.void)
   const workers = new Set<Scope.CloseableScope>()
   return {
-    start: (workflow, payload, startOptions) => run((m) => m.start(workflow, payload, startOptions)),
+    start: (workflow: AnyWorkflow | string, payload?: unknown, startOptions?: StartOptions) =>
+      run((m) => (typeof workflow === "string" ? m.start(workflow, payload, startOptions) : m.start(workflow, payload, startOptions))),
     executeNext: (o) => run((m) => m.executeNext(o)),
-    inspectRun: (runId, o) => run((m) => m.inspectRun(runId, o)),
+    inspectRun: (first: AnyWorkflow | string, second?: string | InspectOptions, third?: InspectOptions) =>
+      run((m) => (typeof first === "string" ? m.inspectRun(first, second as InspectOptions | undefined) : m.inspectRun(first, second as string, third))),
     listRuns: (filter) => run((m) => m.listRuns(filter)),
-    awaitRun: (runId, o) => run((m) => m.awaitRun(runId, o)),
+    awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
+      run((m) => (typeof first === "string" ? m.awaitRun(first, second as AwaitOptions | undefined) : m.awaitRun(first, second as string, third))),
     resume: (runId, o) => run((m) => m.resume(runId, o)),
     approve: (runId, o) => run((m) => m.approve(runId, o)),
     reject: (runId, o) => run((m) => m.reject(runId, o)),

@@ -4,8 +4,9 @@
  */
 import { Clock, Effect } from "effect"
 import { DEADLINE_RANK, deadlineStatus, type DeadlineStatus } from "../dsl/Deadline.js"
-import { InvalidOptionError, RunNotFoundError, type StoreError } from "./core/errors.js"
+import { InvalidOptionError, RunNotFoundError, showValue, type StoreError } from "./core/errors.js"
 import { isUuid } from "./core/ids.js"
+import type { Json } from "./core/json.js"
 import { isTerminal, type AttemptRecord, type CommandRecord, type Entry, type RunRecord, type RunStatus, type TaskRecord } from "./core/model.js"
 import type { PendingDeadline, RunFilter, StoreService } from "./store/Store.js"
 
@@ -27,8 +28,13 @@ export interface DeadlineView {
   readonly escalation?: string
 }
 
-/** A run as `inspectRun` shows it: the stored run (without its request hash), plus history on demand. */
-export interface RunView extends Omit<RunRecord, "requestHash"> {
+/**
+ * A run as `inspectRun` shows it: the stored run (without its request hash), plus history on
+ * demand. `Out` is the type of its output (JSON unless read through its workflow).
+ */
+export interface RunView<Out = Json> extends Omit<RunRecord, "requestHash" | "output"> {
+  /** The workflow's result, once completed. */
+  readonly output?: Out
   /** With `history: true`: every journal entry, in order, with its attempts. */
   readonly history?: ReadonlyArray<EntryView>
   /** With `history: true`: tasks not yet done (pending, scheduled or claimed). */
@@ -58,7 +64,7 @@ export const inspectRun = (
   options: InspectOptions = {},
 ): Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError> =>
   Effect.gen(function* () {
-    if (typeof runId !== "string" || !isUuid(runId)) return yield* new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
+    if (typeof runId !== "string" || !isUuid(runId)) return yield* new InvalidOptionError({ option: "runId", value: showValue(runId), reason: "must be a UUID" })
     const run = yield* store.getRun(runId)
     if (!run) return yield* new RunNotFoundError({ runId })
     if (!options.history) return summary(run)
@@ -108,12 +114,35 @@ const mostUrgent = (
   return best
 }
 
+const RUN_STATUSES: ReadonlyArray<RunStatus> = ["running", "paused", "completed", "failed", "cancelled"]
+const DEADLINE_STATUSES = Object.keys(DEADLINE_RANK)
+/** The most runs one `listRuns` call returns. */
+export const MAX_LIST_LIMIT = 1000
+
+/** The first malformed field of a `listRuns` filter, if any. */
+const invalidFilter = (filter: RunFilter & { readonly deadline?: DeadlineStatus }): InvalidOptionError | undefined => {
+  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
+  if (typeof filter !== "object" || filter === null) return bad("filter", filter, "expected an object")
+  const known = ["status", "workflow", "limit", "deadline"]
+  const unknown = Object.keys(filter).find((k) => !known.includes(k))
+  if (unknown !== undefined) return bad(unknown, (filter as Record<string, unknown>)[unknown], `unknown filter (known: ${known.join(", ")})`)
+  if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) return bad("status", filter.status, `expected one of ${RUN_STATUSES.join(", ")}`)
+  if (filter.workflow !== undefined && (typeof filter.workflow !== "string" || filter.workflow.length === 0)) return bad("workflow", filter.workflow, "expected a workflow name")
+  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LIST_LIMIT)) {
+    return bad("limit", filter.limit, `expected an integer from 1 to ${MAX_LIST_LIMIT}`)
+  }
+  if (filter.deadline !== undefined && !DEADLINE_STATUSES.includes(filter.deadline)) return bad("deadline", filter.deadline, `expected one of ${DEADLINE_STATUSES.join(", ")}`)
+  return undefined
+}
+
 /** Lists runs, newest first. With `deadline`, only runs whose most urgent deadline has that status. */
 export const listRuns = (
   store: StoreService,
   filter: RunFilter & { readonly deadline?: DeadlineStatus } = {},
-): Effect.Effect<ReadonlyArray<RunView & { readonly deadline?: DeadlineView }>, StoreError> =>
+): Effect.Effect<ReadonlyArray<RunView & { readonly deadline?: DeadlineView }>, InvalidOptionError | StoreError> =>
   Effect.gen(function* () {
+    const invalid = invalidFilter(filter)
+    if (invalid) return yield* invalid
     if (filter.deadline === undefined) return (yield* store.listRuns(filter)).map(summary)
     const now = yield* Clock.currentTimeMillis
     const byRun = new Map<string, Array<PendingDeadline>>()

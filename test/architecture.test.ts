@@ -24,7 +24,7 @@ const importsOf = (file: string): Array<string> => {
 
 const allowed: Record<string, (target: string) => boolean> = {
   "src/core": (t) => t === "effect" || t.startsWith("effect/") || t.startsWith("node:") || t.startsWith("src/core/"),
-  dsl: (t) => t === "effect" || t.startsWith("dsl/") || t.startsWith("src/core/"),
+  dsl: (t) => t === "effect" || t === "cron-parser" || t.startsWith("dsl/") || t.startsWith("src/core/"),
   runtime: (t) => t === "effect" || t === "cron-parser" || t.startsWith("runtime/") || t.startsWith("dsl/") || t.startsWith("src/core/") || t === "src/store/Store.ts",
   "src/store": (t) => !t.startsWith("runtime/") && !t.startsWith("dsl/") && !t.startsWith("src/") || t.startsWith("src/store/") || t.startsWith("src/core/"),
 }

@@ -13,15 +13,15 @@
  */
 import { Clock, Duration, Effect, Layer, TestClock } from "effect"
 import type { StepDef } from "../../dsl/Step.js"
-import type { AnyWorkflow } from "../../dsl/Workflow.js"
+import type { AnyWorkflow, ManualTriggerName } from "../../dsl/Workflow.js"
 import type { ExecuteResult } from "../../runtime/execute.js"
 import type { StepBody } from "../../runtime/StepRunner.js"
-import type { StartOptions, StartResult } from "../../runtime/start.js"
-import type { InvalidOptionError, RunNotFoundError, StoreError } from "../core/errors.js"
+import type { StartArgs, StartOptions, StartResult } from "../../runtime/start.js"
+import type { InvalidOptionError, StoreError } from "../core/errors.js"
 import type { StartError } from "../../runtime/start.js"
 import { isTerminal } from "../core/model.js"
 import type { RunView } from "../inspect.js"
-import { Mesh, make as makeMesh, type MeshConfig } from "../Mesh.js"
+import { Mesh, make as makeMesh, type MeshConfig, type ReadError } from "../Mesh.js"
 import * as MemoryStore from "../store/memory.js"
 import { Store, type StoreService } from "../store/Store.js"
 
@@ -41,9 +41,16 @@ export const layer = (config: TestMeshConfig): Layer.Layer<Mesh | Store> => {
 /** A fresh in-memory store, to share between two `TestMesh.layer`s. */
 export const memoryStore = (): StoreService => MemoryStore.make()
 
-/** Starts a run (same as `Mesh.start`). */
-export const start = (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError, Mesh> =>
-  Effect.flatMap(Mesh, (mesh) => mesh.start(workflow, payload, options))
+/** Starts a run (same as `Mesh.start`): given a workflow definition, the payload is type-checked. */
+export function start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(
+  workflow: W,
+  ...args: StartArgs<W, K>
+): Effect.Effect<StartResult, StartError, Mesh>
+/** Starts a run of a workflow by name (untyped payload). */
+export function start(workflow: string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError, Mesh>
+export function start(workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError, Mesh> {
+  return Effect.flatMap(Mesh, (mesh) => (typeof workflow === "string" ? mesh.start(workflow, payload, options) : mesh.start(workflow, payload, options)))
+}
 
 /** Options of `drain`. */
 export interface DrainOptions {
@@ -55,7 +62,7 @@ export interface DrainOptions {
 }
 
 /** Executes every task due now (and those they make due now) until the queue is idle. */
-export const drain = (options: DrainOptions = {}): Effect.Effect<ReadonlyArray<ExecuteResult>, StoreError, Mesh> =>
+export const drain = (options: DrainOptions = {}): Effect.Effect<ReadonlyArray<ExecuteResult>, StoreError | InvalidOptionError, Mesh> =>
   Effect.gen(function* () {
     const mesh = yield* Mesh
     const results: Array<ExecuteResult> = []
@@ -85,7 +92,7 @@ export interface RunUntilOptions extends DrainOptions {
 export const runUntilDone = (
   runId: string,
   options: RunUntilOptions = {},
-): Effect.Effect<RunView, StoreError | InvalidOptionError | RunNotFoundError, Mesh> =>
+): Effect.Effect<RunView, ReadError, Mesh> =>
   Effect.gen(function* () {
     const mesh = yield* Mesh
     const queue = options.queue ?? "default"

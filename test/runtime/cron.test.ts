@@ -53,11 +53,10 @@ describe("cron triggers", () => {
     expect(nextWindow(Trigger.cron("*/15 * * * *"), 4 * HOUR + 1)).toBe(4 * HOUR + 15 * 60_000)
   })
 
-  it.effect("refuses an engine whose cron expression does not parse", () =>
-    Effect.gen(function* () {
-      const Bad = Workflow.make({ name: "bad-cron", triggers: { nightly: Trigger.cron("61 25 * * *") }, *run() {} })
-      const exit = yield* Effect.exit(Mesh.make({ workflows: [Bad] }).pipe(Effect.provide(Layer.succeed(Store, TestMesh.memoryStore())), Effect.scoped))
-      expect(Exit.isFailure(exit)).toBe(true)
-      expect(JSON.stringify(exit)).toContain("InvalidWorkflowError")
-    }))
+  it("refuses a cron expression or time zone that does not parse when the trigger is defined", () => {
+    expect(() => Trigger.cron("61 25 * * *")).toThrow(expect.objectContaining({ _tag: "InvalidDefinitionError", field: "expression", value: '"61 25 * * *"' }))
+    expect(() => Trigger.cron("0 21 * * *", { timeZone: "Mars/Olympus" })).toThrow(
+      expect.objectContaining({ _tag: "InvalidDefinitionError", field: "timeZone", value: '"Mars/Olympus"' }),
+    )
+  })
 })

@@ -214,13 +214,13 @@ describe("start", () => {
   it.effect("rejects a bad payload with every missing, unknown and mistyped field, writing nothing", () =>
     Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
-      const error = yield* Effect.flip(TestMesh.start(Order, { cents: "12", coupon: "X" }))
+      const error = yield* Effect.flip(TestMesh.start("order", { cents: "12", coupon: "X" }))
       expect(error).toBeInstanceOf(InvalidPayloadError)
       expect(error).toMatchObject({ workflow: "order", trigger: "manual", missing: ["orderId"], unknown: ["coupon"] })
       expect((error as InvalidPayloadError).invalid.map((f) => f.field)).toEqual(["cents"])
-      expect((yield* Effect.flip(TestMesh.start(Order, "not an object")))._tag).toBe("InvalidPayloadError")
+      expect((yield* Effect.flip(TestMesh.start("order", "not an object")))._tag).toBe("InvalidPayloadError")
       expect((yield* Effect.flip(TestMesh.start("nope", {})))._tag).toBe("InvalidWorkflowError")
-      expect(yield* Effect.flip(TestMesh.start(Order, order, { trigger: "cron" }))).toMatchObject({ _tag: "InvalidTriggerError", available: ["manual"] })
+      expect(yield* Effect.flip(TestMesh.start("order", order, { trigger: "cron" }))).toMatchObject({ _tag: "InvalidTriggerError", available: ["manual"] })
       expect(yield* mesh.listRuns()).toEqual([])
       expect(yield* mesh.store.nextDueAt("default")).toBeUndefined()
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
