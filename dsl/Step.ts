@@ -84,7 +84,7 @@ export interface StepDef<I, O> {
  * })
  * const Due = Step.make("due-date", { run: () => new Date(), output: Schema.Date })  // yields a Date
  */
-export function make<I, O, E>(
+export function make<I = void, O = unknown, E = unknown>(
   name: string,
   options: StepOptions<I, StepResult<O>, O> & { readonly output: Schema.Schema<O, E, never> },
 ): StepDef<I, O>

@@ -57,6 +57,9 @@ export interface Decision {
 
 type Feed = { readonly ok: unknown } | { readonly err: unknown }
 
+/** Commands whose journaled result is decoded by a schema before the generator sees it: feeding them needs the command. */
+const decodesResult = (data: CommandData): boolean => data._tag === "Signal" || (data._tag === "Step" && data.step.options.output !== undefined)
+
 type Out = {
   entries: Array<Entry>
   tasks: Array<NewTask>
@@ -406,7 +409,7 @@ export class Replayer {
     if (data._tag === "Step" && data.step.options.irreversible) this.irreversible.add(seq)
     if (existing) {
       if (existing.kind !== kind || existing.name !== name) return this.diverged(seq, existing, { kind, name })
-      if (existing.status === "pending" || existing.kind === "signal") this.pending.set(seq, data)
+      if (existing.status === "pending" || decodesResult(data)) this.pending.set(seq, data)
       return seq
     }
     const base = { seq, kind, name, attempts: 0, createdAt: env.now }
@@ -491,7 +494,7 @@ export class Replayer {
     }
     out.entries.push(entry)
     this.journal.set(seq, entry)
-    if (entry.status === "pending" || entry.kind === "signal") this.pending.set(seq, data)
+    if (entry.status === "pending" || decodesResult(data)) this.pending.set(seq, data)
     return seq
   }
 

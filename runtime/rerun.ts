@@ -48,6 +48,8 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     if (!workflow) return yield* new InvalidWorkflowError({ workflow: source.workflow, reason: "not registered with this engine" })
     const refuse = (reason: RerunRefusedError["reason"], detail: string, steps: ReadonlyArray<string> = []) =>
       new RerunRefusedError({ runId: sourceId, reason, steps, detail })
+    // A second live run with the same input is a duplicate, not a rerun: wait for it to end, or cancel it.
+    if (!isTerminal(source.status)) return yield* refuse("not_terminal", `the source is still ${source.status}; rerun it once it completed, failed or was cancelled`)
 
     // Replay the source to learn which completed steps are irreversible (and that the code still fits its journal).
     const journal = yield* ctx.store.getJournal(sourceId)
