@@ -34,7 +34,7 @@ describe.each([
     const worker = await mesh.startWorker({ concurrency: 2, pollInterval: "20 millis" })
     try {
       const started = await Promise.all([1, 2, 3].map((a) => mesh.start(Calc, { a, b: 10 })))
-      const runs = await Promise.all(started.map((s) => mesh.awaitRun(s.runId, { timeout: "20 seconds" })))
+      const runs = await Promise.all(started.map((s) => mesh.awaitRun(s.runId, { timeout: "5 minutes" })))
       expect(runs.map((r) => r.output)).toEqual([{ sum: 11, x: 22, y: 24 }, { sum: 12, x: 24, y: 26 }, { sum: 13, x: 26, y: 28 }])
       const detailed = await mesh.inspectRun(started[0]!.runId, { history: true })
       expect(detailed.history!.map((e) => e.name)).toEqual(["add", "double", "double"])

@@ -105,7 +105,7 @@ describe("crash safety (real Postgres, worker processes)", () => {
       expect(again).toMatchObject({ runId: runIds[n], created: false })
     }
 
-    const counts = await awaitAllTerminal({ sql: s.sql, mesh: s.mesh, total: RUNS, timeoutMs: 120_000, context: () => supervisor.describe() })
+    const counts = await awaitAllTerminal({ sql: s.sql, mesh: s.mesh, total: RUNS, stallMs: 90_000, context: () => supervisor.describe() })
     await supervisor.stop()
 
     const verdict = await verifyExactlyOnce(s.sql, s.mesh, runIds)
@@ -128,7 +128,7 @@ describe("crash safety (real Postgres, worker processes)", () => {
     expect(kills.byStep["post-effect@b"], JSON.stringify(kills.byStep)).toBeGreaterThan(0)
     expect(kills.midCommitInTransaction, JSON.stringify(kills.midCommit)).toBeGreaterThan(0)
     await cleanup()
-  }, 200_000)
+  }, 900_000)
 
   it("every run completes exactly once across a Postgres restart mid-load, with the same workers", async () => {
     const t0 = Date.now()
@@ -145,7 +145,7 @@ describe("crash safety (real Postgres, worker processes)", () => {
       sql: s.sql,
       mesh: s.mesh,
       total: RUNS,
-      timeoutMs: 60_000,
+      stallMs: 90_000,
       context: () => supervisor.describe(),
       onTick: (c) => {
         if (restartedAt === undefined && (c.completed ?? 0) >= RUNS * 0.1) {
@@ -174,5 +174,5 @@ describe("crash safety (real Postgres, worker processes)", () => {
     expect(supervisor.spawned).toBe(3)
     expect(verdict.ledgerRows).toBe(RUNS)
     await cleanup()
-  }, 200_000)
+  }, 900_000)
 })

@@ -38,7 +38,7 @@ const runOne = async (flow: Workflow.WorkflowDef<any, any>, worker: { leaseFor: 
   try {
     const { runId } = await mesh.start(flow, {})
     await during?.(mesh, runId)
-    const run = await mesh.awaitRun(runId, { timeout: "20 seconds" })
+    const run = await mesh.awaitRun(runId, { timeout: "5 minutes" })
     await sleep(600) // let any body still running after its attempt finish its late write
     const rows = await sql<Array<{ execution: number }>>`SELECT execution FROM writes WHERE run_id = ${runId} ORDER BY id`
     return { run, rows: rows.map((r) => r.execution) }

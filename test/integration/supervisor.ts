@@ -116,7 +116,7 @@ export class Supervisor {
   constructor(readonly options: SupervisorOptions) {}
 
   /** Spawns the workers and resolves once each of the first `size` reported ready. */
-  async start(timeoutMs = 30_000): Promise<void> {
+  async start(timeoutMs = 180_000): Promise<void> {
     this.args = await workerCommand()
     const first = Array.from({ length: this.options.size }, () => this.spawnOne())
     const deadline = Date.now() + timeoutMs
