@@ -5,6 +5,7 @@
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { InvalidWorkflowError, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
+import { makeRedactor, type RedactionOptions } from "../src/core/redact.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
@@ -25,6 +26,11 @@ export interface EngineConfig {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   /** Live runs kept in the sticky cache (0 disables it). Default 1,000. */
   readonly cacheSize?: number
+  /**
+   * Extra secret patterns and key names, on top of the built-in rules, for everything the engine
+   * writes or prints from user text (logs, failures, notes, metadata, signal payloads).
+   */
+  readonly redaction?: RedactionOptions
 }
 
 /** The engine's operations. */
@@ -94,11 +100,13 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       workflows.set(wf.name, wf)
     }
     yield* validateCron(workflows.values())
+    // Compiled once per engine; a malformed host pattern is a defect at construction, not at the first log.
+    const redactor = makeRedactor(config.redaction)
     const cache = new StickyCache(config.cacheSize ?? 1000)
     const notifier = new Notifier()
     const leases = new Leases(store)
     yield* leases.start()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map() }
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), redactor }
     return {
       start: (workflow, payload, options) =>
         Effect.tap(start(ctx, workflow, payload, options), (r) => (r.created && r.status === "running" ? notifier.notify : Effect.void)),

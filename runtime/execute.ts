@@ -281,7 +281,7 @@ const runStep = (
     }
     const cause = outcome.cause
     const raw = cause._tag === "Fail" ? cause.error : cause
-    const info = errorInfo(raw)
+    const info = errorInfo(raw, ctx.redactor)
     const delay = yield* retryDelay(runnable.retry, task.attempt, raw, info.retryable !== false, finishedAt)
     const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
     if (delay !== undefined) {

@@ -19,6 +19,7 @@ import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError } from "./core/errors.js"
+import type { RedactionOptions } from "./core/redact.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import { Mesh, layer as meshLayer } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
@@ -36,6 +37,8 @@ export interface MeshClientOptions {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   readonly store?: StoreConfig
   readonly cacheSize?: number
+  /** Extra secret patterns and key names for redaction (see `EngineConfig.redaction`). */
+  readonly redaction?: RedactionOptions
 }
 
 /** A running worker, from `startWorker`. */
@@ -74,7 +77,7 @@ const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreEr
 
 /** Creates a Promise client. The store opens now; `close()` releases it. */
 export const createMesh = async (options: MeshClientOptions): Promise<MeshClient> => {
-  const layer = meshLayer({ workflows: options.workflows, ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}) }).pipe(
+  const layer = meshLayer({ workflows: options.workflows, ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}), ...(options.redaction !== undefined ? { redaction: options.redaction } : {}) }).pipe(
     Layer.provide(storeLayer(options.store)),
   )
   const runtime = ManagedRuntime.make(layer)
