@@ -19,7 +19,6 @@ import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError } from "./core/errors.js"
-import type { RedactionOptions } from "./core/redact.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import { Mesh, layer as meshLayer } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
@@ -38,7 +37,7 @@ export interface MeshClientOptions {
   readonly store?: StoreConfig
   readonly cacheSize?: number
   /** Extra secret patterns and key names for redaction (see `EngineConfig.redaction`). */
-  readonly redaction?: RedactionOptions
+  readonly redaction?: import("./core/redact.js").RedactionOptions
 }
 
 /** A running worker, from `startWorker`. */
