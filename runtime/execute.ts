@@ -16,6 +16,7 @@ import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { runAttempt } from "./StepRunner.js"
+import { withRedactedLogs } from "./logRedaction.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 
@@ -240,7 +241,7 @@ const runStep = (
     const startedAt = yield* Clock.currentTimeMillis
     const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
-      ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql })).pipe(
+      ctx.leases.guard(claim, leaseMs, withRedactedLogs(ctx.redactor, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }))).pipe(
         Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
         Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
       )

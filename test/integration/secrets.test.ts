@@ -23,14 +23,17 @@ import { SECRET_SHAPES } from "../fixtures/secretShapes.js"
 const S = SECRET_SHAPES
 const pick = (i: number) => S[i % S.length]!
 
-/** Fails every attempt: the first with the secret in an error `code`, the second with the whole text as code and message. */
+/**
+ * Logs the secret (message and annotation), then fails every attempt: the first with the
+ * secret in an error `code`, the second with the whole text as code and message.
+ */
 const Leaky = Step.make("leaky", {
   run: ({ index }: { index: number }, ctx) =>
-    Effect.fail(
+    Effect.logWarning(`attempt ${ctx.attempt}: ${pick(index).text}`).pipe(Effect.annotateLogs({ apiKey: pick(index).secret }), Effect.zipRight(Effect.fail(
       ctx.attempt === 1
         ? Object.assign(new Error(pick(index).text), { code: `token=${pick(index).secret}` })
         : new StepError({ code: pick(index).text, message: `attempt 2: ${pick(index).text}`, retryable: false }),
-    ),
+    ))),
   retry: { maxAttempts: 2 },
 })
 const Echo = Step.make("echo", { run: (value: { readonly password: string; readonly memo: string }) => value })
@@ -195,6 +198,7 @@ describe("no secret persisted, anywhere", () => {
     const printed = logs.join("\n")
     expect(printed).toContain(views.planted)
     expect(printed).toContain(REDACTED)
+    expect(printed).toContain("attempt 2: ") // step bodies' own log lines were captured, redacted
     expect(leaks(printed)).toEqual([])
   })
 
