@@ -90,8 +90,8 @@ const whole = (): string => REDACTED
 const builtInRules = (textKey: string): ReadonlyArray<Rule> => [
   // PEM private keys (RSA, EC, OPENSSH, ENCRYPTED, PGP ... BLOCK); a truncated block to the end.
   [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g, whole],
-  // scheme://user:password@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]*:[^\s/?#'"]*@/gi, (_m, scheme: string) => `${scheme}${REDACTED}@`],
+  // scheme://user:password@host (the user has no ":", so there is one split: linear time)
+  [/\b([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/?#@'":]*:[^\s/?#'"]*@/gi, (_m, scheme: string) => `${scheme}${REDACTED}@`],
   // Incoming webhooks: the path is the credential.
   [/\b(https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_-]+/g, (_m, base: string) => `${base}${REDACTED}`],
   [/\b(https:\/\/(?:discord|discordapp)\.com\/api\/webhooks\/)[0-9]+\/[A-Za-z0-9_-]+/g, (_m, base: string) => `${base}${REDACTED}`],

@@ -37,6 +37,13 @@ describe("redaction: secret shapes", () => {
     expect(redactText(input)).toBe(expected)
   })
 
+  it("scrubs adversarial 100 KB inputs in linear time", () => {
+    const units = ["a.", "a-", "http://" + "a:", "<a", "xoxb-", "sk-", "password=,", "token ", "u:p@", "\"password\":\"\\"]
+    const started = performance.now()
+    for (const unit of units) defaultRedactor.scrub(unit.repeat(Math.ceil(100_000 / unit.length)))
+    expect(performance.now() - started).toBeLessThan(2_000) // a quadratic rule takes many seconds here
+  })
+
   it("bounds messages but not scrubbed text", () => {
     expect(redactText("x".repeat(2000)).length).toBeLessThanOrEqual(501)
     expect(defaultRedactor.scrub("x".repeat(2000))).toHaveLength(2000)
