@@ -15,7 +15,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Effect, HashMap, Layer, Logger, LogLevel, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { Mesh, PgliteStore, PostgresStore, Step, StepError, Trigger, Workflow, type Store } from "../../src/index.js"
+import { createMesh, Mesh, PgliteStore, PostgresStore, Step, StepError, Trigger, Workflow, type Store } from "../../src/index.js"
+import * as TestMesh from "../../src/testing/index.js"
 import { REDACTED } from "../../src/core/redact.js"
 import { freshDatabase } from "../support/database.js"
 import { SECRET_SHAPES } from "../fixtures/secretShapes.js"
@@ -232,5 +233,61 @@ describe("no secret persisted, anywhere", () => {
       Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.start(Inputs, { raw: secret })).pipe(Effect.provide(Mesh.layer({ workflows: [Inputs] }).pipe(Layer.provide(PgliteStore.layer({ dataDir })))))),
     )
     expect(leaks(readTree(dataDir))).toContain(pick(24).name)
+  })
+})
+
+/** A host's own secret shapes and key names, configured per engine. */
+const HostRules = Workflow.make({
+  name: "host-rules",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+  *run() {
+    yield* Workflow.log("customer ssn 123-45-6789, pin_code=4321")
+    const sig = yield* Workflow.signal("card", { schema: Schema.Struct({ pinCode: Schema.String, last4: Schema.String }) })
+    return yield* Workflow.fail("declined", { cardPin: sig._tag === "Received" ? sig.payload.pinCode : "none" })
+  },
+})
+const redaction = { patterns: [/\bssn (?<secret>\d{3}-\d{2}-\d{4})\b/], keys: ["pin", "pinCode"] }
+
+describe("host redaction rules", () => {
+  const expectRedacted = (run: any) => {
+    expect(run.history[0].input.message).toBe("customer ssn [REDACTED], pin_code=[REDACTED]")
+    expect(run.history[1].output.payload).toEqual({ pinCode: REDACTED, last4: "4242" })
+    expect(run.error).toMatchObject({ message: "declined", details: { cardPin: REDACTED } })
+  }
+
+  it("EngineConfig.redaction reaches logs, signal payloads and failure details", async () => {
+    const run = await Effect.runPromise(
+      Effect.gen(function* () {
+        const mesh = yield* Mesh.Mesh
+        const { runId } = yield* TestMesh.start(HostRules, {})
+        yield* mesh.signal(runId, "card", { pinCode: "9876", last4: "4242" })
+        yield* TestMesh.drain()
+        return yield* mesh.inspectRun(runId, { history: true })
+      }).pipe(Effect.provide(TestMesh.layer({ workflows: [HostRules], redaction }))),
+    )
+    expectRedacted(run)
+  })
+
+  it("createMesh passes its redaction option to the engine", async () => {
+    const mesh = await createMesh({ workflows: [HostRules], store: { kind: "memory" }, redaction })
+    try {
+      const { runId } = await mesh.start(HostRules, {})
+      await mesh.signal(runId, "card", { pinCode: "9876", last4: "4242" })
+      for (let i = 0; i < 10 && (await mesh.executeNext())._tag !== "Idle"; i++);
+      expectRedacted(await mesh.inspectRun(runId, { history: true }))
+    } finally {
+      await mesh.close()
+    }
+  })
+
+  it("without them, the engine keeps the built-in rules only", async () => {
+    const run = await Effect.runPromise(
+      Effect.gen(function* () {
+        const mesh = yield* Mesh.Mesh
+        const { runId } = yield* TestMesh.start(HostRules, {})
+        return yield* mesh.inspectRun(runId, { history: true })
+      }).pipe(Effect.provide(TestMesh.layer({ workflows: [HostRules] }))),
+    )
+    expect((run as any).history[0].input.message).toBe("customer ssn 123-45-6789, pin_code=4321")
   })
 })
