@@ -178,6 +178,8 @@ export const makeRedactor = (options: RedactionOptions = {}): Redactor => {
     const walk = (value: unknown): unknown => {
       if (typeof value === "string") return onString(value)
       if (Array.isArray(value)) return value.map(walk)
+      // Dates and the like are stored as their JSON form; redact that, not their (empty) entries.
+      if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") return walk((value as { toJSON: () => unknown }).toJSON())
       if (value !== null && typeof value === "object") {
         const out: Record<string, unknown> = {}
         for (const [key, inner] of Object.entries(value)) out[key] = isSecretKey(key) && inner !== null && inner !== undefined ? REDACTED : walk(inner)

@@ -1,6 +1,8 @@
+import { Effect, HashMap, Logger } from "effect"
 import { describe, expect, it } from "vitest"
 import { defaultRedactor, makeRedactor, REDACTED, redactText, redactValue } from "../../src/core/redact.js"
 import { errorInfo, toCode } from "../../runtime/errorInfo.js"
+import { withRedactedLogs } from "../../runtime/logRedaction.js"
 import { StepFailedError, WorkflowFailedError } from "../../src/core/errors.js"
 import { HARMLESS, SECRET_SHAPES } from "../fixtures/secretShapes.js"
 
@@ -137,5 +139,28 @@ describe("error normalisation", () => {
     const r = makeRedactor({ keys: ["ssn"] })
     expect(errorInfo(new Error("ssn=123-45-6789"), r).message).toBe("ssn=[REDACTED]")
     expect(errorInfo(new Error("ssn=123-45-6789")).message).toBe("ssn=123-45-6789")
+  })
+})
+
+describe("redaction: step log lines", () => {
+  it("scrubs messages, errors and secret-named annotations; keeps other values as they are", async () => {
+    const seen: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
+    const capture = Logger.make(({ message, annotations }) => seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
+    const when = new Date(0)
+    const logged = Effect.logInfo("token=tok-Z123", new Error("password=pw-Z9"), { apiKey: "k", n: 1 }, when).pipe(Effect.annotateLogs({ password: "p", runId: "r-1" }))
+    await Effect.runPromise(withRedactedLogs(defaultRedactor, logged).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture))))
+    const [line] = seen
+    const [text, error, data, date] = line!.message as Array<unknown>
+    expect(text).toBe("token=[REDACTED]")
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).toBe("password=[REDACTED]")
+    expect((error as Error).stack).not.toContain("pw-Z9")
+    expect(data).toEqual({ apiKey: REDACTED, n: 1 })
+    expect(date).toBe(when)
+    expect(line!.annotations).toEqual({ password: REDACTED, runId: "r-1" })
+  })
+
+  it("stores dates in metadata as their JSON form", () => {
+    expect(redactValue({ at: new Date(0), token: new Date(0) })).toEqual({ at: "1970-01-01T00:00:00.000Z", token: REDACTED })
   })
 })
