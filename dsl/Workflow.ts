@@ -88,7 +88,7 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
 export const sleep = (name: string, duration: Duration.DurationInput): Command<void> =>
   new Command({ _tag: "Sleep", name, duration: checkDuration(`sleep "${name}"`, "duration", duration) })
 
-/** Writes a log line once (not again on replay) and records it in the journal. */
+/** Writes a log line once (not again on replay) and records it in the journal; secrets in it are redacted first. */
 export const log = (message: string, options: { readonly level?: LogLevel } = {}): Command<void> => {
   const level = options.level ?? "info"
   if (!LOG_LEVELS.includes(level)) refuse("log", "level", level, `expected one of ${LOG_LEVELS.join(", ")}`)
@@ -246,5 +246,5 @@ export const startChild = <W extends AnyWorkflow>(workflow: W, input: InputOf<W>
  */
 export const compensate = (): Command<void> => new Command({ _tag: "Compensate" })
 
-/** Fails the run with a reason (compensations run). `return yield* Workflow.fail("...")`. */
+/** Fails the run with a reason and details, both redacted before they are stored (compensations run). `return yield* Workflow.fail("...")`. */
 export const fail = (reason: string, details?: unknown): Command<never> => new Command({ _tag: "Fail", reason, details })

@@ -5,6 +5,7 @@
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
 import { InvalidOptionError, InvalidWorkflowError, showValue, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
+import { makeRedactor, type RedactionOptions } from "../src/core/redact.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
@@ -27,6 +28,11 @@ export interface EngineConfig {
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
   readonly limits?: Partial<Limits>
+  /**
+   * Extra secret patterns and key names, on top of the built-in rules, for everything the engine
+   * writes or prints from user text (logs, failures, notes, metadata, signal payloads).
+   */
+  readonly redaction?: RedactionOptions
 }
 
 /** The engine's operations. */
@@ -108,11 +114,13 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
       workflows.set(wf.name, wf)
     }
+    // Compiled once per engine; a malformed host pattern is a defect at construction, not at the first log.
+    const redactor = makeRedactor(config.redaction)
     const cache = new StickyCache(config.cacheSize ?? 1000)
     const notifier = new Notifier()
     const leases = new Leases(store)
     yield* leases.start()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits }
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor }
     const started = (result: StartResult) => (result.created && result.status === "running" ? notifier.notify : Effect.void)
     return {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.tap(start(ctx, workflow, payload, options), started),

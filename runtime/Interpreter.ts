@@ -18,6 +18,7 @@ import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../sr
 import { deterministicUuid } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
 import type { Entry, EntryKind, ErrorInfo, InboxSignal, TaskKind } from "../src/core/model.js"
+import { defaultRedactor, type Redactor } from "../src/core/redact.js"
 import { errorInfo } from "./errorInfo.js"
 import { decodeOutput } from "./payload.js"
 
@@ -159,6 +160,8 @@ export class Replayer {
     input: unknown,
     /** For a child run: the parent to wake when this run ends. */
     readonly parent?: { readonly runId: string; readonly seq: number },
+    /** Scrubs log lines, failure reasons and details and error messages before they are journaled. */
+    readonly redactor: Redactor = defaultRedactor,
   ) {
     this.generator = workflow.run(input)
   }
@@ -253,7 +256,7 @@ export class Replayer {
       try {
         step = "err" in feed ? this.generator.throw(feed.err) : this.generator.next(feed.ok)
       } catch (cause) {
-        const next = this.fail(errorInfo(cause), env, out)
+        const next = this.fail(errorInfo(cause, this.redactor), env, out)
         if (next === "blocked") return done({ _tag: "Blocked" })
         return done(next.outcome)
       }
@@ -270,7 +273,7 @@ export class Replayer {
       }
       const data = command.data
       if (data._tag === "Fail") {
-        const next = this.fail(errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details })), env, out)
+        const next = this.fail(errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details }), this.redactor), env, out)
         if (next === "blocked") return done({ _tag: "Blocked" })
         return done(next.outcome)
       }
@@ -437,10 +440,13 @@ export class Replayer {
       case "Uuid":
         entry = { ...base, status: "completed", output: uuidFrom(env.random), resolvedAt: env.now }
         break
-      case "Log":
-        entry = { ...base, status: "completed", input: { message: data.message, level: data.level }, resolvedAt: env.now }
-        out.logs.push({ message: data.message, level: data.level })
+      case "Log": {
+        // Journaled and printed in the same redacted form.
+        const message = this.redactor.scrub(String(data.message))
+        entry = { ...base, status: "completed", input: { message, level: data.level }, resolvedAt: env.now }
+        out.logs.push({ message, level: data.level })
         break
+      }
       case "Pause":
         entry = { ...base, status: "pending" }
         break

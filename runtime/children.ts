@@ -78,7 +78,7 @@ export const runChildTask = (
       : undefined
     if (!created || created._tag === "Left") {
       if (entry.status !== "pending") return yield* drop
-      const why = created ? String((created.left as { message?: string }).message ?? created.left) : `workflow "${spec.workflow}" is not registered`
+      const why = created ? ctx.redactor.text(String((created.left as { message?: string }).message ?? created.left)) : `workflow "${spec.workflow}" is not registered`
       return finish(yield* settle(ctx, settlement(failEntry("child_start_failed", why)), first), entry.name, "failed")
     }
     if (created.right.created) yield* ctx.notifier.notify

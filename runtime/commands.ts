@@ -19,7 +19,6 @@ import { toJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { Replayer } from "./Interpreter.js"
-import { redactText, redactValue } from "../src/core/redact.js"
 import { retryTransient } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { spawnChildren } from "./children.js"
@@ -166,9 +165,9 @@ export const runCommand = (
       const record: CommandRecord = {
         kind,
         actor: options.actor,
-        ...(options.note !== undefined ? { note: redactText(options.note) } : {}),
+        ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}),
         idempotencyKey: key,
-        ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+        ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
         at: now,
       }
       const empty = { resolve: [], append: [], attempts: [], tasks: [], withdraw: [] }
@@ -180,7 +179,7 @@ export const runCommand = (
             runId,
             now,
             expectedRevision: run.revision,
-            run: { status: "cancelled", error: { code: "cancelled", message: redactText(options.note ?? `cancelled by ${options.actor}`) } },
+            run: { status: "cancelled", error: { code: "cancelled", message: ctx.redactor.text(options.note ?? `cancelled by ${options.actor}`) } },
             command: record,
             ...(run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}),
           }),
@@ -210,14 +209,30 @@ export const runCommand = (
       }
       const output: Json =
         kind === "resume"
-          ? { actor: options.actor, ...(options.note !== undefined ? { reason: redactText(options.note) } : {}), at: now }
-          : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: redactText(options.note) } : {}), at: now }
+          ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
+          : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
       const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, { ...gate, status: "completed", output, resolvedAt: now }, record, now)
       if (outcome) return outcome
       // Lost a race (a step committed, or the same command twice): look again.
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
   }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
+
+const REDACTED_NOTE = " (after redaction: a secret-named field or secret-shaped text is delivered as \"[REDACTED]\"; the signal's schema must accept that)"
+
+/** An InvalidPayloadError when `payload` does not decode with the signal's schema. */
+const payloadError = (workflow: string, name: string, schema: Schema.Schema<any, any, never>, payload: Json, note: string): InvalidPayloadError | undefined => {
+  const decoded = Schema.decodeUnknownEither(schema, { errors: "all" })(payload)
+  if (Either.isRight(decoded)) return undefined
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  return new InvalidPayloadError({
+    workflow,
+    trigger: `signal:${name}`,
+    missing: issues.filter((i) => i._tag === "Missing").map((i) => i.path.map(String).join(".")),
+    unknown: issues.filter((i) => i._tag === "Unexpected").map((i) => i.path.map(String).join(".")),
+    invalid: issues.filter((i) => i._tag !== "Missing" && i._tag !== "Unexpected").map((i) => ({ field: i.path.map(String).join(".") || "(payload)", message: `${i.message}${note}` })),
+  })
+}
 
 /** Options of `signal`. `actor` defaults to "external". */
 export interface SignalOptions extends Partial<CommandOptions> {}
@@ -241,6 +256,9 @@ export const deliverSignal = (
     if (invalid) return yield* invalid
     if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", reason: "must be a non-empty string" })
     const json = toJson(payload) ?? null
+    // Secret fields are redacted before the payload is journaled, and the workflow receives the
+    // journaled value: the live run and any replay of it see the same thing.
+    const stored = (toJson(ctx.redactor.fields(json)) ?? null) as Json
     const key = commandKey(options)
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
@@ -256,7 +274,7 @@ export const deliverSignal = (
         actor,
         note: name,
         idempotencyKey: key,
-        ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+        ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
         at: now,
       }
       const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
@@ -266,7 +284,7 @@ export const deliverSignal = (
         const result = yield* retryTransient(
           ctx.store.commit({
             runId, now, expectedRevision: run.revision, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
-            deliver: { name, payload: json, receivedAt: now },
+            deliver: { name, payload: stored, receivedAt: now },
             command: record,
           }),
         )
@@ -274,19 +292,13 @@ export const deliverSignal = (
         if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as CommandOutcome
         continue
       }
-      const decoded = Schema.decodeUnknownEither(waiting.schema, { errors: "all" })(json)
-      if (Either.isLeft(decoded)) {
+      // The sender's payload must fit the schema, and so must its redacted form (what the run gets).
+      const refused = payloadError(run.workflow, name, waiting.schema, json, "") ?? payloadError(run.workflow, name, waiting.schema, stored, REDACTED_NOTE)
+      if (refused) {
         if (cached) ctx.cache.put(runId, cached)
-        const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-        return yield* new InvalidPayloadError({
-          workflow: run.workflow,
-          trigger: `signal:${name}`,
-          missing: issues.filter((i) => i._tag === "Missing").map((i) => i.path.map(String).join(".")),
-          unknown: issues.filter((i) => i._tag === "Unexpected").map((i) => i.path.map(String).join(".")),
-          invalid: issues.filter((i) => i._tag !== "Missing" && i._tag !== "Unexpected").map((i) => ({ field: i.path.map(String).join(".") || "(payload)", message: i.message })),
-        })
+        return yield* refused
       }
-      const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: json, at: now }, resolvedAt: now }
+      const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: stored, at: now }, resolvedAt: now }
       const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, resolved, record, now)
       if (outcome) return outcome
     }

@@ -6,6 +6,7 @@ import { Clock, Effect, Random } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import type { ClaimedTask, RunRecord } from "../src/core/model.js"
+import type { Redactor } from "../src/core/redact.js"
 import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
 import { decodeStored } from "./payload.js"
@@ -30,6 +31,8 @@ export interface EngineContext {
   readonly timerKeepers: Map<string, TimerKeeper>
   /** Size limits of payloads, results and signal bodies. */
   readonly limits: Limits
+  /** This engine's compiled redaction rules: applied to everything written or printed from user text. */
+  readonly redactor: Redactor
 }
 
 /** A local worker that takes timers created by `start` and fires them when due. */
@@ -59,5 +62,5 @@ export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflo
   Effect.map(Effect.all([ctx.store.getJournal(run.id), ctx.store.getInbox(run.id)]), ([journal, inbox]) => {
     const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
     const parent = run.parentRunId !== undefined ? { runId: run.parentRunId, seq: run.parentSeq ?? 0 } : undefined
-    return new Replayer(run.id, workflow, decodeStored(trigger, run.input), parent).load(journal, inbox)
+    return new Replayer(run.id, workflow, decodeStored(trigger, run.input), parent, ctx.redactor).load(journal, inbox)
   })

@@ -1,12 +1,13 @@
 /**
  * Error normalisation: any thrown or failed value becomes a persisted `ErrorInfo`, a stable
- * snake_case code plus a redacted, bounded message. Raw errors never reach the store.
+ * snake_case code plus a redacted, bounded message. Raw errors never reach the store. The code
+ * is derived from redacted text (so `token=abc123` becomes `token_redacted`, not `token_abc123`).
  */
 import { Cause, Duration } from "effect"
 import { StepFailedError, WorkflowFailedError } from "../src/core/errors.js"
 import type { ErrorInfo } from "../src/core/model.js"
-import { redactText } from "../src/core/redact.js"
-import { toJson } from "../src/core/json.js"
+import { defaultRedactor, type Redactor } from "../src/core/redact.js"
+import { toJson, type Json } from "../src/core/json.js"
 
 const CODE_RE = /^[a-z][a-z0-9_]{0,63}$/
 
@@ -36,22 +37,28 @@ const unwrap = (error: unknown): unknown => {
   return error
 }
 
-/** Normalises any error value into a persisted `ErrorInfo`. */
-export const errorInfo = (raw: unknown): ErrorInfo => {
+/** A code from untrusted text: secrets are scrubbed before the text is folded into snake_case. */
+const codeOf = (raw: unknown, redactor: Redactor): string => toCode(typeof raw === "string" ? redactor.scrub(raw) : raw)
+
+/** Normalises any error value into a persisted `ErrorInfo`, redacted with the engine's rules. */
+export const errorInfo = (raw: unknown, redactor: Redactor = defaultRedactor): ErrorInfo => {
   const error = unwrap(raw)
   if (error instanceof StepFailedError) {
-    return { ...error.error, step: error.step, seq: error.seq }
+    // Normally already redacted (it comes from the journal), but user code can build one.
+    const { details, ...rest } = error.error
+    const kept = details === undefined ? undefined : (toJson(redactor.value(details)) as Json | undefined)
+    return { ...rest, code: codeOf(rest.code, redactor), message: redactor.text(rest.message), ...(kept === undefined ? {} : { details: kept }), step: error.step, seq: error.seq }
   }
   if (error instanceof WorkflowFailedError) {
-    const details = toJson(error.details)
-    return { code: "workflow_failed", message: redactText(error.reason), ...(details === undefined ? {} : { details }) }
+    const details = toJson(redactor.value(toJson(error.details)))
+    return { code: "workflow_failed", message: redactor.text(error.reason), ...(details === undefined ? {} : { details }) }
   }
-  if (typeof error === "string") return { code: "error", message: redactText(error) }
-  const code = toCode(field(error, "code") ?? field(error, "_tag") ?? field(error, "name") ?? "error")
+  if (typeof error === "string") return { code: "error", message: redactor.text(error) }
+  const code = codeOf(field(error, "code") ?? field(error, "_tag") ?? field(error, "name") ?? "error", redactor)
   const message = field(error, "message")
   const info: { code: string; message: string; retryable?: boolean } = {
     code,
-    message: redactText(typeof message === "string" && message.length > 0 ? message : code),
+    message: redactor.text(typeof message === "string" && message.length > 0 ? message : code),
   }
   if (field(error, "retryable") === false) info.retryable = false
   return info

@@ -18,6 +18,7 @@ import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { decodeOutput } from "./payload.js"
 import { runAttempt } from "./StepRunner.js"
+import { withRedactedLogs } from "./logRedaction.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 
@@ -259,10 +260,14 @@ const runStep = (
     const startedAt = yield* Clock.currentTimeMillis
     const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
-      ctx.leases.guard(claim, leaseMs, runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, {
-        schema: runnable.output,
-        limitBytes: ctx.limits.outputBytes,
-      })).pipe(
+      ctx.leases.guard(
+        claim,
+        leaseMs,
+        withRedactedLogs(
+          ctx.redactor,
+          runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, { schema: runnable.output, limitBytes: ctx.limits.outputBytes }),
+        ),
+      ).pipe(
         Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
         Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
       )
@@ -302,7 +307,7 @@ const runStep = (
     }
     const cause = outcome.cause
     const raw = cause._tag === "Fail" ? cause.error : cause
-    const info = errorInfo(raw)
+    const info = errorInfo(raw, ctx.redactor)
     const delay = yield* retryDelay(runnable.retry, task.attempt, raw, info.retryable !== false, finishedAt)
     const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
     if (delay !== undefined) {

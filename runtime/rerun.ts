@@ -10,7 +10,6 @@ import { ConflictError, InvalidOptionError, InvalidWorkflowError, RerunRefusedEr
 import { deterministicUuid, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
-import { redactValue } from "../src/core/redact.js"
 import { validate, type CommandOptions } from "./commands.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
@@ -55,7 +54,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     const journal = yield* ctx.store.getJournal(sourceId)
     const trigger = workflow.triggers[source.trigger] ?? Object.values(workflow.triggers)[0]
     const input = decodeStored(trigger, source.input)
-    const probe = new Replayer(sourceId, workflow, input).load(journal)
+    const probe = new Replayer(sourceId, workflow, input, undefined, ctx.redactor).load(journal)
     const replayed = probe.advance(yield* makeEnv)
     if (replayed.outcome._tag === "NonDeterminism") return yield* refuse("replay_failed", replayed.outcome.error.message)
     const irreversible = journal.filter((e) => e.kind === "step" && e.status === "completed" && probe.irreversible.has(e.seq))
@@ -78,7 +77,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     const now = yield* Clock.currentTimeMillis
     const runId = options.idempotencyKey ? deterministicUuid(sourceId, "rerun", options.idempotencyKey) : newRunId()
     const requestHash = sha256Hex(canonicalJson({ rerunOf: sourceId, fromStep: options.fromStep ?? null, allowIrreversible: options.allowIrreversible === true }))
-    const replayer = new Replayer(runId, workflow, input).load(kept)
+    const replayer = new Replayer(runId, workflow, input, undefined, ctx.redactor).load(kept)
     const decision = replayer.advance({ ...(yield* makeEnv), now })
     const change = runChangeOf(decision)
     const status = change?.status ?? "running"
@@ -104,7 +103,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       actor: options.actor,
       note: options.fromStep ? `rerun of ${sourceId} from step ${options.fromStep}` : `rerun of ${sourceId}`,
       ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-      ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+      ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
       at: now,
     }
     const created = yield* ctx.store.createRun({ run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command })

@@ -19,7 +19,6 @@ import {
 } from "../src/core/errors.js"
 import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
-import { redactValue } from "../src/core/redact.js"
 import { isTerminal, type ClaimedTask, type CommandRecord, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./advance.js"
 import { makeEnv, type EngineContext } from "./context.js"
@@ -130,7 +129,7 @@ export const start = (
     const runId = options.runId ?? (options.idempotencyKey ? deterministicUuid(name, triggerName, options.idempotencyKey) : newRunId())
     // The resolved input, not the raw payload: writing a defaulted field out is the same request.
     const requestHash = sha256Hex(canonicalJson({ workflow: name, trigger: triggerName, payload: resolved.right.stored }))
-    const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent)
+    const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent, ctx.redactor)
     const env = yield* makeEnv
     const decision = replayer.advance({ ...env, now })
     const status = statusOf(decision)
@@ -169,7 +168,7 @@ export const start = (
           kind: "start",
           actor: options.actor ?? "system",
           ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-          ...(options.metadata !== undefined ? { metadata: redactValue(options.metadata) as Json } : {}),
+          ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
           at: now,
         }
       : undefined

@@ -17,6 +17,7 @@ import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { Limits } from "../runtime/limits.js"
+import type { RedactionOptions } from "./core/redact.js"
 import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError } from "./core/errors.js"
@@ -39,6 +40,8 @@ export interface MeshClientOptions {
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
   readonly limits?: Partial<Limits>
+  /** Extra secret patterns and key names for redaction (see `EngineConfig.redaction`). */
+  readonly redaction?: RedactionOptions
 }
 
 /** A running worker, from `startWorker`. */
@@ -91,6 +94,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     workflows: options.workflows,
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
+    ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),
   }).pipe(
     Layer.provide(storeLayer(options.store)),
   )

@@ -21,6 +21,8 @@ export type {
   AnyWorkflow,
   InputOf,
   OutputOf,
+  ManualTriggerName,
+  StartPayload,
   ManualTrigger,
   PayloadOf,
   DefaultValue,
@@ -37,7 +39,7 @@ export * as PostgresStore from "./store/postgres.js"
 export { createMesh } from "./client.js"
 export type { MeshClient, MeshClientOptions, StoreConfig, WorkerClient } from "./client.js"
 export type { RunView, EntryView, InspectOptions, DeadlineView } from "./inspect.js"
-export type { StartOptions, StartResult } from "../runtime/start.js"
+export type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 export type { CommandOptions, CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
 export type { ApprovalDecision, Resumed, SignalResult } from "../dsl/Workflow.js"
 export type { Divergence, ReplayReport } from "../runtime/checkReplay.js"
@@ -45,5 +47,9 @@ export type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 export type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 export type { WorkerOptions, WorkerHandle, WorkerStats } from "../runtime/Worker.js"
 export * from "./core/errors.js"
+export type { RedactionOptions, Redactor } from "./core/redact.js"
+export type { Limits } from "../runtime/limits.js"
+export type { Jsonify } from "./core/json.js"
+export type { AwaitOptions, TypedRunView, ReadError } from "./Mesh.js"
 export type { Json } from "./core/json.js"
 export type { RunStatus, Entry, EntryKind, EntryStatus, ErrorInfo, AttemptRecord, TaskRecord, CommandRecord } from "./core/model.js"
