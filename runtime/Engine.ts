@@ -4,7 +4,7 @@
  */
 import { Clock, Context, Effect, Layer, type Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
-import { InvalidOptionError, InvalidWorkflowError, showValue, type InvalidPayloadError, type StoreError } from "../src/core/errors.js"
+import { InvalidOptionError, InvalidWorkflowError, showValue, type InvalidPayloadError, type PayloadTooLargeError, type StoreError } from "../src/core/errors.js"
 import { makeRedactor, type RedactionOptions } from "../src/core/redact.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
@@ -61,7 +61,7 @@ export interface EngineService {
   /** Rejects the run's pending `Workflow.approval`. */
   readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Sends a signal to a run: resolves its `Workflow.signal` wait, or waits in its inbox until then. */
-  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError>
+  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError | PayloadTooLargeError>
   /** Starts a new run with a source run's input (or forked from its journal with `fromStep`). */
   readonly rerun: (runId: string, options: RerunOptions) => Effect.Effect<RerunOutcome, RerunError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */

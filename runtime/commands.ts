@@ -13,6 +13,8 @@ import {
   InvalidWorkflowError,
   RunNotFoundError,
   type StoreError,
+  showValue,
+  type PayloadTooLargeError,
 } from "../src/core/errors.js"
 import { isUuid, newRunId } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
@@ -23,6 +25,7 @@ import { retryTransient } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { spawnChildren } from "./children.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { oversized } from "./limits.js"
 
 /** Who issues a command, and how to make it idempotent. */
 export interface CommandOptions {
@@ -60,11 +63,20 @@ const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "p
 const MAX_ROUNDS = 25
 
 export const validate = (runId: string, options: CommandOptions) => {
-  if (typeof runId !== "string" || !isUuid(runId)) return new InvalidOptionError({ option: "runId", reason: "must be a UUID" })
-  if (typeof options?.actor !== "string" || options.actor.trim().length === 0) return new InvalidOptionError({ option: "actor", reason: "is required" })
-  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.startsWith("auto:"))) {
-    return new InvalidOptionError({ option: "idempotencyKey", reason: "must be a non-empty string not starting with \"auto:\"" })
+  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
+  if (typeof runId !== "string" || !isUuid(runId)) return bad("runId", runId, "must be a UUID")
+  if (typeof options !== "object" || options === null) return bad("options", options, "expected an object with `actor`")
+  if (typeof options.actor !== "string" || options.actor.trim().length === 0 || options.actor.length > 256) {
+    return bad("actor", options.actor, "is required: a non-empty string of at most 256 characters")
   }
+  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.startsWith("auto:"))) {
+    return bad("idempotencyKey", options.idempotencyKey, "must be a non-empty string not starting with \"auto:\"")
+  }
+  if (options.metadata !== undefined && (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata))) {
+    return bad("metadata", options.metadata, "must be an object")
+  }
+  const note = (options as { readonly note?: unknown }).note
+  if (note !== undefined && typeof note !== "string") return bad("note", note, "must be a string")
   return undefined
 }
 
@@ -249,12 +261,14 @@ export const deliverSignal = (
   name: string,
   payload: unknown,
   options: SignalOptions = {},
-): Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError> =>
+): Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError | PayloadTooLargeError> =>
   Effect.gen(function* () {
     const actor = options.actor ?? "external"
     const invalid = validate(runId, { ...options, actor })
     if (invalid) return yield* invalid
-    if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", reason: "must be a non-empty string" })
+    if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", value: showValue(name), reason: "must be a non-empty string" })
+    const tooLarge = oversized("signal", payload, ctx.limits.signalBytes)
+    if (tooLarge) return yield* tooLarge
     const json = toJson(payload) ?? null
     // Secret fields are redacted before the payload is journaled, and the workflow receives the
     // journaled value: the live run and any replay of it see the same thing.

@@ -136,6 +136,24 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
     )
   }
 
+  it.effect("controls refuse malformed options and oversized signals, writing nothing", () =>
+    Effect.gen(function* () {
+      const mesh = yield* Mesh.Mesh
+      const { runId } = yield* mesh.start(Gate)
+      const before = yield* snapshot
+      const refused = [
+        [mesh.resume(runId, { actor: 42 as never }), { _tag: "InvalidOptionError", option: "actor", value: "42" }],
+        [mesh.resume(runId, { actor: "" }), { _tag: "InvalidOptionError", option: "actor" }],
+        [mesh.cancel(runId, { actor: "ops", metadata: "x" as never }), { _tag: "InvalidOptionError", option: "metadata" }],
+        [mesh.approve(runId, { actor: "ops", note: 7 as never }), { _tag: "InvalidOptionError", option: "note" }],
+        [mesh.cancel("not-a-uuid", { actor: "ops" }), { _tag: "InvalidOptionError", option: "runId" }],
+        [mesh.signal(runId, "paid", { blob: "x".repeat(300 * 1024) }), { _tag: "PayloadTooLargeError", what: "signal", limit: 256 * 1024 }],
+        [mesh.signal(runId, "", {}), { _tag: "InvalidOptionError", option: "name" }],
+      ] as const
+      for (const [call, expected] of refused) expect(yield* Effect.flip(call as Effect.Effect<unknown, unknown>)).toMatchObject(expected)
+      expect(yield* snapshot).toBe(before)
+    }).pipe(Effect.provide(layer)))
+
   it.effect("rerun of a run that is not terminal is refused with not_terminal", () =>
     Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
