@@ -1,0 +1,100 @@
+/**
+ * The run-time guard for the postgres.js null-socket crash (src/store/postgresSocket.ts).
+ *
+ * Each case runs in a child process, because the unguarded failure is an uncaught TypeError
+ * from a setImmediate that kills whatever process it happens in. The repro is the one of
+ * porsager/postgres#1208: a backend dies while a transaction's statement is in flight, and
+ * postgres.js's own `begin()` answers with a ROLLBACK on the dead connection.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { afterAll, describe, expect, inject, it } from "vitest"
+import { freshDatabase } from "./support/database.js"
+
+// Inside the project (.tmp/ is git-ignored) so the child resolves the project's own postgres.js.
+mkdirSync(".tmp", { recursive: true })
+const dir = mkdtempSync(join(resolve(".tmp"), "guard-"))
+afterAll(() => process.env.KEEP_GUARD_DIR || rmSync(dir, { recursive: true, force: true }))
+
+const guardModule = pathToFileURL(resolve("src/store/postgresSocket.ts")).href
+
+/** The child: kills its own backends mid-statement (in a transaction or a reserved connection), then queries again. */
+const script = (guarded: boolean, mode: "begin" | "reserve") => `
+import postgres from "postgres"
+import { guardedSocket } from ${JSON.stringify(guardModule)}
+const url = process.env.URL
+const sql = postgres(url, { max: 2, onnotice: () => {} ${guarded ? ", socket: guardedSocket()" : ""} })
+const killer = postgres(url, { max: 1, onnotice: () => {} })
+const outcomes = []
+let kills = 0
+for (let round = 0; round < 3; round++) {
+  let pid = null
+  const work = ${
+    mode === "begin"
+      ? `sql.begin(async (t) => {
+    const [row] = await t\`select pg_backend_pid() as pid\`
+    pid = row.pid
+    await t\`select pg_sleep(5)\`
+  })`
+      : `sql.reserve().then(async (r) => {
+    const [row] = await r\`select pg_backend_pid() as pid\`
+    pid = row.pid
+    try { await r\`select pg_sleep(5)\` } catch (e) { await r\`select 1\`.catch(() => {}); throw e } finally { r.release() }
+  })`
+  }.then(() => "resolved", (e) => e.code ?? e.message)
+  let settled = false
+  work.then(() => (settled = true))
+  // postgres.js may fail the next statement on a reconnected connection with the stale FATAL: then nothing to kill.
+  while (pid === null && !settled) await new Promise((r) => setTimeout(r, 10))
+  if (pid !== null) kills++, await killer\`select pg_terminate_backend(\${pid})\`
+  outcomes.push(await work)
+  await new Promise((r) => setTimeout(r, 50))
+}
+// A reconnected connection may still fail one statement with the stale FATAL (postgres.js keeps it): retry once or twice.
+let after
+for (let i = 0; i < 3 && !after; i++) after = await sql\`select 41 + 1 as answer\`.then((rows) => rows[0], () => undefined)
+console.log(JSON.stringify({ outcomes, kills, answer: after.answer }))
+await sql.end({ timeout: 1 })
+await killer.end({ timeout: 1 })
+`
+
+const runChild = (url: string, guarded: boolean, mode: "begin" | "reserve") => {
+  const file = join(dir, `${mode}-${guarded ? "guarded" : "plain"}.mts`)
+  writeFileSync(file, script(guarded, mode))
+  const child = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, URL: url }, encoding: "utf8", timeout: 30_000, cwd: process.cwd() })
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr }
+}
+
+describe("postgres.js null-socket guard", () => {
+  it("without the guard, the installed postgres.js dies with the upstream TypeError (if this fails, upstream fixed it)", async () => {
+    const db = await freshDatabase(inject("databaseUrl"), "guard")
+    try {
+      const r = runChild(db.url, false, "begin")
+      expect(r.status, r.stdout).not.toBe(0)
+      expect(r.stderr).toMatch(/Cannot read properties of null \(reading 'write'\)/)
+    } finally {
+      await db.drop()
+    }
+  })
+
+  for (const mode of ["begin", "reserve"] as const) {
+    it(`with the guard, a backend dying under ${mode}() rejects the work and the pool recovers`, async () => {
+      const db = await freshDatabase(inject("databaseUrl"), "guard")
+      try {
+        const r = runChild(db.url, true, mode)
+        expect(r.stderr).not.toMatch(/TypeError/)
+        expect(r.status, r.stderr).toBe(0)
+        const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { outcomes: Array<string>; kills: number; answer: number }
+        expect(result.answer).toBe(42)
+        expect(result.outcomes).toHaveLength(3)
+        expect(result.kills).toBeGreaterThanOrEqual(2)
+        // The backend's death surfaces as a catchable error (the server's 57P01, or a closed connection).
+        for (const outcome of result.outcomes) expect(outcome).toMatch(/^(57P01|CONNECTION_CLOSED|ECONNRESET)$/)
+      } finally {
+        await db.drop()
+      }
+    })
+  }
+})
