@@ -21,7 +21,31 @@ afterAll(() => process.env.KEEP_GUARD_DIR || rmSync(dir, { recursive: true, forc
 const guardModule = pathToFileURL(resolve("src/store/postgresSocket.ts")).href
 
 /** The child: kills its own backends mid-statement (in a transaction or a reserved connection), then queries again. */
-const script = (guarded: boolean, mode: "begin" | "reserve") => `
+type Mode = "begin" | "begin-timer" | "reserve"
+
+/** The work each round runs: it publishes its backend pid, and the backend is killed while it waits. */
+const WORK: Record<Mode, string> = {
+  // A statement in flight when the backend dies; postgres.js's begin() then sends ROLLBACK.
+  begin: `sql.begin(async (t) => {
+    const [row] = await t\`select pg_backend_pid() as pid\`
+    pid = row.pid
+    await t\`select pg_sleep(5)\`
+  })`,
+  // The transaction body is on a timer when the backend dies, and writes again afterwards.
+  "begin-timer": `sql.begin(async (t) => {
+    const [row] = await t\`select pg_backend_pid() as pid\`
+    pid = row.pid
+    await new Promise((r) => setTimeout(r, 300))
+    await t\`select 1\`
+  })`,
+  reserve: `sql.reserve().then(async (r) => {
+    const [row] = await r\`select pg_backend_pid() as pid\`
+    pid = row.pid
+    try { await r\`select pg_sleep(5)\` } catch (e) { await r\`select 1\`.catch(() => {}); throw e } finally { r.release() }
+  })`,
+}
+
+const script = (guarded: boolean, mode: Mode) => `
 import postgres from "postgres"
 import { guardedSocket } from ${JSON.stringify(guardModule)}
 const url = process.env.URL
@@ -31,26 +55,15 @@ const outcomes = []
 let kills = 0
 for (let round = 0; round < 3; round++) {
   let pid = null
-  const work = ${
-    mode === "begin"
-      ? `sql.begin(async (t) => {
-    const [row] = await t\`select pg_backend_pid() as pid\`
-    pid = row.pid
-    await t\`select pg_sleep(5)\`
-  })`
-      : `sql.reserve().then(async (r) => {
-    const [row] = await r\`select pg_backend_pid() as pid\`
-    pid = row.pid
-    try { await r\`select pg_sleep(5)\` } catch (e) { await r\`select 1\`.catch(() => {}); throw e } finally { r.release() }
-  })`
-  }.then(() => "resolved", (e) => e.code ?? e.message)
+  const work = ${WORK[mode]}.then(() => "resolved", (e) => e.code ?? e.message)
   let settled = false
   work.then(() => (settled = true))
   // postgres.js may fail the next statement on a reconnected connection with the stale FATAL: then nothing to kill.
   while (pid === null && !settled) await new Promise((r) => setTimeout(r, 10))
   if (pid !== null) kills++, await killer\`select pg_terminate_backend(\${pid})\`
+  // Nothing else uses the pool meanwhile, so the dead connection is not reconnected under the work's feet.
+  await new Promise((r) => setTimeout(r, 500))
   outcomes.push(await work)
-  await new Promise((r) => setTimeout(r, 50))
 }
 // A reconnected connection may still fail one statement with the stale FATAL (postgres.js keeps it): retry once or twice.
 let after
@@ -60,7 +73,7 @@ await sql.end({ timeout: 1 })
 await killer.end({ timeout: 1 })
 `
 
-const runChild = (url: string, guarded: boolean, mode: "begin" | "reserve") => {
+const runChild = (url: string, guarded: boolean, mode: Mode) => {
   const file = join(dir, `${mode}-${guarded ? "guarded" : "plain"}.mts`)
   writeFileSync(file, script(guarded, mode))
   const child = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, URL: url }, encoding: "utf8", timeout: 30_000, cwd: process.cwd() })
@@ -68,18 +81,20 @@ const runChild = (url: string, guarded: boolean, mode: "begin" | "reserve") => {
 }
 
 describe("postgres.js null-socket guard", () => {
-  it("without the guard, the installed postgres.js dies with the upstream TypeError (if this fails, upstream fixed it)", async () => {
-    const db = await freshDatabase(inject("databaseUrl"), "guard")
-    try {
-      const r = runChild(db.url, false, "begin")
-      expect(r.status, r.stdout).not.toBe(0)
-      expect(r.stderr).toMatch(/Cannot read properties of null \(reading 'write'\)/)
-    } finally {
-      await db.drop()
-    }
-  })
+  for (const mode of ["begin", "begin-timer"] as const) {
+    it(`without the guard, the installed postgres.js dies with the upstream TypeError under ${mode} (if this fails, upstream fixed it)`, async () => {
+      const db = await freshDatabase(inject("databaseUrl"), "guard")
+      try {
+        const r = runChild(db.url, false, mode)
+        expect(r.status, r.stdout).not.toBe(0)
+        expect(r.stderr).toMatch(/Cannot read properties of null \(reading 'write'\)/)
+      } finally {
+        await db.drop()
+      }
+    })
+  }
 
-  for (const mode of ["begin", "reserve"] as const) {
+  for (const mode of ["begin", "begin-timer", "reserve"] as const) {
     it(`with the guard, a backend dying under ${mode}() rejects the work and the pool recovers`, async () => {
       const db = await freshDatabase(inject("databaseUrl"), "guard")
       try {

@@ -4,22 +4,25 @@
  * `--ignore-scripts` and bundlers alike (nothing in node_modules is edited).
  *
  * The crash: when a connection's socket closes, postgres.js's `closed()` sets its socket to
- * null and rejects the pending queries. Code reacting to that rejection (postgres.js's own
- * `begin()` sends ROLLBACK; `reserve()` users send anything) writes to the same connection,
- * `write()` schedules `nextWrite` with setImmediate, and `nextWrite` calls `socket.write` on
- * null: an uncatchable TypeError that kills the process (seen when Postgres restarts under load).
+ * null and rejects the pending queries. Code that still holds the connection then writes to
+ * it (postgres.js's own `begin()` sends ROLLBACK; a transaction body wakes from a timer and
+ * sends its next statement; `reserve()` users send anything): `write()` schedules `nextWrite`
+ * with setImmediate, and `nextWrite` calls `socket.write` on null, an uncatchable TypeError
+ * that kills the process (seen when Postgres restarts under load).
  *
  * The guard: postgres.js only ever nulls its socket in its 'close' listener, and we hand it the
  * socket object, so we decide when 'close' reaches it. When the real socket dies after the
  * connection was established, the guard
  *   1. reports the failure through 'error' first: postgres.js rejects the in-flight queries
  *      while its socket is still this (non-null) object;
- *   2. swallows the writes provoked by those rejections (a ROLLBACK, a retry) and rejects
- *      them with another 'error' on the next turn;
- *   3. emits 'close' only after two event-loop turns without a write, so the reactions to
- *      every rejection have run before postgres.js nulls its socket.
- * A write after that point would need code that waits on a timer and then writes to a
- * connection it was told is closed; postgres.js's pool never does (it reconnects instead).
+ *   2. swallows every later write and rejects it with another 'error' on the next turn;
+ *   3. lets 'close' through only when the connection is free: two event-loop turns without a
+ *      write and, if the session was inside a transaction, once the transaction's owner has
+ *      sent its COMMIT or ROLLBACK (read from the protocol: ReadyForQuery's transaction status
+ *      and the statements written). A transaction body sleeping on a timer therefore still
+ *      writes to this object, never to a null socket.
+ * What stays unguarded: a `reserve()`d connection outside a transaction whose owner writes
+ * again after a timer, and a transaction body idle for longer than HOLD_MS after the death.
  *
  * Before the connection is established (startup, authentication, a cancel request) the
  * socket is transparent: postgres.js's own reconnect-on-close logic applies unchanged.
@@ -36,12 +39,24 @@ export interface SocketOptions {
   readonly socket?: unknown
 }
 
-/** Byte of the ReadyForQuery message: the first one marks the connection as established. */
-const READY_FOR_QUERY = 0x5a
+/** Protocol message types the guard reads. */
+const READY_FOR_QUERY = 0x5a // Z (server): carries the transaction status
+const PARSE = 0x50 // P (client): statement name, query text
+const BIND = 0x42 // B (client): portal, statement name
+const QUERY = 0x51 // Q (client): simple query text
+const IDLE = 0x49 // I: ReadyForQuery status outside a transaction
 /** Quiet turns (no write from postgres.js) before 'close' is let through. */
 const QUIET_TURNS = 2
 /** Safety valve: a connection writing forever while dead still gets closed. */
 const MAX_TURNS = 1_000
+/** How long a dead connection is held for a transaction that has not ended yet. */
+const HOLD_MS = 10 * 60_000
+
+/** Statements that end a transaction (not `ROLLBACK TO SAVEPOINT`). */
+const TX_END = /^(commit|rollback|end|abort|prepare\s+transaction)\b(?!\s+to\b)/
+
+const endsTransaction = (buf: Buffer, start: number, end: number): boolean =>
+  TX_END.test(buf.toString("latin1", start, Math.min(end, start + 48)).trimStart().toLowerCase())
 
 /** Mark on socket factories made here, so a store can tell an `sql` it already guarded. */
 const GUARD = Symbol.for("squid-mesh.postgresSocketGuard")
@@ -67,15 +82,27 @@ class GuardedSocket extends EventEmitter {
   private readonly raw: net.Socket
   /** The server sent its first ReadyForQuery: queries may be in flight from now on. */
   private established = false
-  /** Framing state used until `established`: bytes of the current message left to skip, header bytes so far. */
-  private skip = 0
+  /** Incoming framing: header bytes of the current message so far, bytes of it left, whether the next byte is a ReadyForQuery status. */
   private header: Array<number> = []
+  private skip = 0
+  private statusNext = false
+  /** The last ReadyForQuery said the session is inside a transaction. */
+  private inTransaction = false
+  /** A COMMIT / ROLLBACK was written since that ReadyForQuery. */
+  private endSent = false
+  /** Prepared statements that end a transaction, by name (postgres.js Binds them without re-parsing). */
+  private readonly endStatements = new Set<string>()
   /** postgres.js asked to end or destroy the socket: its close is expected, forward it as is. */
   private ending = false
   /** The real socket failed or closed after the connection was established. */
   private dead = false
   private failure: Error | undefined
   private wroteWhileDead = false
+  private tickPending = false
+  private quiet = 0
+  private turns = 0
+  private holdExpired = false
+  private valve: NodeJS.Timeout | undefined
   private closeEmitted = false
 
   constructor(raw: net.Socket, host: string, port: number | undefined) {
@@ -85,7 +112,7 @@ class GuardedSocket extends EventEmitter {
     this.port = port
     raw.on("data", (chunk: Buffer) => {
       if (this.dead) return
-      if (!this.established) this.scan(chunk)
+      this.scanIncoming(chunk)
       this.emit("data", chunk)
     })
     raw.on("drain", () => this.dead || this.emit("drain"))
@@ -100,9 +127,11 @@ class GuardedSocket extends EventEmitter {
 
   /** Writes to the real socket; once it is dead, swallows the write and rejects it on the next turn. */
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+    if (this.established) this.scanOutgoing(chunk)
     if (!this.dead && !this.closeEmitted) return this.raw.write(chunk, callback)
     this.wroteWhileDead = true
     if (callback) process.nextTick(callback, this.failure)
+    this.kick()
     return true
   }
 
@@ -128,40 +157,57 @@ class GuardedSocket extends EventEmitter {
 
   private onRawError(error: Error): void {
     if (this.closeEmitted) return
-    if (this.established && !this.ending) {
-      this.dead = true
+    if (this.established && !this.ending && !this.dead) {
       this.failure = error
+      this.die()
     }
     this.emitError(error)
   }
 
   private onRawClose(hadError: boolean): void {
-    if (this.closeEmitted) return
+    if (this.closeEmitted || this.dead) return
     if (!this.established || this.ending) return this.emitClose(hadError)
-    this.dead = true
-    if (!this.failure) {
-      // A clean close (the server went away): reject what is in flight before postgres.js
-      // sees the close, so its reactions write to this object, not to a null socket.
-      this.failure = connectionError("CONNECTION_CLOSED", this.host, this.port)
-      this.emitError(this.failure)
-    }
-    this.settle(0, 0)
+    // A clean close (the server went away): reject what is in flight before postgres.js
+    // sees the close, so its reactions write to this object, not to a null socket.
+    this.failure = connectionError("CONNECTION_CLOSED", this.host, this.port)
+    this.die()
+    this.emitError(this.failure)
   }
 
-  /** One turn of the deferred close: reject writes that arrived, close after QUIET_TURNS quiet turns. */
-  private settle(quiet: number, turns: number): void {
-    setImmediate(() => {
-      if (this.closeEmitted) return
-      if (this.wroteWhileDead && turns < MAX_TURNS) {
-        this.wroteWhileDead = false
-        this.emitError(this.failure!)
-        return this.settle(0, turns + 1)
-      }
-      if (quiet + 1 < QUIET_TURNS && turns < MAX_TURNS) return this.settle(quiet + 1, turns + 1)
-      // hadError=false makes postgres.js reject anything still queued with CONNECTION_CLOSED
-      // (it skips that for hadError=true, trusting the 'error' event to have done it).
-      this.emitClose(false)
-    })
+  private die(): void {
+    this.dead = true
+    this.valve = setTimeout(() => {
+      this.holdExpired = true
+      this.kick()
+    }, HOLD_MS)
+    this.valve.unref()
+    this.kick()
+  }
+
+  /** Schedules one turn of the deferred close. */
+  private kick(): void {
+    if (this.tickPending || this.closeEmitted || !this.dead) return
+    this.tickPending = true
+    setImmediate(() => this.tick())
+  }
+
+  /** Rejects writes that arrived; lets 'close' through after QUIET_TURNS quiet turns once no transaction holds the connection. */
+  private tick(): void {
+    this.tickPending = false
+    if (this.closeEmitted) return
+    const exhausted = ++this.turns > MAX_TURNS
+    if (this.wroteWhileDead && !exhausted) {
+      this.wroteWhileDead = false
+      this.quiet = 0
+      this.emitError(this.failure!)
+      return this.kick()
+    }
+    if (++this.quiet < QUIET_TURNS && !exhausted) return this.kick()
+    // A transaction's owner still holds the connection: wait for its next write (or the valve).
+    if (this.inTransaction && !this.endSent && !this.holdExpired && !exhausted) return
+    // hadError=false makes postgres.js reject anything still queued with CONNECTION_CLOSED
+    // (it skips that for hadError=true, trusting the 'error' event to have done it).
+    this.emitClose(false)
   }
 
   private emitError(error: Error): void {
@@ -171,26 +217,68 @@ class GuardedSocket extends EventEmitter {
 
   private emitClose(hadError: boolean): void {
     this.closeEmitted = true
+    if (this.valve) clearTimeout(this.valve)
     if (!this.raw.destroyed) this.raw.destroy()
     this.emit("close", hadError)
   }
 
-  /** Follows the server's message framing until the first ReadyForQuery (then stops looking). */
-  private scan(chunk: Buffer): void {
+  /** Follows the server's message framing: the first ReadyForQuery establishes, each one gives the transaction status. */
+  private scanIncoming(chunk: Buffer): void {
     let i = 0
-    while (i < chunk.length && !this.established) {
+    while (i < chunk.length) {
       if (this.skip > 0) {
+        if (this.statusNext) {
+          this.statusNext = false
+          this.established = true
+          this.inTransaction = chunk[i] !== IDLE
+          this.endSent = false
+        }
         const n = Math.min(this.skip, chunk.length - i)
         this.skip -= n
         i += n
+        continue
+      }
+      if (this.header.length === 0 && chunk.length - i >= 5) {
+        this.enterMessage(chunk[i]!, chunk.readUInt32BE(i + 1))
+        i += 5
         continue
       }
       this.header.push(chunk[i++]!)
       if (this.header.length < 5) continue
       const [type, a, b, c, d] = this.header as [number, number, number, number, number]
       this.header = []
-      if (type === READY_FOR_QUERY) this.established = true
-      else this.skip = ((a << 24) | (b << 16) | (c << 8) | d) - 4
+      this.enterMessage(type, ((a << 24) | (b << 16) | (c << 8) | d) >>> 0)
+    }
+  }
+
+  private enterMessage(type: number, length: number): void {
+    this.skip = length - 4
+    this.statusNext = type === READY_FOR_QUERY && this.skip > 0
+  }
+
+  /** Notes COMMIT / ROLLBACK among the client's messages (postgres.js writes whole messages). */
+  private scanOutgoing(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    for (let i = 0; i + 5 <= buf.length; ) {
+      const type = buf[i]!
+      const end = i + 1 + buf.readUInt32BE(i + 1)
+      if (end > buf.length || end < i + 5) return
+      if (type === QUERY) {
+        if (endsTransaction(buf, i + 5, end)) this.endSent = true
+      } else if (type === PARSE) {
+        const nameEnd = buf.indexOf(0, i + 5)
+        if (nameEnd < 0 || nameEnd >= end) return
+        if (endsTransaction(buf, nameEnd + 1, end)) {
+          this.endSent = true
+          if (nameEnd > i + 5) this.endStatements.add(buf.toString("latin1", i + 5, nameEnd))
+        }
+      } else if (type === BIND && this.endStatements.size > 0) {
+        const portalEnd = buf.indexOf(0, i + 5)
+        const nameEnd = portalEnd < 0 ? -1 : buf.indexOf(0, portalEnd + 1)
+        if (nameEnd < 0 || nameEnd >= end) return
+        if (nameEnd > portalEnd + 1 && this.endStatements.has(buf.toString("latin1", portalEnd + 1, nameEnd))) this.endSent = true
+      }
+      i = end
     }
   }
 }
