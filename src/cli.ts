@@ -196,7 +196,7 @@ const doctor = async (args: ReadonlyArray<string>): Promise<number> => {
   if (major < 20) problems++
   console.log(`node: ${process.version}${major < 20 ? " (too old: squid-mesh needs Node >= 20)" : ""}`)
   console.log(`postgres.js: ${postgresDriverVersion() ?? "version unknown (bundled?)"}`)
-  console.log("postgres.js null-socket guard: built in (installed at run time through the driver's socket option; not on TLS connections)")
+  console.log("postgres.js null-socket guard: built in (installed at run time through the driver's socket option, TLS included)")
   if (args.includes("--fix-postgres")) console.log("--fix-postgres: nothing to patch any more; the guard is built in")
   const migrations = loadMigrations()
   console.log(`migrations shipped: ${migrations.length} (${migrations[0]?.filename} .. ${migrations[migrations.length - 1]?.filename})`)

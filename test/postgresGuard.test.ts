@@ -7,11 +7,14 @@
  * postgres.js's own `begin()` answers with a ROLLBACK on the dead connection.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { afterAll, describe, expect, inject, it } from "vitest"
+import postgres from "postgres"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { connect } from "../src/store/postgres.js"
 import { freshDatabase } from "./support/database.js"
+import { startCluster, type PgCluster } from "./support/pgCluster.js"
 
 // Inside the project (.tmp/ is git-ignored) so the child resolves the project's own postgres.js.
 mkdirSync(".tmp", { recursive: true })
@@ -19,6 +22,7 @@ const dir = mkdtempSync(join(resolve(".tmp"), "guard-"))
 afterAll(() => process.env.KEEP_GUARD_DIR || rmSync(dir, { recursive: true, force: true }))
 
 const guardModule = pathToFileURL(resolve("src/store/postgresSocket.ts")).href
+const storeModule = pathToFileURL(resolve("src/store/postgres.ts")).href
 
 /** The child: kills its own backends mid-statement (in a transaction or a reserved connection), then queries again. */
 type Mode = "begin" | "begin-timer" | "reserve"
@@ -45,12 +49,24 @@ const WORK: Record<Mode, string> = {
   })`,
 }
 
-const script = (guarded: boolean, mode: Mode) => `
+/** How the child opens its pool: postgres.js alone, with the guard's socket, or through the store's `connect` (TLS from the URL). */
+type Pool = "plain" | "guarded" | "connect"
+
+const POOL: Record<Pool, string> = {
+  plain: "postgres(url, { max: 2, onnotice: () => {} })",
+  guarded: "postgres(url, { max: 2, onnotice: () => {}, socket: guardedSocket() })",
+  connect: "connect(url, { max: 2 })",
+}
+
+const script = (pool: Pool, mode: Mode) => `
 import postgres from "postgres"
 import { guardedSocket } from ${JSON.stringify(guardModule)}
+import { connect } from ${JSON.stringify(storeModule)}
 const url = process.env.URL
-const sql = postgres(url, { max: 2, onnotice: () => {} ${guarded ? ", socket: guardedSocket()" : ""} })
-const killer = postgres(url, { max: 1, onnotice: () => {} })
+const sql = ${POOL[pool]}
+const [{ ssl }] = await sql\`select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as ssl\`
+console.log(JSON.stringify({ ssl }))
+const killer = postgres(url.replace(/\\?.*$/, ""), { max: 1, onnotice: () => {} })
 const outcomes = []
 let kills = 0
 for (let round = 0; round < 3; round++) {
@@ -73,11 +89,25 @@ await sql.end({ timeout: 1 })
 await killer.end({ timeout: 1 })
 `
 
-const runChild = (url: string, guarded: boolean, mode: Mode) => {
-  const file = join(dir, `${mode}-${guarded ? "guarded" : "plain"}.mts`)
-  writeFileSync(file, script(guarded, mode))
+const runChild = (url: string, pool: Pool, mode: Mode) => {
+  const file = join(dir, `${mode}-${pool}.mts`)
+  writeFileSync(file, script(pool, mode))
   const child = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, URL: url }, encoding: "utf8", timeout: 30_000, cwd: process.cwd() })
   return { status: child.status, stdout: child.stdout, stderr: child.stderr }
+}
+
+/** The child exited normally, its pool was (or was not) on TLS, every round's work failed catchably, and the pool answers again. */
+const expectSurvived = (r: { status: number | null; stdout: string; stderr: string }, ssl: boolean) => {
+  expect(r.stderr).not.toMatch(/TypeError/)
+  expect(r.status, r.stderr).toBe(0)
+  const lines = r.stdout.trim().split("\n")
+  expect(JSON.parse(lines[0]!)).toEqual({ ssl })
+  const result = JSON.parse(lines.at(-1)!) as { outcomes: Array<string>; kills: number; answer: number }
+  expect(result.answer).toBe(42)
+  expect(result.outcomes).toHaveLength(3)
+  expect(result.kills).toBeGreaterThanOrEqual(2)
+  // The backend's death surfaces as a catchable error (the server's 57P01, or a closed connection).
+  for (const outcome of result.outcomes) expect(outcome).toMatch(/^(57P01|CONNECTION_CLOSED|ECONNRESET)$/)
 }
 
 describe("postgres.js null-socket guard", () => {
@@ -85,7 +115,7 @@ describe("postgres.js null-socket guard", () => {
     it(`without the guard, the installed postgres.js dies with the upstream TypeError under ${mode} (if this fails, upstream fixed it)`, async () => {
       const db = await freshDatabase(inject("databaseUrl"), "guard")
       try {
-        const r = runChild(db.url, false, mode)
+        const r = runChild(db.url, "plain", mode)
         expect(r.status, r.stdout).not.toBe(0)
         expect(r.stderr).toMatch(/Cannot read properties of null \(reading 'write'\)/)
       } finally {
@@ -98,18 +128,50 @@ describe("postgres.js null-socket guard", () => {
     it(`with the guard, a backend dying under ${mode}() rejects the work and the pool recovers`, async () => {
       const db = await freshDatabase(inject("databaseUrl"), "guard")
       try {
-        const r = runChild(db.url, true, mode)
-        expect(r.stderr).not.toMatch(/TypeError/)
-        expect(r.status, r.stderr).toBe(0)
-        const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { outcomes: Array<string>; kills: number; answer: number }
-        expect(result.answer).toBe(42)
-        expect(result.outcomes).toHaveLength(3)
-        expect(result.kills).toBeGreaterThanOrEqual(2)
-        // The backend's death surfaces as a catchable error (the server's 57P01, or a closed connection).
-        for (const outcome of result.outcomes) expect(outcome).toMatch(/^(57P01|CONNECTION_CLOSED|ECONNRESET)$/)
+        expectSurvived(runChild(db.url, "guarded", mode), false)
       } finally {
         await db.drop()
       }
     })
   }
+})
+
+describe("postgres.js null-socket guard over TLS (the guard encrypts, sslmode from the URL)", () => {
+  let cluster: PgCluster | undefined
+  beforeAll(async () => {
+    cluster = await startCluster()
+    // A self-signed certificate in the data directory, owned like it (the server refuses a key others can read).
+    const crt = join(cluster.dataDir, "server.crt")
+    const key = join(cluster.dataDir, "server.key")
+    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", crt], { encoding: "utf8" })
+    expect(made.status, made.stderr).toBe(0)
+    const owner = statSync(cluster.dataDir)
+    for (const file of [crt, key]) chownSync(file, owner.uid, owner.gid)
+    chmodSync(key, 0o600)
+    const admin = postgres(cluster.url, { max: 1, onnotice: () => undefined })
+    await admin.unsafe("ALTER SYSTEM SET ssl = on")
+    await admin`select pg_reload_conf()`
+    await admin.end()
+  }, 60_000)
+  afterAll(() => cluster?.stop())
+
+  it("connect() with sslmode=require refuses a server without TLS, every time (no connection leaks), and prefer falls back", async () => {
+    const base = inject("databaseUrl")
+    const required = connect(`${base}${base.includes("?") ? "&" : "?"}sslmode=require`, { max: 1 })
+    try {
+      for (let i = 0; i < 3; i++) await expect(required`select 1`).rejects.toMatchObject({ code: "SSL_NOT_SUPPORTED" })
+    } finally {
+      await required.end({ timeout: 1 })
+    }
+    const preferred = connect(`${base}${base.includes("?") ? "&" : "?"}sslmode=prefer`, { max: 1 })
+    try {
+      expect(await preferred`select 41 + 1 as answer`).toEqual([{ answer: 42 }])
+    } finally {
+      await preferred.end({ timeout: 1 })
+    }
+  })
+
+  it("connect() with sslmode=require is encrypted and guarded: a transaction on a timer survives its backend's death", () => {
+    expectSurvived(runChild(`${cluster!.url}?sslmode=require`, "connect", "begin-timer"), true)
+  })
 })

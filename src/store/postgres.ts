@@ -9,8 +9,8 @@ import { dirname, join } from "node:path"
 import { Effect, Layer, type Scope } from "effect"
 import postgres from "postgres"
 import { StoreError } from "../core/errors.js"
-import { canGuard, guardedSocket, isGuard, type SocketOptions } from "./postgresSocket.js"
-export { guardedSocket } from "./postgresSocket.js"
+import { canGuard, guardedSocket, isGuard, type GuardTls, type SocketOptions } from "./postgresSocket.js"
+export { guardedSocket, type GuardTls } from "./postgresSocket.js"
 import { migrate } from "./sql/migrate.js"
 import type { SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
@@ -70,9 +70,10 @@ export type GuardStatus = "guarded" | "tls" | "custom-socket"
 /**
  * Installs the guard against the postgres.js 3.4.x null-socket crash (porsager/postgres#1154,
  * #1208) on `sql` through its public `socket` option, and says whether it holds. Connections
- * opened after this call are guarded; call it before the first query. It cannot hold on TLS
- * connections (postgres.js replaces the socket with its own TLS socket) nor replace a custom
- * `socket` the host set: those report "tls" / "custom-socket".
+ * opened after this call are guarded; call it before the first query. It cannot hold on a pool
+ * created with TLS (postgres.js replaces the socket with its own TLS socket; create such a pool
+ * with `ssl: false, socket: guardedSocket({ ssl })` instead, as `connect` does) nor replace a
+ * custom `socket` the host set: those report "tls" / "custom-socket".
  */
 export const installGuard = (sql: postgres.Sql): GuardStatus => {
   const options = sql.options as unknown as SocketOptions & { socket?: unknown }
@@ -110,13 +111,21 @@ export interface ConnectOptions {
 
 /** Opens a postgres.js pool for a URL with settings the store expects, guarded against the null-socket crash. */
 export const connect = (url: string, options: ConnectOptions = {}): postgres.Sql => {
-  const sql = postgres(url, {
+  const settings = {
     max: options.max ?? 10,
     onnotice: () => undefined,
     connection: { application_name: "squid-mesh", ...(options.readOnly ? { default_transaction_read_only: true } : {}) },
-  })
-  installGuard(sql)
-  return sql
+  }
+  const sql = postgres(url, settings)
+  const { ssl, sslnegotiation } = sql.options as unknown as { ssl?: GuardTls["ssl"] | false; sslnegotiation?: GuardTls["negotiation"] }
+  if (!ssl) {
+    installGuard(sql)
+    return sql
+  }
+  // TLS asked for (sslmode in the URL): postgres.js would swap in its own TLS socket and bypass
+  // the guard, so the guard encrypts instead. The first instance never connected.
+  void sql.end({ timeout: 0 })
+  return postgres(url, { ...settings, ssl: false, socket: guardedSocket({ ssl, negotiation: sslnegotiation }) } as postgres.Options<{}>)
 }
 
 /**

@@ -27,8 +27,9 @@
  * Before the connection is established (startup, authentication, a cancel request) the
  * socket is transparent: postgres.js's own reconnect-on-close logic applies unchanged.
  */
-import { EventEmitter } from "node:events"
+import { EventEmitter, once } from "node:events"
 import net from "node:net"
+import tls from "node:tls"
 
 /** The subset of postgres.js's parsed options the socket factory reads. */
 export interface SocketOptions {
@@ -104,6 +105,8 @@ class GuardedSocket extends EventEmitter {
   private holdExpired = false
   private valve: NodeJS.Timeout | undefined
   private closeEmitted = false
+  /** A stand-in for a connection that failed before postgres.js got it (see `failed`). */
+  private broken = false
 
   constructor(raw: net.Socket, host: string, port: number | undefined) {
     super()
@@ -120,14 +123,32 @@ class GuardedSocket extends EventEmitter {
     raw.on("close", (hadError: boolean) => this.onRawClose(hadError))
   }
 
+  /**
+   * A socket whose connection failed before postgres.js got it (a refused connect, a failed
+   * TLS handshake). postgres.js only moves a connection back to its pool on 'close', so the
+   * failure is reported as a refused plain socket would: 'error', then 'close', once it listens.
+   */
+  static failed(error: Error, host: string, port: number | undefined): GuardedSocket {
+    // An unconnected stand-in: it is destroyed by emitClose, after the error.
+    const socket = new GuardedSocket(new net.Socket(), host, port)
+    socket.broken = true
+    setImmediate(() => {
+      socket.emitError(error)
+      socket.emitClose(true)
+    })
+    return socket
+  }
+
   /** Mirrors net.Socket; "closed" once the real socket is gone, so postgres.js stops ending it. */
   get readyState(): string {
-    return this.dead || this.closeEmitted ? "closed" : this.raw.readyState
+    return this.dead || this.closeEmitted || this.broken ? "closed" : this.raw.readyState
   }
 
   /** Writes to the real socket; once it is dead, swallows the write and rejects it on the next turn. */
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     if (this.established) this.scanOutgoing(chunk)
+    // Failed before it was established: its 'error' and 'close' are on their way.
+    if (this.broken || (!this.established && this.raw.destroyed)) return true
     if (!this.dead && !this.closeEmitted) return this.raw.write(chunk, callback)
     this.wroteWhileDead = true
     if (callback) process.nextTick(callback, this.failure)
@@ -284,23 +305,80 @@ class GuardedSocket extends EventEmitter {
 }
 
 /** A postgres.js `socket` option function, marked as the squid-mesh guard. */
-export type GuardedSocketFactory = ((options: SocketOptions) => GuardedSocket) & { readonly [GUARD]: true }
+export type GuardedSocketFactory = ((options: SocketOptions) => GuardedSocket | Promise<GuardedSocket>) & { readonly [GUARD]: true }
+
+/**
+ * TLS done by the guard itself, because postgres.js's own TLS replaces the socket it was given.
+ * `ssl` takes postgres.js's values: "require" / "allow" / "prefer" (encrypted, certificate not
+ * verified; "prefer" falls back to plain text when the server has no TLS), "verify-full" or
+ * `true` (verified), or tls.connect options.
+ */
+export interface GuardTls {
+  readonly ssl: true | "require" | "allow" | "prefer" | "verify-full" | tls.ConnectionOptions
+  /** "direct": TLS from the first byte (PostgreSQL 17 `sslnegotiation=direct`), no SSLRequest. */
+  readonly negotiation?: "direct" | "postgres" | null | undefined
+}
+
+/** The SSLRequest message: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])
+
+/** Opens the plain socket, negotiates TLS as postgres.js would, and resolves once it is secure (or plain under "prefer"). */
+const openTls = async (raw: net.Socket, host: string, config: GuardTls): Promise<net.Socket> => {
+  const failed = (error: Error) => {
+    raw.destroy()
+    throw error
+  }
+  await once(raw, "connect").catch(failed)
+  if (config.negotiation !== "direct") {
+    raw.write(SSL_REQUEST)
+    const [answer] = (await once(raw, "data").catch(failed)) as [Buffer]
+    if (answer[0] !== 0x53 /* S */) {
+      if (config.ssl === "prefer") return raw
+      failed(Object.assign(new Error(`the server at ${host} does not accept TLS connections`), { code: "SSL_NOT_SUPPORTED" }))
+    }
+  }
+  const { ssl } = config
+  const options: tls.ConnectionOptions = {
+    socket: raw,
+    ...(net.isIP(host) ? {} : { servername: host }),
+    ...(config.negotiation === "direct" ? { ALPNProtocols: ["postgresql"] } : {}),
+    ...(ssl === "require" || ssl === "allow" || ssl === "prefer" ? { rejectUnauthorized: false } : typeof ssl === "object" ? ssl : {}),
+  }
+  const secure = tls.connect(options)
+  await once(secure, "secureConnect").catch((error: Error) => {
+    secure.destroy()
+    return failed(error)
+  })
+  return secure
+}
 
 /**
  * Returns a function for postgres.js's `socket` option that opens guarded connections (TCP,
  * or the unix socket of `path`). Pass it when the host creates its own pool:
- * `postgres(url, { socket: guardedSocket() })`. Not for TLS connections: postgres.js replaces
- * the socket with its own TLS socket there (see `canGuard`).
+ * `postgres(url, { socket: guardedSocket() })`. For TLS give `tls` and pass `ssl: false` to
+ * postgres.js, so that the guard, not postgres.js, encrypts the connection.
  */
-export const guardedSocket = (): GuardedSocketFactory => {
+export const guardedSocket = (tlsConfig?: GuardTls): GuardedSocketFactory => {
   let next = 0
-  const factory = (options: SocketOptions): GuardedSocket => {
-    if (options.path) return new GuardedSocket(net.connect(options.path), options.path, undefined)
-    // Several hosts: take them in turn, as postgres.js does with its own sockets.
-    const i = next++ % Math.max(1, options.host.length)
-    const host = options.host[i] ?? "localhost"
-    const port = options.port[i] ?? options.port[0] ?? 5432
-    return new GuardedSocket(net.connect(port, host), host, port)
+  const factory = (options: SocketOptions): GuardedSocket | Promise<GuardedSocket> => {
+    let raw: net.Socket
+    let host: string
+    let port: number | undefined
+    if (options.path) {
+      raw = net.connect(options.path)
+      host = options.path
+    } else {
+      // Several hosts: take them in turn, as postgres.js does with its own sockets.
+      const i = next++ % Math.max(1, options.host.length)
+      host = options.host[i] ?? "localhost"
+      port = options.port[i] ?? options.port[0] ?? 5432
+      raw = net.connect(port, host)
+    }
+    if (!tlsConfig) return new GuardedSocket(raw, host, port)
+    return openTls(raw, host, tlsConfig).then(
+      (socket) => new GuardedSocket(socket, host, port),
+      (error: Error) => GuardedSocket.failed(error, host, port),
+    )
   }
   return Object.assign(factory, { [GUARD]: true as const })
 }
@@ -309,7 +387,7 @@ export const guardedSocket = (): GuardedSocketFactory => {
 export const isGuard = (socket: unknown): boolean => typeof socket === "function" && (socket as Partial<GuardedSocketFactory>)[GUARD] === true
 
 /**
- * Whether postgres.js options can take the guard: no TLS (postgres.js swaps in its own TLS
- * socket, whose close would bypass the guard) and no custom socket of the host's.
+ * Whether postgres.js options can take the guard as they are: no TLS of postgres.js's own (it
+ * swaps in its TLS socket, whose close would bypass the guard) and no custom socket of the host's.
  */
 export const canGuard = (options: SocketOptions): boolean => !options.ssl && (options.socket === undefined || isGuard(options.socket))
