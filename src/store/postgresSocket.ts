@@ -26,6 +26,10 @@
  *
  * Before the connection is established (startup, authentication, a cancel request) the
  * socket is transparent: postgres.js's own reconnect-on-close logic applies unchanged.
+ *
+ * TLS: postgres.js's own TLS replaces the socket it was given with a TLS socket whose close
+ * goes straight to `closed()`. So for TLS the guard negotiates it (`GuardTls`) and postgres.js
+ * runs with `ssl: false` over the already encrypted socket.
  */
 import { EventEmitter, once } from "node:events"
 import net from "node:net"
