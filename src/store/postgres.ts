@@ -107,9 +107,14 @@ export interface ConnectOptions {
   readonly max?: number
   /** Open every session read-only (`default_transaction_read_only`): the server refuses writes. */
   readonly readOnly?: boolean
+  /** TLS, as postgres.js's `ssl` option (e.g. `{ ca }`); default: the URL's `sslmode`. The guard negotiates it. */
+  readonly ssl?: GuardTls["ssl"]
 }
 
-/** Opens a postgres.js pool for a URL with settings the store expects, guarded against the null-socket crash. */
+/**
+ * Opens a postgres.js pool for a URL with settings the store expects, guarded against the
+ * null-socket crash (TLS included). Hosts can use it for the pool they pass as `{ sql }`.
+ */
 export const connect = (url: string, options: ConnectOptions = {}): postgres.Sql => {
   const settings = {
     max: options.max ?? 10,
@@ -117,7 +122,8 @@ export const connect = (url: string, options: ConnectOptions = {}): postgres.Sql
     connection: { application_name: "squid-mesh", ...(options.readOnly ? { default_transaction_read_only: true } : {}) },
   }
   const sql = postgres(url, settings)
-  const { ssl, sslnegotiation } = sql.options as unknown as { ssl?: GuardTls["ssl"] | false; sslnegotiation?: GuardTls["negotiation"] }
+  const parsed = sql.options as unknown as { ssl?: GuardTls["ssl"] | false; sslnegotiation?: GuardTls["negotiation"] }
+  const ssl = options.ssl ?? parsed.ssl
   if (!ssl) {
     installGuard(sql)
     return sql
@@ -125,7 +131,7 @@ export const connect = (url: string, options: ConnectOptions = {}): postgres.Sql
   // TLS asked for (sslmode in the URL): postgres.js would swap in its own TLS socket and bypass
   // the guard, so the guard encrypts instead. The first instance never connected.
   void sql.end({ timeout: 0 })
-  return postgres(url, { ...settings, ssl: false, socket: guardedSocket({ ssl, negotiation: sslnegotiation }) } as postgres.Options<{}>)
+  return postgres(url, { ...settings, ssl: false, socket: guardedSocket({ ssl, negotiation: parsed.sslnegotiation }) } as postgres.Options<{}>)
 }
 
 /**
