@@ -150,8 +150,9 @@ export const make = (options: PostgresStoreOptions): Effect.Effect<StoreService,
     const guard = installGuard(sql)
     if (guard !== "guarded") {
       yield* Effect.logWarning(
-        `postgres.js runs without the squid-mesh null-socket guard (${guard === "tls" ? "a TLS connection" : "the host's own socket option"}): ` +
-          "with postgres.js 3.4.x a connection closing under load (a Postgres restart) can crash this process (porsager/postgres#1208).",
+        `postgres.js runs without the squid-mesh null-socket guard (${guard === "tls" ? "the pool uses postgres.js's own TLS" : "the pool has its own socket option"}): ` +
+          "with postgres.js 3.4.x a connection closing under load (a Postgres restart) can crash this process (porsager/postgres#1208). " +
+          "Open the pool with PostgresStore.connect(url, { max, ssl }) to get the guard.",
       )
     }
     const client = postgresClient(sql)
