@@ -7,12 +7,14 @@
  * postgres.js's own `begin()` answers with a ROLLBACK on the dead connection.
  */
 import { spawnSync } from "node:child_process"
+import { Socket } from "node:net"
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { connect } from "../src/store/postgres.js"
+import { connect, installGuard } from "../src/store/postgres.js"
+import { isGuard } from "../src/store/postgresSocket.js"
 import { freshDatabase } from "./support/database.js"
 import { startCluster, type PgCluster } from "./support/pgCluster.js"
 
@@ -134,6 +136,25 @@ describe("postgres.js null-socket guard", () => {
       }
     })
   }
+})
+
+describe("installGuard on a host's pool", () => {
+  it("guards a plain pool before its first query, and says why it cannot guard a TLS pool or one with its own socket", async () => {
+    const url = inject("databaseUrl")
+    const plain = postgres(url, { max: 1, onnotice: () => undefined })
+    const tlsPool = postgres(url, { max: 1, ssl: "prefer" })
+    const custom = postgres(url, { max: 1, socket: () => new Socket() } as postgres.Options<{}>)
+    try {
+      expect(installGuard(plain)).toBe("guarded")
+      expect(isGuard((plain.options as unknown as { socket: unknown }).socket)).toBe(true)
+      expect(installGuard(plain)).toBe("guarded")
+      expect(await plain`select 41 + 1 as answer`).toEqual([{ answer: 42 }])
+      expect(installGuard(tlsPool)).toBe("tls")
+      expect(installGuard(custom)).toBe("custom-socket")
+    } finally {
+      await Promise.all([plain.end(), tlsPool.end(), custom.end()])
+    }
+  })
 })
 
 describe("postgres.js null-socket guard over TLS (the guard encrypts, sslmode from the URL)", () => {
