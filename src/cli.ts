@@ -1,130 +1,251 @@
-#!/usr/bin/env node
 /**
- * The `squid-mesh` command line.
+ * The `squid-mesh` command line. `main` runs one command and resolves to its exit code; the
+ * executable (src/bin.ts) only calls it, so the CLI works through npm's .bin symlink, npx,
+ * a global install or `node dist/src/bin.js` alike.
  *
- *   squid-mesh migrate [--url postgres://...]      apply pending migrations (DATABASE_URL by default)
- *   squid-mesh migrations list                    list the migration files shipped with the package
- *   squid-mesh migrations print                   print their SQL, in order (pipe it into a host migration)
- *   squid-mesh migrations copy <dir> [--prefix P] copy them into a host app's migrations folder
- *   squid-mesh doctor [--fix-postgres]            check (and patch) the postgres.js driver's known crash
- *   squid-mesh check-replay --module <file> [--url <postgres url> | --pglite <dir>]
- *                                                 replay every open run against the workflows exported by
- *                                                 <file> (`workflows` array or default export); exit 1 on divergence
+ * Exit codes: 0 ok; 1 the check failed (check-replay found divergent runs, doctor found a
+ * problem); 2 the command could not run (bad usage, missing store or schema, unreadable module).
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
-import { Effect, Layer } from "effect"
+import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { PGlite } from "@electric-sql/pglite"
+import { Data, Effect, Layer } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import * as Mesh from "./Mesh.js"
 import * as PgliteStore from "./store/pglite.js"
+import { pgliteClient } from "./store/pglite.js"
 import * as PostgresStore from "./store/postgres.js"
-import { connect, postgresClient, postgresDriverPatched } from "./store/postgres.js"
-import { loadMigrations, migrate } from "./store/sql/migrate.js"
+import { connect, postgresClient, postgresDriverVersion } from "./store/postgres.js"
+import { loadMigrations, migrate, type Migration } from "./store/sql/migrate.js"
+import type { SqlClient } from "./store/sql/SqlClient.js"
+import type { Store } from "./store/Store.js"
+import type { StoreError } from "./core/errors.js"
 
-const USAGE = `usage:
-  squid-mesh migrate [--url <postgres url>]        apply pending migrations (default: $DATABASE_URL)
-  squid-mesh migrations list                      list the migration files
-  squid-mesh migrations print                     print their SQL in order
-  squid-mesh migrations copy <dir> [--prefix P]   copy them into <dir> (file names get prefix P, default "squid_mesh_")
-  squid-mesh doctor [--fix-postgres]              check for (and apply) the postgres.js nextWrite guard
-  squid-mesh check-replay --module <file> [--url <postgres url> | --pglite <dir>]
-                                                  deploy gate: replay every open run against the new code`
+/** The usage text, printed by `--help` (stdout) and after a usage error (stderr). */
+export const USAGE = `usage: squid-mesh <command> [options]
 
+commands:
+  migrate [--url <postgres url>]        apply pending migrations (default: $DATABASE_URL)
+  migrations list                       list the migration files shipped with the package
+  migrations print                      print their SQL in order (pipe it into a host migration)
+  migrations copy <dir> [--prefix P]    copy them into <dir> (file names get prefix P, default "squid_mesh_")
+  doctor [--url <postgres url>]         report the runtime, the driver and its crash guard; with --url,
+                                        check the connection and the schema
+  check-replay --module <file> (--url <postgres url> | --pglite <dir>)
+                                        deploy gate: replay every open run against the workflows exported
+                                        by <file> (a \`workflows\` array or a default export). Read-only.
+                                        exit 0: all replay; 1: divergent runs; 2: could not check
+  help, --help                          print this text`
+
+/** A command that cannot run; `main` prints `message` on stderr and exits with `exitCode`. */
+export class CliError extends Data.TaggedError("CliError")<{
+  readonly message: string
+  readonly exitCode: 1 | 2
+  /** Print the usage after the message (a usage mistake). */
+  readonly usage?: boolean
+}> {}
+
+const usageError = (message: string) => new CliError({ message, exitCode: 2, usage: true })
+
+/** The value after `name` in `args`; a usage error when the flag is last or followed by another flag. */
 const option = (args: ReadonlyArray<string>, name: string): string | undefined => {
   const i = args.indexOf(name)
-  return i >= 0 ? args[i + 1] : undefined
+  if (i < 0) return undefined
+  const value = args[i + 1]
+  if (value === undefined || value.startsWith("--")) throw usageError(`${name} needs a value`)
+  return value
 }
 
-/** The package's root folder (where package.json is), from source or from dist/. */
-const packageRoot = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir)
-  return dir
+/** Which migrations the database at `client` has not applied; `undefined` when it has no squid-mesh schema. */
+export const pendingMigrations = async (client: SqlClient, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<ReadonlyArray<Migration> | undefined> => {
+  const [table] = await client.query<{ t: string | null }>("SELECT to_regclass('squid_mesh.schema_migrations')::text AS t")
+  if (!table?.t) return undefined
+  const rows = await client.query<{ version: number | string }>("SELECT version FROM squid_mesh.schema_migrations")
+  const applied = new Set(rows.map((r) => Number(r.version)))
+  return migrations.filter((m) => !applied.has(m.version))
 }
 
-/** Runs the CLI with its arguments; resolves to the process exit code. */
-export const main = async (args: ReadonlyArray<string>): Promise<number> => {
-  const [command, sub, target] = args
-  if (command === "migrate") {
-    const url = option(args, "--url") ?? process.env.DATABASE_URL
-    if (!url) {
-      console.error("squid-mesh migrate: give --url or set DATABASE_URL")
-      return 2
+/** Refuses (exit 2) unless the schema at `client` has every migration of this package. */
+const requireSchema = async (client: SqlClient, where: string): Promise<void> => {
+  const pending = await pendingMigrations(client)
+  if (pending === undefined) throw new CliError({ message: `${where} has no squid-mesh schema; run \`squid-mesh migrate\` first`, exitCode: 2 })
+  if (pending.length > 0) {
+    throw new CliError({
+      message: `${where} is behind this package's schema (missing ${pending.map((m) => m.filename).join(", ")}); run \`squid-mesh migrate\` first`,
+      exitCode: 2,
+    })
+  }
+}
+
+/** Loads the workflows a check-replay module exports (`workflows` array or default export). */
+const loadWorkflows = async (modulePath: string): Promise<Array<AnyWorkflow>> => {
+  const file = resolve(process.cwd(), modulePath)
+  if (!existsSync(file)) throw new CliError({ message: `check-replay: module not found: ${file}`, exitCode: 2 })
+  let loaded: { workflows?: unknown; default?: unknown }
+  try {
+    loaded = (await import(pathToFileURL(file).href)) as typeof loaded
+  } catch (error) {
+    throw new CliError({ message: `check-replay: cannot load ${file}: ${error instanceof Error ? error.message : String(error)}`, exitCode: 2 })
+  }
+  const workflows = Array.isArray(loaded.workflows) ? loaded.workflows : loaded.default
+  if (!Array.isArray(workflows)) throw new CliError({ message: `check-replay: ${file} must export a \`workflows\` array (or a default array)`, exitCode: 2 })
+  return workflows as Array<AnyWorkflow>
+}
+
+/** Runs Mesh.checkReplay over a store layer; a store failure is exit 2. */
+const replayOver = (workflows: Array<AnyWorkflow>, store: Layer.Layer<Store, StoreError>): Promise<ReplayReport> =>
+  Effect.runPromise(
+    Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay())).pipe(
+      Effect.provide(Mesh.layer({ workflows }).pipe(Layer.provide(store))),
+      Effect.mapError((error) => new CliError({ message: `check-replay: ${describe(error)}`, exitCode: 2 })),
+    ) as Effect.Effect<ReplayReport, CliError>,
+  )
+
+const describe = (error: unknown): string => {
+  const cause = (error as { cause?: unknown } | null)?.cause
+  const text = error instanceof Error ? error.message : String(error)
+  return cause instanceof Error && !text.includes(cause.message) ? `${text}: ${cause.message}` : text
+}
+
+/** check-replay against a Postgres URL: a read-only session, never a migration. */
+const checkReplayPostgres = async (workflows: Array<AnyWorkflow>, url: string): Promise<ReplayReport> => {
+  const sql = connect(url, { max: 2, readOnly: true })
+  try {
+    await requireSchema(postgresClient(sql), "the database").catch((error: unknown) => {
+      throw error instanceof CliError ? error : new CliError({ message: `check-replay: cannot read the database: ${describe(error)}`, exitCode: 2 })
+    })
+    return await replayOver(workflows, PostgresStore.layer({ sql, migrate: false }))
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+/** check-replay against a PGlite data directory: it must exist and hold a migrated squid-mesh schema. */
+const checkReplayPglite = async (workflows: Array<AnyWorkflow>, dir: string): Promise<ReplayReport> => {
+  const dataDir = resolve(process.cwd(), dir)
+  // PGlite would create an empty database in a missing or empty directory: refuse instead.
+  if (!existsSync(join(dataDir, "PG_VERSION"))) throw new CliError({ message: `check-replay: ${dataDir} is not a PGlite data directory`, exitCode: 2 })
+  const db = await PGlite.create({ dataDir }).catch((error: unknown) => {
+    throw new CliError({ message: `check-replay: cannot open ${dataDir}: ${describe(error)}`, exitCode: 2 })
+  })
+  try {
+    await requireSchema(pgliteClient(db), dataDir)
+  } finally {
+    await db.close()
+  }
+  return replayOver(workflows, PgliteStore.layer({ dataDir, migrate: false }))
+}
+
+const checkReplay = async (args: ReadonlyArray<string>): Promise<number> => {
+  const modulePath = option(args, "--module")
+  const pgliteDir = option(args, "--pglite")
+  const url = option(args, "--url") ?? (pgliteDir === undefined ? process.env.DATABASE_URL : undefined)
+  if (!modulePath) throw usageError("check-replay: give --module <file>")
+  if (url !== undefined && pgliteDir !== undefined) throw usageError("check-replay: give either --url or --pglite, not both")
+  if (url === undefined && pgliteDir === undefined) throw usageError("check-replay: give --url <postgres url> (or set DATABASE_URL) or --pglite <dir>")
+  const workflows = await loadWorkflows(modulePath)
+  const report = url !== undefined ? await checkReplayPostgres(workflows, url) : await checkReplayPglite(workflows, pgliteDir!)
+  console.log(JSON.stringify(report, null, 2))
+  return report.ok ? 0 : 1
+}
+
+const migrateCommand = async (args: ReadonlyArray<string>): Promise<number> => {
+  const url = option(args, "--url") ?? process.env.DATABASE_URL
+  if (!url) throw usageError("migrate: give --url <postgres url> or set DATABASE_URL")
+  const sql = connect(url, { max: 1 })
+  try {
+    const applied = await migrate(postgresClient(sql))
+    console.log(applied.length > 0 ? `applied: ${applied.map((m) => m.filename).join(", ")}` : "schema is up to date")
+    return 0
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+const migrationsCommand = (args: ReadonlyArray<string>): number => {
+  const [, sub, target] = args
+  const migrations = loadMigrations()
+  if (sub === "list") {
+    for (const m of migrations) console.log(m.filename)
+    return 0
+  }
+  if (sub === "print") {
+    for (const m of migrations) process.stdout.write(`-- ${m.filename}\n${m.sql.trimEnd()}\n\n`)
+    return 0
+  }
+  if (sub === "copy") {
+    if (!target || target.startsWith("--")) throw usageError("migrations copy: give the target directory")
+    const prefix = option(args, "--prefix") ?? "squid_mesh_"
+    mkdirSync(target, { recursive: true })
+    for (const m of migrations) {
+      const dest = join(target, `${prefix}${m.filename}`)
+      copyFileSync(m.path, dest)
+      console.log(dest)
     }
-    const sql = connect(url, 1)
+    return 0
+  }
+  throw usageError(sub === undefined ? "migrations: give list, print or copy" : `migrations: unknown subcommand "${sub}"`)
+}
+
+/** doctor: what a bug report needs, and (with --url) whether the database is reachable and migrated. */
+const doctor = async (args: ReadonlyArray<string>): Promise<number> => {
+  let problems = 0
+  const major = Number(process.versions.node.split(".")[0])
+  if (major < 20) problems++
+  console.log(`node: ${process.version}${major < 20 ? " (too old: squid-mesh needs Node >= 20)" : ""}`)
+  console.log(`postgres.js: ${postgresDriverVersion() ?? "version unknown (bundled?)"}`)
+  console.log("postgres.js null-socket guard: built in (installed at run time through the driver's socket option, TLS included)")
+  if (args.includes("--fix-postgres")) console.log("--fix-postgres: nothing to patch any more; the guard is built in")
+  const migrations = loadMigrations()
+  console.log(`migrations shipped: ${migrations.length} (${migrations[0]?.filename} .. ${migrations[migrations.length - 1]?.filename})`)
+  const url = option(args, "--url")
+  if (url !== undefined) {
+    const sql = connect(url, { max: 1, readOnly: true })
     try {
-      const applied = await migrate(postgresClient(sql))
-      console.log(applied.length > 0 ? `applied: ${applied.map((m) => m.filename).join(", ")}` : "schema is up to date")
-      return 0
+      const [row] = await sql<Array<{ v: string }>>`SELECT current_setting('server_version') AS v`
+      console.log(`database: reachable (PostgreSQL ${row?.v ?? "?"})`)
+      const pending = await pendingMigrations(postgresClient(sql), migrations)
+      if (pending === undefined || pending.length > 0) problems++
+      console.log(
+        `schema: ${pending === undefined ? "missing (run `squid-mesh migrate`)" : pending.length > 0 ? `behind by ${pending.length} migration(s) (run \`squid-mesh migrate\`)` : "up to date"}`,
+      )
+    } catch (error) {
+      problems++
+      console.log(`database: unreachable (${describe(error)})`)
     } finally {
       await sql.end({ timeout: 5 })
     }
   }
-  if (command === "check-replay") {
-    const modulePath = option(args, "--module")
-    const pgliteDir = option(args, "--pglite")
-    const url = option(args, "--url") ?? (pgliteDir ? undefined : process.env.DATABASE_URL)
-    if (!modulePath || (!url && !pgliteDir)) {
-      console.error("squid-mesh check-replay: give --module <file> and --url <postgres url> (or DATABASE_URL) or --pglite <dir>")
-      return 2
-    }
-    const loaded = (await import(pathToFileURL(join(process.cwd(), modulePath)).href)) as { workflows?: unknown; default?: unknown }
-    const workflows = (Array.isArray(loaded.workflows) ? loaded.workflows : loaded.default) as Array<AnyWorkflow>
-    if (!Array.isArray(workflows)) {
-      console.error(`squid-mesh check-replay: ${modulePath} must export a \`workflows\` array (or a default array)`)
-      return 2
-    }
-    const store = url ? PostgresStore.layer({ url, max: 2 }) : PgliteStore.layer({ dataDir: pgliteDir })
-    const report = await Effect.runPromise(
-      Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay())).pipe(Effect.provide(Mesh.layer({ workflows }).pipe(Layer.provide(store)))) as Effect.Effect<ReplayReport, never, never>,
-    )
-    console.log(JSON.stringify(report, null, 2))
-    return report.ok ? 0 : 1
-  }
-  if (command === "doctor") {
-    const fixer = join(packageRoot(), "src", "store", "postgresDriverFix.mjs")
-    const { fixPostgresDriver } = (await import(pathToFileURL(fixer).href)) as { fixPostgresDriver: (from?: string) => { status: string; files: Array<string> } }
-    if (args.includes("--fix-postgres")) {
-      const result = fixPostgresDriver(join(process.cwd(), "package.json"))
-      console.log(`postgres.js nextWrite guard: ${result.status}${result.files.length ? ` (${result.files.join(", ")})` : ""}`)
-      return result.status === "absent" ? 1 : 0
-    }
-    console.log(`postgres.js nextWrite guard: ${postgresDriverPatched() ? "applied" : "missing (run: squid-mesh doctor --fix-postgres)"}`)
-    return 0
-  }
-  if (command === "migrations") {
-    const migrations = loadMigrations()
-    if (sub === "list") {
-      for (const m of migrations) console.log(m.filename)
-      return 0
-    }
-    if (sub === "print") {
-      for (const m of migrations) process.stdout.write(`-- ${m.filename}\n${m.sql.trimEnd()}\n\n`)
-      return 0
-    }
-    if (sub === "copy" && target) {
-      const prefix = option(args, "--prefix") ?? "squid_mesh_"
-      if (!existsSync(target)) mkdirSync(target, { recursive: true })
-      for (const m of migrations) {
-        const dest = join(target, `${prefix}${m.filename}`)
-        copyFileSync(m.path, dest)
-        console.log(dest)
-      }
-      return 0
-    }
-  }
-  console.error(USAGE)
-  return command === "--help" || command === "help" ? 0 : 2
+  return problems > 0 ? 1 : 0
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli.ts") || process.argv[1]?.endsWith("/cli.js")) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(error instanceof Error ? error.message : error)
-      process.exit(1)
-    },
-  )
+/** Runs the CLI with its arguments (without the node and script paths); resolves to the exit code. */
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  const [command] = args
+  try {
+    switch (command) {
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE)
+        return 0
+      case "migrate":
+        return await migrateCommand(args)
+      case "migrations":
+        return migrationsCommand(args)
+      case "doctor":
+        return await doctor(args)
+      case "check-replay":
+        return await checkReplay(args)
+      default:
+        throw usageError(command === undefined ? "squid-mesh: give a command" : `squid-mesh: unknown command "${command}"`)
+    }
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error
+    console.error(error.message)
+    if (error.usage) console.error(USAGE)
+    return error.exitCode
+  }
 }

@@ -18,6 +18,8 @@ export interface PgliteStoreOptions {
    * closes. Applications conventionally use `.squid-mesh/`, but that default is the caller's.
    */
   readonly dataDir?: string | undefined
+  /** Apply pending migrations on open. Default true; false opens the database as it is (read-only tools). */
+  readonly migrate?: boolean
 }
 
 /** Adapts a PGlite transaction to `SqlClient`; nested `transaction` calls reuse it. */
@@ -57,7 +59,7 @@ export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreServi
       try: async () => {
         const db = await PGlite.create(options.dataDir !== undefined ? { dataDir: options.dataDir } : {})
         try {
-          await migrate(pgliteClient(db))
+          if (options.migrate !== false) await migrate(pgliteClient(db))
         } catch (cause) {
           await db.close().catch(() => undefined)
           throw cause

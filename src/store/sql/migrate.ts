@@ -35,7 +35,13 @@ const MIGRATION_FILE = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/
 export const migrationsDir = (): string => {
   const candidates = ["../../../migrations/", "../../../../migrations/"].map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   const found = candidates.find((dir) => existsSync(join(dir, "0001_init.sql")))
-  if (found === undefined) throw new Error(`squid-mesh migrations folder not found (looked in ${candidates.join(", ")})`)
+  if (found === undefined) {
+    // Typically a bundled app: the SQL files are not next to the code any more.
+    throw new Error(
+      `squid-mesh migrations folder not found (looked in ${candidates.join(", ")}); in a bundled app, apply them at deploy time ` +
+        "with `npx squid-mesh migrate` and open the store with `migrate: false`",
+    )
+  }
   return found
 }
 

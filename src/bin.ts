@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * The `squid-mesh` executable. It runs the CLI unconditionally, so it works however it is
+ * started: npm's .bin symlink, npx, a global install, or `node dist/src/bin.js`.
+ */
+import { main } from "./cli.js"
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error))
+    process.exitCode = 1
+  },
+)
