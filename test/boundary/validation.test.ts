@@ -49,6 +49,19 @@ const definitionCases: ReadonlyArray<readonly [string, () => unknown, { readonly
 ]
 
 describe("definitions refuse bad options when they are made", () => {
+  it("a Schema from Effect 4 (installed beside our Effect 3) is refused with a tagged error that says so", async () => {
+    const { Schema: SchemaV4 } = await import("effect-v4")
+    const v4 = SchemaV4.Struct({ orderId: SchemaV4.String })
+    let thrown: unknown
+    try {
+      Trigger.manual({ payload: v4 as never })
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ _tag: "InvalidDefinitionError", field: "payload" })
+    expect((thrown as Error).message).toMatch(/another copy or major of Effect.*Effect 3\.x/)
+  })
+
   for (const [name, make, expected] of definitionCases) {
     it(name, () => {
       let thrown: unknown
