@@ -2,76 +2,224 @@
  * The PGlite Store backend: embedded Postgres (WebAssembly) in the same process, in memory or
  * in a data directory. The zero-setup default for examples, the CLI and local development.
  * It runs the same SQL and migrations as the postgres.js backend (see src/store/sql/).
+ *
+ * A data directory is opened by one process at a time (DESIGN.md §7, invariant 10; see
+ * embedded/lock.ts). That process serves it on a local Unix socket (embedded/server.ts); a
+ * second process that opens the same directory gets a Store over that socket instead (through
+ * postgres.js), so "approve from another terminal" reaches the same database. See
+ * embedded/open.ts for how the directory itself is opened.
  */
-import { PGlite, type Transaction } from "@electric-sql/pglite"
+import { existsSync, mkdirSync } from "node:fs"
+import { resolve } from "node:path"
+import { hostname } from "node:os"
+import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer, type Scope } from "effect"
-import { StoreError } from "../core/errors.js"
+import postgres from "postgres"
+import { StoreError, StoreLockedError } from "../core/errors.js"
+import { currentHolder, tryAcquire, type LockRecord } from "./embedded/lock.js"
+import { openDataDir } from "./embedded/open.js"
+import { pgliteClient } from "./embedded/pgliteClient.js"
+import { serve } from "./embedded/server.js"
+import { socketPathFor } from "./embedded/socketPath.js"
+import { postgresClient } from "./postgres.js"
 import { migrate } from "./sql/migrate.js"
-import type { SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
 import { Store, type StoreService } from "./Store.js"
+
+export { pgliteClient } from "./embedded/pgliteClient.js"
+export { resolveDataDir, DATA_DIR_ENV } from "./embedded/dataDir.js"
 
 /** Options of the PGlite store. */
 export interface PgliteStoreOptions {
   /**
    * The data directory. Undefined means an in-memory database that disappears when the scope
-   * closes. Applications conventionally use `.squid-mesh/`, but that default is the caller's.
+   * closes. `createMesh` uses `resolveDataDir()` (`.squid-mesh/` in the project root).
    */
   readonly dataDir?: string | undefined
+  /** Apply pending migrations on open. Default true. */
+  readonly migrate?: boolean
+  /** Fail with `StoreError` (operation "open") instead of creating a store that does not exist yet. */
+  readonly mustExist?: boolean
+  /**
+   * Serve the open directory on a local Unix socket, so other processes of this user reach it
+   * (they connect automatically). Default true. With false, they get `StoreLockedError`.
+   */
+  readonly serve?: boolean
+  /**
+   * When another process holds the directory, how long to wait for its socket to accept (it may
+   * still be opening the store). Default 30 000 ms.
+   */
+  readonly connectTimeoutMs?: number
+  /** Connections to a holder's socket. Default 3. */
+  readonly max?: number
+  /** Print one line on stderr while a first open creates the store. Default true. */
+  readonly progress?: boolean
 }
 
-/** Adapts a PGlite transaction to `SqlClient`; nested `transaction` calls reuse it. */
-const transactionClient = (tx: Transaction): SqlClient => {
-  const self: SqlClient = {
-    query: async <T>(text: string, params: ReadonlyArray<unknown> = []) => (await tx.query<T>(text, [...params])).rows,
-    exec: async (text) => {
-      await tx.exec(text)
-    },
-    transaction: (fn) => fn(self),
-    handle: tx,
+/** Which store `make` opened, for logs and `describeStore`. */
+export type EmbeddedStoreInfo =
+  | { readonly mode: "memory" }
+  | { readonly mode: "holder"; readonly dataDir: string; readonly created: "template" | "initdb" | false; readonly openMs: number; readonly socket?: string }
+  | { readonly mode: "client"; readonly dataDir: string; readonly holderPid: number; readonly holderHost: string; readonly socket: string }
+
+const infos = new WeakMap<StoreService, EmbeddedStoreInfo>()
+
+/** One line saying which embedded store this is, e.g. `embedded store /app/.squid-mesh (opened in 812 ms, serving /app/.squid-mesh/.s.squid-mesh)`. */
+export const describeEmbedded = (info: EmbeddedStoreInfo): string => {
+  switch (info.mode) {
+    case "memory":
+      return "embedded store in memory"
+    case "holder": {
+      const how = info.created === "template" ? "created from the template" : info.created === "initdb" ? "created" : "opened"
+      return `embedded store ${info.dataDir} (${how} in ${info.openMs} ms, ${info.socket ? `serving ${info.socket}` : "not serving"})`
+    }
+    case "client":
+      return `embedded store ${info.dataDir} via the socket of process ${info.holderPid} (${info.socket})`
   }
-  return self
 }
 
-/**
- * Adapts a PGlite instance to the `SqlClient` driver interface. PGlite is a single
- * connection: it serializes statements, and a transaction holds it exclusively.
- */
-export const pgliteClient = (db: PGlite): SqlClient => ({
-  query: async <T>(text: string, params: ReadonlyArray<unknown> = []) => (await db.query<T>(text, [...params])).rows,
-  exec: async (text) => {
-    await db.exec(text)
-  },
-  transaction: (fn) => db.transaction((tx) => fn(transactionClient(tx))),
-})
+/** Describes the store `make` returned (see `describeEmbedded`); other stores by backend name. */
+export const describeStore = (store: StoreService): string => {
+  const info = infos.get(store)
+  return info ? describeEmbedded(info) : `${store.backend} store`
+}
 
-/**
- * Opens PGlite (in memory, or in `options.dataDir`), applies pending migrations and returns
- * the Store. The database is closed when the scope closes, which leaves the data directory
- * ready to be reopened by the next process. Fails with `StoreError` when the database cannot
- * be opened or migrated.
- */
-export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreService, StoreError, Scope.Scope> =>
+/** How the embedded store behind a Store was opened, if it is one. */
+export const storeInfo = (store: StoreService): EmbeddedStoreInfo | undefined => infos.get(store)
+
+const attempt = <A>(operation: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
+
+const register = (store: StoreService, info: EmbeddedStoreInfo) =>
+  Effect.sync(() => infos.set(store, info)).pipe(
+    Effect.zipRight(Effect.logInfo(describeEmbedded(info))),
+    Effect.as(store),
+  )
+
+/** The in-memory database: no lock, no socket. */
+const openMemory = (options: PgliteStoreOptions) =>
   Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const db = await PGlite.create(options.dataDir !== undefined ? { dataDir: options.dataDir } : {})
-        try {
-          await migrate(pgliteClient(db))
-        } catch (cause) {
-          await db.close().catch(() => undefined)
-          throw cause
-        }
-        return db
-      },
-      catch: (cause) => new StoreError({ operation: "open", cause }),
+    attempt("open", async () => {
+      const db = await PGlite.create()
+      try {
+        if (options.migrate !== false) await migrate(pgliteClient(db))
+      } catch (cause) {
+        await db.close().catch(() => undefined)
+        throw cause
+      }
+      return db
     }),
-    (db) =>
-      Effect.tryPromise({
-        try: () => (db.closed ? Promise.resolve() : db.close()),
-        catch: (cause) => new StoreError({ operation: "close", cause }),
-      }).pipe(Effect.ignoreLogged),
-  ).pipe(Effect.map((db) => makeSqlStore(pgliteClient(db), "pglite")))
+    (db) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
+  ).pipe(Effect.flatMap((db) => register(makeSqlStore(pgliteClient(db), "pglite"), { mode: "memory" })))
 
-/** A scoped layer providing the PGlite Store; the database closes when the layer is released. */
-export const layer = (options: PgliteStoreOptions = {}): Layer.Layer<Store, StoreError> => Layer.scoped(Store, make(options))
+/** This process holds the lock: open PGlite on the directory, migrate, serve. */
+const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: ReturnType<typeof socketPathFor> | undefined, release: () => void) =>
+  Effect.gen(function* () {
+    yield* Effect.addFinalizer(() => Effect.sync(() => {
+      try {
+        release()
+      } finally {
+        socket?.cleanup()
+      }
+    }))
+    const opened = yield* Effect.acquireRelease(
+      attempt("open", () => openDataDir(dataDir, { progress: options.progress !== false, mustExist: options.mustExist === true })),
+      ({ db }) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
+    )
+    const server = socket
+      ? yield* Effect.acquireRelease(attempt("serve", () => serve(opened.db, { path: socket.path })), (s) => Effect.promise(() => s.close().catch(() => undefined)))
+      : undefined
+    const client = pgliteClient(opened.db, server?.listen)
+    if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
+    const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: opened.created, openMs: opened.openMs, ...(server ? { socket: server.path } : {}) }
+    return yield* register(makeSqlStore(client, "pglite"), info)
+  })
+
+/** Another live process holds the directory and serves it: a Store through its socket. */
+const openClient = (dataDir: string, record: LockRecord & { readonly socket: string }, options: PgliteStoreOptions) =>
+  Effect.gen(function* () {
+    const sql = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        postgres({
+          path: record.socket,
+          max: options.max ?? 3,
+          username: "postgres",
+          database: "postgres",
+          onnotice: () => undefined,
+          connection: { application_name: "squid-mesh" },
+          connect_timeout: Math.max(1, Math.ceil((options.connectTimeoutMs ?? 30_000) / 1000)),
+        }),
+      ),
+      (pool) => Effect.promise(() => pool.end({ timeout: 5 })),
+    )
+    const client = postgresClient(sql)
+    yield* attempt("open", () => sql`SELECT 1`)
+    if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
+    const info: EmbeddedStoreInfo = { mode: "client", dataDir, holderPid: record.pid, holderHost: record.host, socket: record.socket }
+    return yield* register(makeSqlStore(client, "pglite"), info)
+  })
+
+/** True when something accepts connections on the Unix socket `path`. */
+const accepts = (path: string): Promise<boolean> =>
+  import("node:net").then(
+    ({ connect }) =>
+      new Promise<boolean>((resolvePromise) => {
+        const socket = connect(path)
+        socket.once("connect", () => {
+          socket.end()
+          resolvePromise(true)
+        })
+        socket.once("error", () => resolvePromise(false))
+      }),
+  )
+
+type Decision =
+  | { readonly _tag: "Holder"; readonly release: () => void; readonly socket: ReturnType<typeof socketPathFor> | undefined }
+  | { readonly _tag: "Client"; readonly record: LockRecord & { readonly socket: string } }
+
+/**
+ * Takes the lock, or finds a holder whose socket accepts. A holder that is still opening gets
+ * `connectTimeoutMs` to start serving; one that dies meanwhile is taken over.
+ */
+const decide = (dataDir: string, options: PgliteStoreOptions): Effect.Effect<Decision, StoreError | StoreLockedError> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + (options.connectTimeoutMs ?? 30_000)
+    for (;;) {
+      const socket = options.serve === false ? undefined : socketPathFor(dataDir)
+      const outcome = yield* Effect.try({ try: () => tryAcquire(dataDir, { socket: socket?.path }), catch: (cause) => new StoreError({ operation: "lock", cause }) })
+      if (outcome._tag === "Acquired") return { _tag: "Holder", release: outcome.lock.release, socket } as const
+      socket?.cleanup()
+      const record = outcome.record
+      const locked = new StoreLockedError({ dataDir, holderPid: record.pid, holderHost: record.host, ...(record.socket ? { socket: record.socket } : {}) })
+      if (record.socket === undefined || record.host !== hostname()) return yield* locked
+      if (yield* Effect.promise(() => accepts(record.socket!))) return { _tag: "Client", record: record as LockRecord & { socket: string } } as const
+      if (Date.now() > deadline) return yield* locked
+      yield* Effect.sleep("100 millis")
+    }
+  })
+
+/**
+ * Opens the PGlite store: in memory when `dataDir` is undefined; otherwise the data directory,
+ * locked to this process and served on a local socket, or, when another live process already
+ * holds it, through that process's socket. Applies pending migrations (unless `migrate:
+ * false`). Everything is released when the scope closes: the socket, the database, the lock.
+ * Fails with `StoreLockedError` when the holder does not serve (or is on another host), and
+ * with `StoreError` when the database cannot be opened, created (`mustExist`) or migrated.
+ * Logs one line saying which store it opened (`describeStore`).
+ */
+export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreService, StoreError | StoreLockedError, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (options.dataDir === undefined) return yield* openMemory(options)
+    const dataDir = resolve(options.dataDir)
+    if (options.mustExist === true && !existsSync(dataDir)) {
+      return yield* new StoreError({ operation: "open", cause: new Error(`no embedded store in ${dataDir} (mustExist)`) })
+    }
+    yield* Effect.try({ try: () => mkdirSync(dataDir, { recursive: true, mode: 0o700 }), catch: (cause) => new StoreError({ operation: "open", cause }) })
+    const decision = yield* decide(dataDir, options)
+    return decision._tag === "Holder" ? yield* openHolder(dataDir, options, decision.socket, decision.release) : yield* openClient(dataDir, decision.record, options)
+  })
+
+/** A scoped layer providing the PGlite Store; the database closes (and the lock is released) when the layer is released. */
+export const layer = (options: PgliteStoreOptions = {}): Layer.Layer<Store, StoreError | StoreLockedError> => Layer.scoped(Store, make(options))
+
+/** The live process holding `dataDir`, if any (pid, host, socket). */
+export const holderOf = (dataDir: string): LockRecord | undefined => (existsSync(dataDir) ? currentHolder(resolve(dataDir)) : undefined)

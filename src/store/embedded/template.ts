@@ -1,0 +1,91 @@
+/**
+ * The pre-initialised data directory that makes a first open fast. Creating a PGlite database
+ * runs initdb in a second WebAssembly instance (seconds, and several hundred MB more memory);
+ * loading a dump of a fresh, migrated database skips that. `npm run build` writes the template
+ * to `dist/template/` (see buildTemplate.ts). Migrations newer than the template are applied
+ * on open as usual, so an old template stays correct, only a little slower.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { PGlite } from "@electric-sql/pglite"
+import { loadMigrations, migrate } from "../sql/migrate.js"
+import { pgliteClient } from "./pgliteClient.js"
+
+/** The template's description, next to its tarball. */
+export interface TemplateInfo {
+  /** The PGlite version that wrote it; the data directory format follows PGlite's Postgres. */
+  readonly pglite: string
+  /** The migration versions already applied in it. */
+  readonly migrations: ReadonlyArray<number>
+  readonly createdAt: string
+}
+
+const TARBALL = "pgdata.tar.gz"
+const INFO = "template.json"
+
+/** The installed PGlite version, read from its package.json. */
+export const pgliteVersion = (): string | undefined => {
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"))
+    for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+      const file = join(dir, "package.json")
+      if (!existsSync(file)) continue
+      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string }
+      if (pkg.name === "@electric-sql/pglite") return pkg.version
+    }
+  } catch {
+    // not resolvable: no template then
+  }
+  return undefined
+}
+
+/**
+ * Folders a template may be in: `dist/template/` seen from the built module
+ * (dist/src/store/embedded/), then from the source module (src/store/embedded/).
+ */
+export const templateDirs = (): ReadonlyArray<string> =>
+  ["../../../template/", "../../../dist/template/"].map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+
+/** Same Postgres data format: PGlite releases with the same major.minor version. */
+const compatible = (a: string, b: string): boolean => a.split(".").slice(0, 2).join(".") === b.split(".").slice(0, 2).join(".")
+
+/** The template usable with the installed PGlite, or undefined (then a store is created the slow way). */
+export const findTemplate = (): { readonly dir: string; readonly info: TemplateInfo } | undefined => {
+  const installed = pgliteVersion()
+  if (installed === undefined) return undefined
+  for (const dir of templateDirs()) {
+    try {
+      if (!existsSync(join(dir, INFO)) || !existsSync(join(dir, TARBALL))) continue
+      const info = JSON.parse(readFileSync(join(dir, INFO), "utf8")) as TemplateInfo
+      if (typeof info.pglite === "string" && compatible(info.pglite, installed)) return { dir, info }
+    } catch {
+      // unreadable template: try the next, or none
+    }
+  }
+  return undefined
+}
+
+/** The template's tarball, for PGlite's `loadDataDir`. */
+export const templateBlob = (dir: string): Blob => new Blob([readFileSync(join(dir, TARBALL))])
+
+/** Writes a fresh, migrated template into `outDir`. Returns what it wrote. */
+export const buildTemplate = async (outDir: string): Promise<TemplateInfo> => {
+  const version = pgliteVersion()
+  if (version === undefined) throw new Error("cannot read the installed @electric-sql/pglite version")
+  const db = await PGlite.create()
+  try {
+    await migrate(pgliteClient(db))
+    // A checkpoint first, so the dump carries the tables' pages rather than a WAL to replay.
+    await db.exec("CHECKPOINT")
+    const dump = await db.dumpDataDir("gzip")
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(join(outDir, TARBALL), Buffer.from(await dump.arrayBuffer()))
+    const info: TemplateInfo = { pglite: version, migrations: loadMigrations().map((m) => m.version), createdAt: new Date().toISOString() }
+    writeFileSync(join(outDir, INFO), JSON.stringify(info, null, 2) + "\n")
+    return info
+  } finally {
+    await db.close()
+  }
+}
