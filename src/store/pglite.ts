@@ -149,7 +149,9 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
           connect_timeout: Math.max(1, Math.ceil((options.connectTimeoutMs ?? 30_000) / 1000)),
         }),
       ),
-      (pool) => Effect.promise(() => pool.end({ timeout: 5 })),
+      // The store sends its wakeups (NOTIFY) a few milliseconds after a commit: let the last
+      // ones out first, or a process that approves and exits right away never wakes the worker.
+      (pool) => Effect.sleep("30 millis").pipe(Effect.zipRight(Effect.promise(() => pool.end({ timeout: 5 })))),
     )
     const client = postgresClient(sql)
     yield* attempt("open", () => sql`SELECT 1`)
