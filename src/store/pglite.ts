@@ -54,6 +54,11 @@ export interface PgliteStoreOptions {
   readonly max?: number
   /** Print one line on stderr while a first open creates the store. Default true. */
   readonly progress?: boolean
+  /**
+   * The folder of the template a new store is created from (default: the one `npm run build`
+   * ships in dist/template/); false to always create with initdb (slower, more memory).
+   */
+  readonly template?: string | false
 }
 
 /** Which store `make` opened, for logs and `describeStore`. */
@@ -122,7 +127,7 @@ const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: Return
       }
     }))
     const opened = yield* Effect.acquireRelease(
-      attempt("open", () => openDataDir(dataDir, { progress: options.progress !== false, mustExist: options.mustExist === true })),
+      attempt("open", () => openDataDir(dataDir, { progress: options.progress !== false, mustExist: options.mustExist === true, template: options.template })),
       ({ db }) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
     )
     const server = socket

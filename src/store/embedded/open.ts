@@ -27,6 +27,8 @@ export interface OpenDataDirOptions {
   readonly progress: boolean
   /** Fail instead of creating a missing store. */
   readonly mustExist: boolean
+  /** The template folder to create from (default: the shipped one); false: always initdb. */
+  readonly template?: string | false | undefined
 }
 
 /** True when `dataDir` holds a complete database. */
@@ -49,7 +51,7 @@ export const openDataDir = async (dataDir: string, options: OpenDataDirOptions):
   if (options.progress) process.stderr.write(`squid-mesh: creating the embedded store in ${dataDir} (first run, a few seconds at most)…\n`)
   writeFileSync(join(dataDir, CREATING), `${process.pid}\n`)
   clearPartial(dataDir)
-  const template = findTemplate()
+  const template = options.template === false ? undefined : findTemplate(options.template === undefined ? undefined : [options.template])
   let db: PGlite | undefined
   let created: "template" | "initdb" = "initdb"
   if (template) {

@@ -10,7 +10,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { PGlite } from "@electric-sql/pglite"
-import { loadMigrations, migrate } from "../sql/migrate.js"
+import { loadMigrations, migrate, type Migration } from "../sql/migrate.js"
 import { pgliteClient } from "./pgliteClient.js"
 
 /** The template's description, next to its tarball. */
@@ -51,11 +51,14 @@ export const templateDirs = (): ReadonlyArray<string> =>
 /** Same Postgres data format: PGlite releases with the same major.minor version. */
 const compatible = (a: string, b: string): boolean => a.split(".").slice(0, 2).join(".") === b.split(".").slice(0, 2).join(".")
 
-/** The template usable with the installed PGlite, or undefined (then a store is created the slow way). */
-export const findTemplate = (): { readonly dir: string; readonly info: TemplateInfo } | undefined => {
+/**
+ * The template usable with the installed PGlite, looked for in `dirs` (default: the shipped
+ * one), or undefined (then a store is created the slow way).
+ */
+export const findTemplate = (dirs: ReadonlyArray<string> = templateDirs()): { readonly dir: string; readonly info: TemplateInfo } | undefined => {
   const installed = pgliteVersion()
   if (installed === undefined) return undefined
-  for (const dir of templateDirs()) {
+  for (const dir of dirs) {
     try {
       if (!existsSync(join(dir, INFO)) || !existsSync(join(dir, TARBALL))) continue
       const info = JSON.parse(readFileSync(join(dir, INFO), "utf8")) as TemplateInfo
@@ -70,19 +73,19 @@ export const findTemplate = (): { readonly dir: string; readonly info: TemplateI
 /** The template's tarball, for PGlite's `loadDataDir`. */
 export const templateBlob = (dir: string): Blob => new Blob([readFileSync(join(dir, TARBALL))])
 
-/** Writes a fresh, migrated template into `outDir`. Returns what it wrote. */
-export const buildTemplate = async (outDir: string): Promise<TemplateInfo> => {
+/** Writes a fresh template, migrated with `migrations` (default: all of the package's), into `outDir`. Returns what it wrote. */
+export const buildTemplate = async (outDir: string, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<TemplateInfo> => {
   const version = pgliteVersion()
   if (version === undefined) throw new Error("cannot read the installed @electric-sql/pglite version")
   const db = await PGlite.create()
   try {
-    await migrate(pgliteClient(db))
+    await migrate(pgliteClient(db), migrations)
     // A checkpoint first, so the dump carries the tables' pages rather than a WAL to replay.
     await db.exec("CHECKPOINT")
     const dump = await db.dumpDataDir("gzip")
     mkdirSync(outDir, { recursive: true })
     writeFileSync(join(outDir, TARBALL), Buffer.from(await dump.arrayBuffer()))
-    const info: TemplateInfo = { pglite: version, migrations: loadMigrations().map((m) => m.version), createdAt: new Date().toISOString() }
+    const info: TemplateInfo = { pglite: version, migrations: migrations.map((m) => m.version), createdAt: new Date().toISOString() }
     writeFileSync(join(outDir, INFO), JSON.stringify(info, null, 2) + "\n")
     return info
   } finally {
