@@ -12,12 +12,11 @@
 import { existsSync, mkdirSync } from "node:fs"
 import { resolve } from "node:path"
 import { hostname } from "node:os"
-import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer, type Scope } from "effect"
 import postgres from "postgres"
 import { StoreError, StoreLockedError } from "../core/errors.js"
 import { currentHolder, tryAcquire, type LockRecord } from "./embedded/lock.js"
-import { openDataDir } from "./embedded/open.js"
+import { openDataDir, openMemory as openMemoryDb } from "./embedded/open.js"
 import { pgliteClient } from "./embedded/pgliteClient.js"
 import { serve } from "./embedded/server.js"
 import { socketPathFor } from "./embedded/socketPath.js"
@@ -104,7 +103,7 @@ const register = (store: StoreService, info: EmbeddedStoreInfo) =>
 const openMemory = (options: PgliteStoreOptions) =>
   Effect.acquireRelease(
     attempt("open", async () => {
-      const db = await PGlite.create()
+      const db = await openMemoryDb(options.template)
       try {
         if (options.migrate !== false) await migrate(pgliteClient(db))
       } catch (cause) {

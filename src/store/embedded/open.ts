@@ -31,6 +31,29 @@ export interface OpenDataDirOptions {
   readonly template?: string | false | undefined
 }
 
+/**
+ * Postgres settings of every embedded database. shared_buffers is 128 MB by default: 32 MB
+ * cuts a store's resident memory by about 120 MB and its open time, and still caches far more
+ * than a workflow store's hot rows (the OS caches the rest of the files).
+ */
+export const START_PARAMS: ReadonlyArray<string> = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB"]
+
+/**
+ * An in-memory database: from the template when there is one (well under a second), else
+ * created by initdb (several seconds).
+ */
+export const openMemory = async (template?: string | false): Promise<PGlite> => {
+  const found = template === false ? undefined : findTemplate(template === undefined ? undefined : [template])
+  if (found) {
+    try {
+      return await PGlite.create({ loadDataDir: templateBlob(found.dir), startParams: [...START_PARAMS] })
+    } catch {
+      // unusable template: create below
+    }
+  }
+  return PGlite.create({ startParams: [...START_PARAMS] })
+}
+
 /** True when `dataDir` holds a complete database. */
 export const hasDatabase = (dataDir: string): boolean => existsSync(join(dataDir, "PG_VERSION")) && !existsSync(join(dataDir, CREATING))
 
@@ -46,7 +69,7 @@ const clearPartial = (dataDir: string) => {
 export const openDataDir = async (dataDir: string, options: OpenDataDirOptions): Promise<OpenedDataDir> => {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
-  if (hasDatabase(dataDir)) return { db: await PGlite.create({ dataDir }), created: false, openMs: elapsed() }
+  if (hasDatabase(dataDir)) return { db: await PGlite.create({ dataDir, startParams: [...START_PARAMS] }), created: false, openMs: elapsed() }
   if (options.mustExist) throw new Error(`no embedded store in ${dataDir} (mustExist)`)
   if (options.progress) process.stderr.write(`squid-mesh: creating the embedded store in ${dataDir} (first run, a few seconds at most)…\n`)
   writeFileSync(join(dataDir, CREATING), `${process.pid}\n`)
@@ -56,14 +79,14 @@ export const openDataDir = async (dataDir: string, options: OpenDataDirOptions):
   let created: "template" | "initdb" = "initdb"
   if (template) {
     try {
-      db = await PGlite.create({ dataDir, loadDataDir: templateBlob(template.dir) })
+      db = await PGlite.create({ dataDir, loadDataDir: templateBlob(template.dir), startParams: [...START_PARAMS] })
       created = "template"
     } catch {
       // An unusable template (another Postgres build): create the slow way.
       clearPartial(dataDir)
     }
   }
-  db ??= await PGlite.create({ dataDir })
+  db ??= await PGlite.create({ dataDir, startParams: [...START_PARAMS] })
   rmSync(join(dataDir, CREATING), { force: true })
   return { db, created, openMs: elapsed() }
 }
