@@ -73,7 +73,7 @@ export interface MeshClient {
 const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreError | StoreLockedError> => {
   if (!config || config.kind === "pglite") {
     const { kind: _kind, ...options } = config ?? { kind: "pglite" }
-    return PgliteStore.layer({ ...options, dataDir: options.dataDir ?? PgliteStore.resolveDataDir() })
+    return PgliteStore.layer({ ...options, dataDir: options.dataDir ?? PgliteStore.resolveDataDir(), announce: true })
   }
   if (config.kind === "memory") return MemoryStore.layer
   return config.layer

@@ -58,6 +58,8 @@ export interface PgliteStoreOptions {
    * ships in dist/template/); false to always create with initdb (slower, more memory).
    */
   readonly template?: string | false
+  /** Log which store was opened (`describeStore`) at Info rather than Debug. `createMesh` does. */
+  readonly announce?: boolean
 }
 
 /** Which store `make` opened, for logs and `describeStore`. */
@@ -93,9 +95,13 @@ export const storeInfo = (store: StoreService): EmbeddedStoreInfo | undefined =>
 
 const attempt = <A>(operation: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
 
-const register = (store: StoreService, info: EmbeddedStoreInfo) =>
+/**
+ * Remembers how the store was opened, and logs it: at Info with `announce`, else at Debug
+ * (a command printing machine-readable output shares the console the default logger writes to).
+ */
+const register = (store: StoreService, info: EmbeddedStoreInfo, options: PgliteStoreOptions) =>
   Effect.sync(() => infos.set(store, info)).pipe(
-    Effect.zipRight(Effect.logInfo(describeEmbedded(info))),
+    Effect.zipRight(info.mode === "memory" ? Effect.void : options.announce === true ? Effect.logInfo(describeEmbedded(info)) : Effect.logDebug(describeEmbedded(info))),
     Effect.as(store),
   )
 
@@ -113,7 +119,7 @@ const openMemory = (options: PgliteStoreOptions) =>
       return db
     }),
     (db) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
-  ).pipe(Effect.flatMap((db) => register(makeSqlStore(pgliteClient(db), "pglite"), { mode: "memory" })))
+  ).pipe(Effect.flatMap((db) => register(makeSqlStore(pgliteClient(db), "pglite"), { mode: "memory" }, options)))
 
 /** This process holds the lock: open PGlite on the directory, migrate, serve. */
 const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: ReturnType<typeof socketPathFor> | undefined, release: () => void) =>
@@ -135,7 +141,7 @@ const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: Return
     const client = pgliteClient(opened.db, server?.listen)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
     const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: opened.created, openMs: opened.openMs, ...(server ? { socket: server.path } : {}) }
-    return yield* register(makeSqlStore(client, "pglite"), info)
+    return yield* register(makeSqlStore(client, "pglite"), info, options)
   })
 
 /** Another live process holds the directory and serves it: a Store through its socket. */
@@ -161,7 +167,7 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
     yield* attempt("open", () => sql`SELECT 1`)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
     const info: EmbeddedStoreInfo = { mode: "client", dataDir, holderPid: record.pid, holderHost: record.host, socket: record.socket }
-    return yield* register(makeSqlStore(client, "pglite"), info)
+    return yield* register(makeSqlStore(client, "pglite"), info, options)
   })
 
 /** True when something accepts connections on the Unix socket `path`. */
@@ -210,7 +216,7 @@ const decide = (dataDir: string, options: PgliteStoreOptions): Effect.Effect<Dec
  * false`). Everything is released when the scope closes: the socket, the database, the lock.
  * Fails with `StoreLockedError` when the holder does not serve (or is on another host), and
  * with `StoreError` when the database cannot be opened, created (`mustExist`) or migrated.
- * Logs one line saying which store it opened (`describeStore`).
+ * Logs one line saying which store it opened (`describeStore`; at Info with `announce`).
  */
 export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreService, StoreError | StoreLockedError, Scope.Scope> =>
   Effect.gen(function* () {
