@@ -27,8 +27,8 @@ const freshDir = () => {
   return join(dir, ".squid-mesh")
 }
 
-const child = (config: ChildConfig): Child => {
-  const c = spawnChild("embeddedProcess.ts", { EMBEDDED_CHILD: JSON.stringify(config) })
+const child = (config: ChildConfig, env: Record<string, string> = {}): Child => {
+  const c = spawnChild("embeddedProcess.ts", { ...env, EMBEDDED_CHILD: JSON.stringify(config) })
   children.push(c)
   return c
 }
@@ -76,7 +76,8 @@ describe("embedded store across processes", () => {
     const dataDir = freshDir()
     const holder = child({ role: "gate-holder", dataDir })
     const { runId } = await holder.next<{ runId: string }>("started")
-    const approver = child({ role: "approver", dataDir, runId })
+    // The approver opens createMesh's default store, found through SQUID_MESH_DATA_DIR.
+    const approver = child({ role: "approver", dataDir, runId, defaultStore: true }, { SQUID_MESH_DATA_DIR: dataDir })
     const approved = await approver.next<{ outcome: { status?: string }; at: number }>("approved")
     expect(await approver.exited).toBe(0)
     expect(approver.output()).toContain(`via the socket of process ${holder.pid}`)

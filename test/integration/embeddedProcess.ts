@@ -21,6 +21,8 @@ export interface ChildConfig {
   readonly count?: number
   readonly runId?: string
   readonly serve?: boolean
+  /** Open `createMesh`'s default store (the test sets SQUID_MESH_DATA_DIR) instead of naming `dataDir`. */
+  readonly defaultStore?: boolean
 }
 
 const config = JSON.parse(process.env.EMBEDDED_CHILD ?? "null") as ChildConfig | null
@@ -71,7 +73,7 @@ const main = async (c: ChildConfig) => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     return
   }
-  const mesh = await createMesh({ workflows, store: { kind: "pglite", dataDir: c.dataDir } })
+  const mesh = await createMesh({ workflows, ...(c.defaultStore ? {} : { store: { kind: "pglite" as const, dataDir: c.dataDir } }) })
   if (c.role === "starter") {
     const worker = await mesh.startWorker({ concurrency: 4, pollInterval: "250 millis" })
     const started = await Promise.all(Array.from({ length: c.count ?? 30 }, (_, n) => mesh.start(Pair, { label: c.label ?? "x", n })))

@@ -2,9 +2,9 @@
  * Opening the embedded store: the default directory, the template (older templates still get
  * newer migrations), the fallback when a template is unusable, `mustExist`, the progress line.
  */
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { Cause, Effect, Exit, Option } from "effect"
 import { afterAll, describe, expect, it, vi } from "vitest"
@@ -60,6 +60,32 @@ describe("default data directory", () => {
     expect(resolveDataDir({ env: {}, entry: join(app, "node_modules", "squid-mesh", "dist", "cli.js"), cwd: join(app, "src") })).toBe(join(app, ".squid-mesh"))
     // No project anywhere: the cwd.
     expect(resolveDataDir({ env: {}, entry: undefined, cwd: elsewhere })).toBe(join(elsewhere, ".squid-mesh"))
+  })
+})
+
+describe("socket path", () => {
+  it("falls back to a private folder under the temp directory when the data directory's path is too long", async () => {
+    const dataDir = join(freshDir(), "a-folder-name-long-enough-to-push-the-socket-path-past-the-sun-path-limit", ".squid-mesh")
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const holder = yield* PgliteStore.make({ dataDir, progress: false })
+          const client = yield* PgliteStore.make({ dataDir })
+          const holderInfo = PgliteStore.storeInfo(holder)
+          const socket = holderInfo?.mode === "holder" ? holderInfo.socket : undefined
+          return { holderInfo, clientInfo: PgliteStore.storeInfo(client), mode: socket ? statSync(dirname(socket)).mode & 0o777 : undefined, runs: yield* client.listRuns({}) }
+        }),
+      ),
+    )
+    expect(failureOf(exit)).toBeUndefined()
+    const value = Exit.isSuccess(exit) ? exit.value : undefined
+    const socket = value?.holderInfo?.mode === "holder" ? value.holderInfo.socket : undefined
+    expect(socket?.startsWith(tmpdir())).toBe(true)
+    expect(Buffer.byteLength(socket ?? "")).toBeLessThanOrEqual(100)
+    expect(value?.mode).toBe(0o700)
+    expect(value?.clientInfo).toMatchObject({ mode: "client", holderPid: process.pid, socket })
+    // Released with the store: the fallback folder is gone.
+    expect(existsSync(dirname(socket!))).toBe(false)
   })
 })
 
