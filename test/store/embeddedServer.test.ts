@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PGlite } from "@electric-sql/pglite"
+import { PGlite, protocol } from "@electric-sql/pglite"
 import postgres from "postgres"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { serve, type SocketServer } from "../../src/store/embedded/server.js"
@@ -107,6 +107,32 @@ describe("embedded socket server", () => {
     await until(() => server.connections() === 0)
     // Its prepared statements are gone too (only ones the holder never made remain: none).
     expect((await db.query("SELECT name FROM pg_prepared_statements")).rows).toEqual([])
+  })
+
+  it("holds PGlite through an extended-protocol sequence that a client sends in several parts", async () => {
+    const raw = connect(server.path)
+    let received = Buffer.alloc(0)
+    raw.on("data", (d: Buffer) => (received = Buffer.concat([received, d])))
+    raw.on("error", () => undefined)
+    const startup = Buffer.alloc(8 + 14)
+    startup.writeInt32BE(startup.length, 0)
+    startup.writeInt32BE(196608, 4)
+    startup.write("user\0postgres\0\0", 8)
+    raw.write(startup)
+    await until(() => received.includes(Buffer.from("Z\0\0\0\x05I", "latin1")))
+    received = Buffer.alloc(0)
+    // One write: a complete query, then the first half of an unnamed extended query.
+    raw.write(Buffer.concat([protocol.serialize.query("SELECT 1"), protocol.serialize.parse({ text: "SELECT $1::int * 6 AS answer" }), protocol.serialize.describe({ type: "S" }), protocol.serialize.flush()]))
+    await until(() => received.includes(Buffer.from("1", "latin1")) && received.includes(Buffer.from("t", "latin1")))
+    // The holder's own query (which uses the unnamed statement too) must wait for the client's sequence.
+    let holderDone = false
+    const holder = db.query<{ x: number }>("SELECT $1::int AS x", [99]).then((r) => ((holderDone = true), r.rows[0]!.x))
+    await sleep(150)
+    expect(holderDone).toBe(false)
+    raw.write(Buffer.concat([protocol.serialize.bind({ values: ["7"] }), protocol.serialize.execute(), protocol.serialize.sync()]))
+    await until(() => received.includes(Buffer.from("42", "latin1")))
+    expect(await holder).toBe(99)
+    raw.end()
   })
 
   it("disconnects a client that holds PGlite and goes silent", async () => {

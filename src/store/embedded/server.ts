@@ -127,6 +127,9 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
 
     async handle(frames: ReadonlyArray<Wire.Frame>) {
       let batch: Array<Buffer> = []
+      // Whether the batch ends at a Sync or a Query: messages after the last one (Parse,
+      // Describe, Flush...) start a sequence the client will finish later, holding PGlite.
+      let ended = false
       for (const frame of frames) {
         if (this.closed) return
         if (frame.type === "") {
@@ -134,14 +137,15 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
           continue
         }
         if (frame.type === "X") {
-          if (batch.length) await this.execute(batch)
+          if (batch.length) await this.execute(batch, ended)
           batch = []
           this.socket.end()
           return
         }
         batch.push(this.inspect(frame))
+        ended = frame.type === "S" || frame.type === "Q"
       }
-      if (batch.length) await this.execute(batch)
+      if (batch.length) await this.execute(batch, ended)
     }
 
     handshake(frame: Wire.Frame) {
@@ -199,13 +203,13 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
     }
 
     /** Runs messages on PGlite, holding it until the client is idle again. */
-    async execute(batch: ReadonlyArray<Buffer>) {
+    async execute(batch: ReadonlyArray<Buffer>, ended: boolean) {
       this.release ??= await acquire(db)
       if (this.closed) return // onClose's cleanup runs next on this chain and lets go
       const data = await run(db, batch.length === 1 ? batch[0]! : Buffer.concat(batch))
       const { out, notifications, status } = Wire.scanResponse(data)
       if (out.length > 0 && this.socket.writable) this.socket.write(out)
-      if (status === "I") this.letGo()
+      if (status === "I" && ended) this.letGo()
       else this.armIdle()
       for (const n of notifications) emit(n.channel, n.payload)
     }
