@@ -10,6 +10,7 @@
  * embedded/open.ts for how the directory itself is opened.
  */
 import { existsSync, mkdirSync } from "node:fs"
+import { connect } from "node:net"
 import { resolve } from "node:path"
 import { hostname } from "node:os"
 import { Effect, Layer, type Scope } from "effect"
@@ -49,6 +50,13 @@ export interface PgliteStoreOptions {
    * still be opening the store). Default 30 000 ms.
    */
   readonly connectTimeoutMs?: number
+  /**
+   * The holder disconnects a socket client that holds the database (an open transaction, an
+   * unfinished extended-protocol sequence) and sends nothing for this long, rolling its
+   * transaction back: a hung process must not stall the store. Default 60 000 ms. A
+   * `transaction: true` step that runs longer than this in another process fails.
+   */
+  readonly holdIdleTimeoutMs?: number
   /** Connections to a holder's socket. Default 3. */
   readonly max?: number
   /** Print one line on stderr while a first open creates the store. Default true. */
@@ -136,7 +144,7 @@ const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: Return
       ({ db }) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
     )
     const server = socket
-      ? yield* Effect.acquireRelease(attempt("serve", () => serve(opened.db, { path: socket.path })), (s) => Effect.promise(() => s.close().catch(() => undefined)))
+      ? yield* Effect.acquireRelease(attempt("serve", () => serve(opened.db, { path: socket.path, ...(options.holdIdleTimeoutMs !== undefined ? { holdIdleTimeoutMs: options.holdIdleTimeoutMs } : {}) })), (s) => Effect.promise(() => s.close().catch(() => undefined)))
       : undefined
     const client = pgliteClient(opened.db, server?.listen)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
@@ -172,17 +180,14 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
 
 /** True when something accepts connections on the Unix socket `path`. */
 const accepts = (path: string): Promise<boolean> =>
-  import("node:net").then(
-    ({ connect }) =>
-      new Promise<boolean>((resolvePromise) => {
-        const socket = connect(path)
-        socket.once("connect", () => {
-          socket.end()
-          resolvePromise(true)
-        })
-        socket.once("error", () => resolvePromise(false))
-      }),
-  )
+  new Promise<boolean>((resolvePromise) => {
+    const socket = connect(path)
+    socket.once("connect", () => {
+      socket.end()
+      resolvePromise(true)
+    })
+    socket.once("error", () => resolvePromise(false))
+  })
 
 type Decision =
   | { readonly _tag: "Holder"; readonly release: () => void; readonly socket: ReturnType<typeof socketPathFor> | undefined }

@@ -263,6 +263,8 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
   const server: Server = createServer((socket) => {
     const connection = new Connection(socket)
     clients.add(connection)
+    // Connected clients do not keep the holder alive either: when it exits, they lose it.
+    socket.unref()
     socket.on("data", (data) => connection.receive(data))
     socket.on("error", () => socket.destroy())
     socket.on("close", () => void connection.onClose())
