@@ -21,7 +21,7 @@ import { openDataDir, openMemory as openMemoryDb } from "./embedded/open.js"
 import { pgliteClient } from "./embedded/pgliteClient.js"
 import { serve } from "./embedded/server.js"
 import { socketPathFor } from "./embedded/socketPath.js"
-import { postgresClient } from "./postgres.js"
+import { postgresClient, postgresDriverPatched } from "./postgres.js"
 import { migrate } from "./sql/migrate.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
 import { Store, type StoreService } from "./Store.js"
@@ -171,6 +171,9 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
       // ones out first, or a process that approves and exits right away never wakes the worker.
       (pool) => Effect.sleep("30 millis").pipe(Effect.zipRight(Effect.promise(() => pool.end({ timeout: 5 })))),
     )
+    if (!postgresDriverPatched()) {
+      yield* Effect.logWarning("postgres.js lacks the nextWrite guard: the holder of the embedded store exiting under load can crash this process. Run `npx squid-mesh doctor --fix-postgres`.")
+    }
     const client = postgresClient(sql)
     yield* attempt("open", () => sql`SELECT 1`)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
