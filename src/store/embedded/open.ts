@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { SOCKET_NAME } from "./socketPath.js"
-import { findTemplate, templateBlob } from "./template.js"
+import { extractTemplate, findTemplate, templateBlob } from "./template.js"
 
 /** Present while a store is being created; a store with it is incomplete. */
 const CREATING = "squid-mesh.creating"
@@ -79,7 +79,8 @@ export const openDataDir = async (dataDir: string, options: OpenDataDirOptions):
   let created: "template" | "initdb" = "initdb"
   if (template) {
     try {
-      db = await PGlite.create({ dataDir, loadDataDir: templateBlob(template.dir), startParams: [...START_PARAMS] })
+      extractTemplate(template.dir, dataDir)
+      db = await PGlite.create({ dataDir, startParams: [...START_PARAMS] })
       created = "template"
     } catch {
       // An unusable template (another Postgres build): create the slow way.

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { gunzipSync } from "node:zlib"
 import { fileURLToPath } from "node:url"
 import { PGlite } from "@electric-sql/pglite"
 import { loadMigrations, migrate, type Migration } from "../sql/migrate.js"
@@ -70,8 +71,43 @@ export const findTemplate = (dirs: ReadonlyArray<string> = templateDirs()): { re
   return undefined
 }
 
-/** The template's tarball, for PGlite's `loadDataDir`. */
+/** The template's tarball, for PGlite's `loadDataDir` (used for in-memory databases). */
 export const templateBlob = (dir: string): Blob => new Blob([readFileSync(join(dir, TARBALL))])
+
+/**
+ * Unpacks the template's tarball into `into` with Node's own file system calls: several
+ * times faster than PGlite's `loadDataDir`, which writes each file through its WebAssembly
+ * file system, and without holding the unpacked data in JavaScript memory twice. Reads the
+ * ustar entries PGlite's `dumpDataDir` writes: directories and regular files.
+ */
+export const extractTemplate = (dir: string, into: string): void => {
+  const tar = gunzipSync(readFileSync(join(dir, TARBALL)))
+  const text = (header: Buffer, start: number, length: number) => {
+    const raw = header.toString("utf8", start, start + length)
+    const nul = raw.indexOf("\0")
+    return nul === -1 ? raw : raw.slice(0, nul)
+  }
+  let offset = 0
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512)
+    if (header[0] === 0) break // the end-of-archive blocks
+    const name = text(header, 0, 100)
+    const prefix = text(header, 257, 6).startsWith("ustar") ? text(header, 345, 155) : ""
+    const size = parseInt(text(header, 124, 12).trim() || "0", 8)
+    const mode = parseInt(text(header, 100, 8).trim() || "600", 8) & 0o777
+    const type = String.fromCharCode(header[156]!)
+    const path = (prefix ? `${prefix}/${name}` : name).replace(/^\/+/, "")
+    if (path.split("/").includes("..")) throw new Error(`template entry outside the data directory: ${path}`)
+    offset += 512
+    const target = join(into, path)
+    if (type === "5") mkdirSync(target, { recursive: true, mode: 0o700 })
+    else if (type === "0" || type === "\0") {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 })
+      writeFileSync(target, tar.subarray(offset, offset + size), { mode })
+    }
+    offset += Math.ceil(size / 512) * 512
+  }
+}
 
 /** Writes a fresh template, migrated with `migrations` (default: all of the package's), into `outDir`. Returns what it wrote. */
 export const buildTemplate = async (outDir: string, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<TemplateInfo> => {
