@@ -13,14 +13,15 @@ import { existsSync, mkdirSync } from "node:fs"
 import { connect } from "node:net"
 import { resolve } from "node:path"
 import { hostname } from "node:os"
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, Layer, Runtime, type Scope } from "effect"
 import postgres from "postgres"
 import { StoreError, StoreLockedError } from "../core/errors.js"
 import { currentHolder, tryAcquire, type LockRecord } from "./embedded/lock.js"
-import { openDataDir, openMemory as openMemoryDb } from "./embedded/open.js"
+import { makeConnector } from "./embedded/connector.js"
+import { openHolding } from "./embedded/holding.js"
+import { openMemory as openMemoryDb } from "./embedded/open.js"
 import { pgliteClient } from "./embedded/pgliteClient.js"
-import { serve } from "./embedded/server.js"
-import { socketPathFor } from "./embedded/socketPath.js"
+import { socketPathFor, type SocketPath } from "./embedded/socketPath.js"
 import { postgresClient, postgresDriverPatched } from "./postgres.js"
 import { migrate } from "./sql/migrate.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
@@ -73,7 +74,15 @@ export interface PgliteStoreOptions {
 /** Which store `make` opened, for logs and `describeStore`. */
 export type EmbeddedStoreInfo =
   | { readonly mode: "memory" }
-  | { readonly mode: "holder"; readonly dataDir: string; readonly created: "template" | "initdb" | false; readonly openMs: number; readonly socket?: string }
+  | {
+      readonly mode: "holder"
+      readonly dataDir: string
+      readonly created: "template" | "initdb" | false
+      readonly openMs: number
+      readonly socket?: string
+      /** Set when this process was a socket client and took the directory over from a holder that went away. */
+      readonly tookOverFrom?: number
+    }
   | { readonly mode: "client"; readonly dataDir: string; readonly holderPid: number; readonly holderHost: string; readonly socket: string }
 
 const infos = new WeakMap<StoreService, EmbeddedStoreInfo>()
@@ -84,7 +93,7 @@ export const describeEmbedded = (info: EmbeddedStoreInfo): string => {
     case "memory":
       return "embedded store in memory"
     case "holder": {
-      const how = info.created === "template" ? "created from the template" : info.created === "initdb" ? "created" : "opened"
+      const how = info.tookOverFrom !== undefined ? `taken over from process ${info.tookOverFrom}` : info.created === "template" ? "created from the template" : info.created === "initdb" ? "created" : "opened"
       return `embedded store ${info.dataDir} (${how} in ${info.openMs} ms, ${info.socket ? `serving ${info.socket}` : "not serving"})`
     }
     case "client":
@@ -129,36 +138,54 @@ const openMemory = (options: PgliteStoreOptions) =>
     (db) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
   ).pipe(Effect.flatMap((db) => register(makeSqlStore(pgliteClient(db), "pglite"), { mode: "memory" }, options)))
 
-/** This process holds the lock: open PGlite on the directory, migrate, serve. */
-const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: ReturnType<typeof socketPathFor> | undefined, release: () => void) =>
+const holdingOptions = (options: PgliteStoreOptions) => ({
+  progress: options.progress !== false,
+  mustExist: options.mustExist === true,
+  template: options.template,
+  holdIdleTimeoutMs: options.holdIdleTimeoutMs,
+})
+
+/** This process holds the lock: open PGlite on the directory, serve it, migrate. */
+const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: SocketPath | undefined, release: () => void) =>
   Effect.gen(function* () {
-    yield* Effect.addFinalizer(() => Effect.sync(() => {
-      try {
-        release()
-      } finally {
-        socket?.cleanup()
-      }
-    }))
-    const opened = yield* Effect.acquireRelease(
-      attempt("open", () => openDataDir(dataDir, { progress: options.progress !== false, mustExist: options.mustExist === true, template: options.template })),
-      ({ db }) => attempt("close", () => (db.closed ? Promise.resolve() : db.close())).pipe(Effect.ignoreLogged),
+    const holding = yield* Effect.acquireRelease(
+      attempt("open", () => openHolding(dataDir, holdingOptions(options), socket, release)),
+      (h) => Effect.promise(h.close),
     )
-    const server = socket
-      ? yield* Effect.acquireRelease(attempt("serve", () => serve(opened.db, { path: socket.path, ...(options.holdIdleTimeoutMs !== undefined ? { holdIdleTimeoutMs: options.holdIdleTimeoutMs } : {}) })), (s) => Effect.promise(() => s.close().catch(() => undefined)))
-      : undefined
-    const client = pgliteClient(opened.db, server?.listen)
+    const client = pgliteClient(holding.db, holding.server?.listen)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
-    const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: opened.created, openMs: opened.openMs, ...(server ? { socket: server.path } : {}) }
+    const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: holding.created, openMs: holding.openMs, ...(holding.server ? { socket: holding.server.path } : {}) }
     return yield* register(makeSqlStore(client, "pglite"), info, options)
   })
 
-/** Another live process holds the directory and serves it: a Store through its socket. */
+/**
+ * Another live process holds the directory and serves it: a Store through its socket (see
+ * embedded/connector.ts), which takes the directory over if that process goes away.
+ */
 const openClient = (dataDir: string, record: LockRecord & { readonly socket: string }, options: PgliteStoreOptions) =>
   Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    let store: StoreService | undefined
+    const connector = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        makeConnector(dataDir, {
+          ...holdingOptions(options),
+          mustExist: false,
+          connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
+          onTakeover: (holding, previous) => {
+            const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: holding.created, openMs: holding.openMs, socket: holding.server!.path, tookOverFrom: previous?.pid ?? record.pid }
+            if (store) infos.set(store, info)
+            Runtime.runFork(runtime)(Effect.logInfo(describeEmbedded(info)))
+          },
+        }),
+      ),
+      (c) => Effect.promise(c.close),
+    )
     const sql = yield* Effect.acquireRelease(
       Effect.sync(() =>
         postgres({
-          path: record.socket,
+          // postgres.js calls this for every new connection (its typings omit the option).
+          ...({ socket: connector.socket } as object),
           max: options.max ?? 3,
           username: "postgres",
           database: "postgres",
@@ -178,7 +205,8 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
     yield* attempt("open", () => sql`SELECT 1`)
     if (options.migrate !== false) yield* attempt("migrate", () => migrate(client))
     const info: EmbeddedStoreInfo = { mode: "client", dataDir, holderPid: record.pid, holderHost: record.host, socket: record.socket }
-    return yield* register(makeSqlStore(client, "pglite"), info, options)
+    store = yield* register(makeSqlStore(client, "pglite"), info, options)
+    return store
   })
 
 /** True when something accepts connections on the Unix socket `path`. */
@@ -193,7 +221,7 @@ const accepts = (path: string): Promise<boolean> =>
   })
 
 type Decision =
-  | { readonly _tag: "Holder"; readonly release: () => void; readonly socket: ReturnType<typeof socketPathFor> | undefined }
+  | { readonly _tag: "Holder"; readonly release: () => void; readonly socket: SocketPath | undefined }
   | { readonly _tag: "Client"; readonly record: LockRecord & { readonly socket: string } }
 
 /**

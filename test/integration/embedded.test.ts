@@ -108,6 +108,42 @@ describe("embedded store across processes", () => {
     expect(Exit.isSuccess(reopened) && reopened.value).toMatch(/^embedded store .* \(opened in \d+ ms, serving /)
   }, 600_000)
 
+  it("a process connected through the socket takes the directory over when the holder dies, and keeps working", async () => {
+    const dataDir = freshDir()
+    const holder = child({ role: "hold", dataDir })
+    await holder.next("ready")
+    const runId = "0b8a0f38-5c44-4c1e-9d3a-7f2d1c9b4e11"
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = yield* PgliteStore.make({ dataDir, progress: false })
+          const before = PgliteStore.storeInfo(store)
+          yield* store.createRun({
+            run: { id: runId, workflow: "w", trigger: "manual", queue: "default", status: "running", input: { n: 1 }, revision: 0, requestHash: "r".repeat(64), definitionHash: "d".repeat(64), createdAt: 1, updatedAt: 1 },
+            entries: [],
+            tasks: [],
+          })
+          holder.process.kill("SIGKILL")
+          yield* Effect.promise(() => holder.exited)
+          // The pool's connection died with the holder; the next statement may see that once.
+          let run = yield* Effect.either(store.getRun(runId))
+          for (let i = 0; i < 20 && run._tag === "Left"; i++) run = yield* Effect.either(store.getRun(runId))
+          const listed = yield* store.listRuns({})
+          return { before, after: PgliteStore.storeInfo(store), run, listed, holderNow: PgliteStore.holderOf(dataDir) }
+        }),
+      ),
+    )
+    expect(failureOf(exit)).toBeUndefined()
+    const value = Exit.isSuccess(exit) ? exit.value : undefined
+    expect(value?.before).toMatchObject({ mode: "client", holderPid: holder.pid })
+    expect(value?.run).toMatchObject({ _tag: "Right", right: { id: runId, input: { n: 1 } } })
+    expect(value?.listed.map((r) => r.id)).toEqual([runId])
+    expect(value?.after).toMatchObject({ mode: "holder", tookOverFrom: holder.pid })
+    expect(value?.holderNow).toMatchObject({ pid: process.pid })
+    // Closed with its scope: the lock is free again.
+    expect(PgliteStore.holderOf(dataDir)).toBeUndefined()
+  }, 600_000)
+
   it("takes over the lock of a holder that was SIGKILLed, and keeps its data", async () => {
     const dataDir = freshDir()
     const holder = child({ role: "hold", dataDir })
