@@ -6,8 +6,9 @@
  * A data directory is opened by one process at a time (DESIGN.md §7, invariant 10; see
  * embedded/lock.ts). That process serves it on a local Unix socket (embedded/server.ts); a
  * second process that opens the same directory gets a Store over that socket instead (through
- * postgres.js), so "approve from another terminal" reaches the same database. See
- * embedded/open.ts for how the directory itself is opened.
+ * postgres.js), so "approve from another terminal" reaches the same database, and it takes the
+ * directory over if the holder goes away (embedded/connector.ts). embedded/open.ts opens the
+ * directory itself (from a shipped template on first use, embedded/template.ts).
  */
 import { existsSync, mkdirSync } from "node:fs"
 import { connect } from "node:net"
