@@ -88,7 +88,7 @@ export type EmbeddedStoreInfo =
 
 const infos = new WeakMap<StoreService, EmbeddedStoreInfo>()
 
-/** One line saying which embedded store this is, e.g. `embedded store /app/.squid-mesh (opened in 812 ms, serving /app/.squid-mesh/.s.squid-mesh)`. */
+/** One line saying which embedded store this is, e.g. `embedded store /app/.squid-mesh (opened in 812 ms, serving /app/.squid-mesh/.s.PGSQL.5432)`. */
 export const describeEmbedded = (info: EmbeddedStoreInfo): string => {
   switch (info.mode) {
     case "memory":

@@ -51,7 +51,7 @@ describe("embedded store across processes", () => {
     expect(doneA.outputs.map((o) => o.value).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, n) => n * 2 + 1))
 
     // Exactly one of them opened the directory; the other went through its socket.
-    const holder = [a, b].find((c) => /serving \S+\.s\.squid-mesh/.test(c.output()))
+    const holder = [a, b].find((c) => /serving \S+\.s\.PGSQL\.5432/.test(c.output()))
     const client = [a, b].find((c) => c.output().includes(`via the socket of process ${holder?.pid}`))
     expect(holder, a.output() + b.output()).toBeDefined()
     expect(client).toBeDefined()

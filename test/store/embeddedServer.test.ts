@@ -3,13 +3,16 @@
  * a Unix socket, with several postgres.js clients and the holder's own queries at once.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { execFile, spawnSync } from "node:child_process"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
+import { promisify } from "node:util"
 import { join } from "node:path"
 import { PGlite, protocol } from "@electric-sql/pglite"
 import postgres from "postgres"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { serve, type SocketServer } from "../../src/store/embedded/server.js"
+import { SOCKET_NAME } from "../../src/store/embedded/socketPath.js"
 
 let dir: string
 let db: PGlite
@@ -35,7 +38,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "squid-mesh-server-"))
   db = await PGlite.create()
   await db.exec("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL); INSERT INTO counter VALUES (1, 0); CREATE TABLE log (who text, seq int)")
-  server = await serve(db, { path: join(dir, ".s.test"), holdIdleTimeoutMs: 2_000 })
+  server = await serve(db, { path: join(dir, SOCKET_NAME), holdIdleTimeoutMs: 2_000 })
 })
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.end({ timeout: 1 })))
@@ -159,6 +162,12 @@ describe("embedded socket server", () => {
     await until(() => closed)
     expect(received).toContain("idle for 2000 ms while holding the embedded database")
     expect(db.isInTransaction()).toBe(false)
+  })
+
+  it.skipIf(spawnSync("psql", ["--version"]).status !== 0)("speaks to psql (libpq): `psql -h <data dir>` opens a session", async () => {
+    // Asynchronously: the server answers from this process's event loop.
+    const { stdout } = await promisify(execFile)("psql", ["-h", dir, "-U", "postgres", "-At", "-c", "SELECT v FROM counter", "-c", "SELECT 6 * 7"], { encoding: "utf8", timeout: 30_000 })
+    expect(stdout.trim().split("\n").at(-1)).toBe("42")
   })
 
   it("routes NOTIFY both ways: client to holder, holder to listening clients; UNLISTEN by one client leaves the others", async () => {

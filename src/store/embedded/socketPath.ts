@@ -8,8 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-/** The socket's file name inside the data directory. */
-export const SOCKET_NAME = ".s.squid-mesh"
+/**
+ * The socket's file name: the one libpq expects, so `psql -h <that folder> -U postgres`
+ * opens a session on the embedded database (PGDATA never holds a socket of its own).
+ */
+export const SOCKET_NAME = ".s.PGSQL.5432"
 
 /** Longest socket path we use: under both the Linux and the macOS sun_path limits. */
 const MAX_SOCKET_PATH = 100
@@ -27,5 +30,5 @@ export const socketPathFor = (dataDir: string): SocketPath => {
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return { path: preferred, cleanup: () => undefined }
   // mkdtemp makes a 0700 folder with a random name: nobody else can have prepared it.
   const dir = mkdtempSync(join(tmpdir(), "squid-mesh-"))
-  return { path: join(dir, "s"), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  return { path: join(dir, SOCKET_NAME), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
