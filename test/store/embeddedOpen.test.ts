@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { StoreError } from "../../src/core/errors.js"
 import { resolveDataDir } from "../../src/store/embedded/dataDir.js"
-import { buildTemplate } from "../../src/store/embedded/template.js"
+import { buildTemplate, findTemplate, pgliteVersion } from "../../src/store/embedded/template.js"
 import * as PgliteStore from "../../src/store/pglite.js"
 import { loadMigrations } from "../../src/store/sql/migrate.js"
 
@@ -126,6 +126,17 @@ describe("creating a store", () => {
     expect(await appliedMigrations(dataDir)).toEqual(loadMigrations().map((m) => m.version))
     expect(existsSync(join(dataDir, "squid-mesh.creating"))).toBe(false)
   }, 300_000)
+
+  it("ignores a template with migrations this code does not know (built from newer sources)", async () => {
+    const root = freshDir()
+    const template = join(root, "future")
+    mkdirSync(template)
+    writeFileSync(join(template, "template.json"), JSON.stringify({ pglite: pgliteVersion(), migrations: [...loadMigrations().map((m) => m.version), 9999], createdAt: "" }))
+    writeFileSync(join(template, "pgdata.tar.gz"), "unused")
+    expect(findTemplate([template])).toBeUndefined()
+    writeFileSync(join(template, "template.json"), JSON.stringify({ pglite: pgliteVersion(), migrations: [1, 2], createdAt: "" }))
+    expect(findTemplate([template])?.dir).toBe(template)
+  })
 
   it("with mustExist, fails instead of creating, and leaves no directory behind", async () => {
     const root = freshDir()

@@ -121,7 +121,7 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
         return
       }
       if (frames.length === 0) return
-      if (frames.some((f) => f.type === "" && f.bytes.readInt32BE(4) === Wire.PROTOCOL_V3)) this.startup = false
+      if (frames.some((f) => f.type === "" && Wire.isStartup(f.bytes.readInt32BE(4)))) this.startup = false
       this.chain = this.chain.then(() => this.handle(frames)).catch((error: unknown) => this.fail("XX000", error instanceof Error ? error.message : String(error)))
     }
 
@@ -152,10 +152,12 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
       const code = frame.bytes.readInt32BE(4)
       if (code === Wire.SSL_REQUEST || code === Wire.GSSENC_REQUEST) this.socket.write("N")
       else if (code === Wire.CANCEL_REQUEST) this.socket.end() // no backend process to signal
-      else if (code !== Wire.PROTOCOL_V3) this.fail("08P01", `unsupported protocol ${code >> 16}.${code & 0xffff}`)
+      else if (!Wire.isStartup(code)) this.fail("08P01", `unsupported protocol ${code >> 16}.${code & 0xffff}`)
       else {
         this.socket.write(
           Buffer.concat([
+            // A client asking for 3.1+ is told that 3.0 is what it gets.
+            ...(code === Wire.PROTOCOL_V3 ? [] : [Wire.negotiateProtocolVersion()]),
             Wire.authenticationOk(),
             ...settings.rows.map((s) => Wire.parameterStatus(s.name, s.setting)),
             Wire.parameterStatus("application_name", ""),

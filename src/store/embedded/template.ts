@@ -49,6 +49,8 @@ export const pgliteVersion = (): string | undefined => {
 export const templateDirs = (): ReadonlyArray<string> =>
   ["../../../template/", "../../../dist/template/"].map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
 
+const known = (): ReadonlySet<number> => new Set(loadMigrations().map((m) => m.version))
+
 /** Same Postgres data format: PGlite releases with the same major.minor version. */
 const compatible = (a: string, b: string): boolean => a.split(".").slice(0, 2).join(".") === b.split(".").slice(0, 2).join(".")
 
@@ -63,7 +65,8 @@ export const findTemplate = (dirs: ReadonlyArray<string> = templateDirs()): { re
     try {
       if (!existsSync(join(dir, INFO)) || !existsSync(join(dir, TARBALL))) continue
       const info = JSON.parse(readFileSync(join(dir, INFO), "utf8")) as TemplateInfo
-      if (typeof info.pglite === "string" && compatible(info.pglite, installed)) return { dir, info }
+      // A template with migrations this code does not have (a dist/ built from newer sources) would give it a schema it does not know.
+      if (typeof info.pglite === "string" && compatible(info.pglite, installed) && info.migrations.every((v) => known().has(v))) return { dir, info }
     } catch {
       // unreadable template: try the next, or none
     }

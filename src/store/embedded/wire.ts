@@ -11,6 +11,9 @@ export const SSL_REQUEST = 80877103
 export const GSSENC_REQUEST = 80877104
 export const CANCEL_REQUEST = 80877102
 
+/** True for a StartupMessage of protocol 3.x (3.0, or a newer minor version a client may ask for). */
+export const isStartup = (code: number): boolean => code >> 16 === 3
+
 /** One client message: `type` is its tag letter, or `""` for a startup-phase packet (no tag). */
 export interface Frame {
   readonly type: string
@@ -36,7 +39,7 @@ export const splitFrames = (buffer: Buffer, startup: boolean): { readonly frames
       frames.push({ type: "", bytes })
       offset += length
       // Only the real startup packet ends the startup phase; SSL/GSS requests are followed by another.
-      if (bytes.readInt32BE(4) === PROTOCOL_V3) inStartup = false
+      if (isStartup(bytes.readInt32BE(4))) inStartup = false
       continue
     }
     if (buffer.length - offset < 5) break
@@ -107,6 +110,9 @@ export const parameterStatus = (name: string, value: string): Buffer => message(
 
 /** BackendKeyData ('K'). */
 export const backendKeyData = (pid: number, secret: number): Buffer => message("K", Buffer.concat([int32(pid), int32(secret)]))
+
+/** NegotiateProtocolVersion ('v'): the newest minor version served (0), no unrecognized options. */
+export const negotiateProtocolVersion = (): Buffer => message("v", Buffer.concat([int32(PROTOCOL_V3), int32(0)]))
 
 /** ReadyForQuery ('Z') with a status: 'I' idle, 'T' in a transaction, 'E' in a failed transaction. */
 export const readyForQuery = (status: "I" | "T" | "E"): Buffer => message("Z", Buffer.from(status, "latin1"))
