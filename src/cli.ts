@@ -9,19 +9,17 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { PGlite } from "@electric-sql/pglite"
 import { Data, Effect, Layer } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import * as Mesh from "./Mesh.js"
 import * as PgliteStore from "./store/pglite.js"
-import { pgliteClient } from "./store/pglite.js"
 import * as PostgresStore from "./store/postgres.js"
 import { connect, postgresClient, postgresDriverVersion } from "./store/postgres.js"
-import { loadMigrations, migrate, type Migration } from "./store/sql/migrate.js"
+import { loadMigrations, migrate, pendingMigrations, requireCurrentSchema } from "./store/sql/migrate.js"
 import type { SqlClient } from "./store/sql/SqlClient.js"
 import type { Store } from "./store/Store.js"
-import type { StoreError } from "./core/errors.js"
+import type { StoreError, StoreLockedError } from "./core/errors.js"
 
 /** The usage text, printed by `--help` (stdout) and after a usage error (stderr). */
 export const USAGE = `usage: squid-mesh <command> [options]
@@ -58,26 +56,11 @@ const option = (args: ReadonlyArray<string>, name: string): string | undefined =
   return value
 }
 
-/** Which migrations the database at `client` has not applied; `undefined` when it has no squid-mesh schema. */
-export const pendingMigrations = async (client: SqlClient, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<ReadonlyArray<Migration> | undefined> => {
-  const [table] = await client.query<{ t: string | null }>("SELECT to_regclass('squid_mesh.schema_migrations')::text AS t")
-  if (!table?.t) return undefined
-  const rows = await client.query<{ version: number | string }>("SELECT version FROM squid_mesh.schema_migrations")
-  const applied = new Set(rows.map((r) => Number(r.version)))
-  return migrations.filter((m) => !applied.has(m.version))
-}
-
 /** Refuses (exit 2) unless the schema at `client` has every migration of this package. */
-const requireSchema = async (client: SqlClient, where: string): Promise<void> => {
-  const pending = await pendingMigrations(client)
-  if (pending === undefined) throw new CliError({ message: `${where} has no squid-mesh schema; run \`squid-mesh migrate\` first`, exitCode: 2 })
-  if (pending.length > 0) {
-    throw new CliError({
-      message: `${where} is behind this package's schema (missing ${pending.map((m) => m.filename).join(", ")}); run \`squid-mesh migrate\` first`,
-      exitCode: 2,
-    })
-  }
-}
+const requireSchema = (client: SqlClient, where: string): Promise<void> =>
+  requireCurrentSchema(client, where).catch((error: unknown) => {
+    throw new CliError({ message: error instanceof Error ? error.message : String(error), exitCode: 2 })
+  })
 
 /** Loads the workflows a check-replay module exports (`workflows` array or default export). */
 const loadWorkflows = async (modulePath: string): Promise<Array<AnyWorkflow>> => {
@@ -95,7 +78,7 @@ const loadWorkflows = async (modulePath: string): Promise<Array<AnyWorkflow>> =>
 }
 
 /** Runs Mesh.checkReplay over a store layer; a store failure is exit 2. */
-const replayOver = (workflows: Array<AnyWorkflow>, store: Layer.Layer<Store, StoreError>): Promise<ReplayReport> =>
+const replayOver = (workflows: Array<AnyWorkflow>, store: Layer.Layer<Store, StoreError | StoreLockedError>): Promise<ReplayReport> =>
   Effect.runPromise(
     Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay())).pipe(
       Effect.provide(Mesh.layer({ workflows }).pipe(Layer.provide(store))),
@@ -127,15 +110,9 @@ const checkReplayPglite = async (workflows: Array<AnyWorkflow>, dir: string): Pr
   const dataDir = resolve(process.cwd(), dir)
   // PGlite would create an empty database in a missing or empty directory: refuse instead.
   if (!existsSync(join(dataDir, "PG_VERSION"))) throw new CliError({ message: `check-replay: ${dataDir} is not a PGlite data directory`, exitCode: 2 })
-  const db = await PGlite.create({ dataDir }).catch((error: unknown) => {
-    throw new CliError({ message: `check-replay: cannot open ${dataDir}: ${describe(error)}`, exitCode: 2 })
-  })
-  try {
-    await requireSchema(pgliteClient(db), dataDir)
-  } finally {
-    await db.close()
-  }
-  return replayOver(workflows, PgliteStore.layer({ dataDir, migrate: false }))
+  // Through the store, never a second PGlite on the directory: while an app holds it, this goes
+  // through the app's socket. The schema must be current; nothing is migrated.
+  return replayOver(workflows, PgliteStore.layer({ dataDir, migrate: "require", mustExist: true, progress: false }))
 }
 
 const checkReplay = async (args: ReadonlyArray<string>): Promise<number> => {

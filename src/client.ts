@@ -20,18 +20,22 @@ import type { Limits } from "../runtime/limits.js"
 import type { RedactionOptions } from "./core/redact.js"
 import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
-import type { StoreError } from "./core/errors.js"
+import type { StoreError, StoreLockedError } from "./core/errors.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
 import type { RunFilter, Store } from "./store/Store.js"
 
-/** Where runs are stored. Default: PGlite (embedded Postgres) in `.squid-mesh/`. */
+/**
+ * Where runs are stored. Default: PGlite (embedded Postgres) in `.squid-mesh/` of the project
+ * root (`PgliteStore.resolveDataDir`), locked to this process and served on a local socket;
+ * a second process on the same directory goes through that socket.
+ */
 export type StoreConfig =
   | { readonly kind: "memory" }
-  | { readonly kind: "pglite"; readonly dataDir?: string }
-  | { readonly kind: "layer"; readonly layer: Layer.Layer<Store, StoreError> }
+  | ({ readonly kind: "pglite"; readonly dataDir?: string } & Pick<PgliteStore.PgliteStoreOptions, "serve" | "mustExist" | "migrate" | "progress">)
+  | { readonly kind: "layer"; readonly layer: Layer.Layer<Store, StoreError | StoreLockedError> }
 
 /** Options of `createMesh`. */
 export interface MeshClientOptions {
@@ -82,8 +86,11 @@ export interface MeshClient {
   readonly close: () => Promise<void>
 }
 
-const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreError> => {
-  if (!config || config.kind === "pglite") return PgliteStore.layer({ dataDir: (config && config.kind === "pglite" ? config.dataDir : undefined) ?? ".squid-mesh" })
+const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreError | StoreLockedError> => {
+  if (!config || config.kind === "pglite") {
+    const { kind: _kind, ...options } = config ?? { kind: "pglite" }
+    return PgliteStore.layer({ ...options, dataDir: options.dataDir ?? PgliteStore.resolveDataDir(), announce: true })
+  }
   if (config.kind === "memory") return MemoryStore.layer
   return config.layer
 }

@@ -387,6 +387,20 @@ export const guardedSocket = (tlsConfig?: GuardTls): GuardedSocketFactory => {
   return Object.assign(factory, { [GUARD]: true as const })
 }
 
+/**
+ * The guard over connections that `open` makes itself (the embedded store's clients reach the
+ * holder's Unix socket this way, taking the directory over when the holder is gone). `label`
+ * names the peer in errors.
+ */
+export const guardedSocketFrom = (open: () => Promise<net.Socket>, label: string): GuardedSocketFactory => {
+  const factory = (): Promise<GuardedSocket> =>
+    open().then(
+      (raw) => new GuardedSocket(raw, label, undefined),
+      (error: Error) => GuardedSocket.failed(error, label, undefined),
+    )
+  return Object.assign(factory, { [GUARD]: true as const })
+}
+
 /** True when `socket` (a postgres.js `socket` option value) is this guard. */
 export const isGuard = (socket: unknown): boolean => typeof socket === "function" && (socket as Partial<GuardedSocketFactory>)[GUARD] === true
 

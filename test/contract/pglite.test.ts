@@ -163,7 +163,7 @@ describe("PGlite store", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
     expect(error).toBeInstanceOf(StoreError)
-    expect(error?.operation).toBe("createRun")
+    expect(error).toMatchObject({ operation: "createRun" })
   })
 
   it("rolls a commit back entirely when a statement fails midway", async () => {

@@ -122,7 +122,11 @@ describe("the npm package", () => {
       expect(packedFiles).toContain(file)
     }
     for (const m of loadMigrations()) expect(packedFiles).toContain(`migrations/${m.filename}`)
-    const stray = packedFiles.filter((f) => !/^(dist\/(src|dsl|runtime)\/.+\.(js|d\.ts)|migrations\/\d+_\w+\.sql|package\.json|README\.md|LICENSE)$/.test(f))
+    // The embedded store's pre-initialised, migrated template (a fast first open).
+    for (const file of ["dist/template/pgdata.tar.gz", "dist/template/template.json"]) expect(packedFiles).toContain(file)
+    const stray = packedFiles.filter(
+      (f) => !/^(dist\/(src|dsl|runtime)\/.+\.(js|d\.ts)|dist\/template\/(pgdata\.tar\.gz|template\.json)|migrations\/\d+_\w+\.sql|package\.json|README\.md|LICENSE)$/.test(f),
+    )
     expect(stray).toEqual([])
     expect(readFileSync(join(consumer, "node_modules/squid-mesh/dist/src/bin.js"), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true)
   })

@@ -89,3 +89,24 @@ export const migrate = (client: SqlClient, migrations: ReadonlyArray<Migration> 
     }
     return pending
   })
+
+/** Which migrations the database at `client` has not applied; `undefined` when it has no squid-mesh schema. */
+export const pendingMigrations = async (client: SqlClient, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<ReadonlyArray<Migration> | undefined> => {
+  const [table] = await client.query<{ t: string | null }>("SELECT to_regclass('squid_mesh.schema_migrations')::text AS t")
+  if (!table?.t) return undefined
+  const rows = await client.query<{ version: number | string }>("SELECT version FROM squid_mesh.schema_migrations")
+  const applied = new Set(rows.map((r) => Number(r.version)))
+  return migrations.filter((m) => !applied.has(m.version))
+}
+
+/**
+ * Rejects unless the schema at `client` has every migration of this package, saying what to
+ * run. For read-only tools (the deploy gate), which must never migrate.
+ */
+export const requireCurrentSchema = async (client: SqlClient, where: string): Promise<void> => {
+  const pending = await pendingMigrations(client)
+  if (pending === undefined) throw new Error(`${where} has no squid-mesh schema; run \`squid-mesh migrate\` first`)
+  if (pending.length > 0) {
+    throw new Error(`${where} is behind this package's schema (missing ${pending.map((m) => m.filename).join(", ")}); run \`squid-mesh migrate\` first`)
+  }
+}
