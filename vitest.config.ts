@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
-  resolve: { conditions: ["source"] },
+  resolve: { conditions: ["squid-mesh-source"] },
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/setup/postgres.ts"],

@@ -50,8 +50,7 @@ const show = (run: RunView) => {
 }
 
 const main = async () => {
-  const dataDir = process.env.SQUID_MESH_DATA_DIR ?? ".squid-mesh/approval"
-  const mesh = await createMesh({ workflows: [ExpenseApproval], store: { kind: "pglite", dataDir } })
+  const mesh = await createMesh({ workflows: [ExpenseApproval] }) // the embedded store at the project root
   const worker = await mesh.startWorker({ concurrency: 4, pollInterval: "200 millis" })
   try {
     const a = await mesh.start(ExpenseApproval, { employee: "ada", cents: 12_000, reason: "conference" })

@@ -72,9 +72,9 @@ const printHistory = (run: RunView) => {
 }
 
 const main = async () => {
-  const dataDir = process.env.SQUID_MESH_DATA_DIR ?? ".squid-mesh"
-  console.log(`Squid Mesh demo: PGlite store in ${dataDir}/`)
-  const mesh = await createMesh({ workflows: [PlaceOrder], store: { kind: "pglite", dataDir } })
+  // The default store: embedded PGlite in .squid-mesh/ at the project root ($SQUID_MESH_DATA_DIR
+  // to move it). Its first line of output says which store was opened.
+  const mesh = await createMesh({ workflows: [PlaceOrder] })
   const worker = await mesh.startWorker({ concurrency: 4, pollInterval: "500 millis" })
   try {
     const orderId = `o-${process.pid}`
@@ -84,7 +84,7 @@ const main = async () => {
     printHistory(await mesh.inspectRun(done.id, { history: true }))
     if (done.status !== "completed") process.exitCode = 1
     const total = await mesh.listRuns({ workflow: "place-order", limit: 1000 })
-    console.log(`\n${total.length} place-order run(s) stored in ${dataDir}/ so far (the journal survives restarts).`)
+    console.log(`\n${total.length} place-order run(s) stored so far (the journal survives restarts).`)
   } finally {
     await worker.stop()
     await mesh.close()

@@ -31,10 +31,15 @@ commands:
   migrations copy <dir> [--prefix P]    copy them into <dir> (file names get prefix P, default "squid_mesh_")
   doctor [--url <postgres url>]         report the runtime, the driver and its crash guard; with --url,
                                         check the connection and the schema
-  check-replay --module <file> (--url <postgres url> | --pglite <dir>)
+  check-replay --module <file> [--url <postgres url> | --pglite <dir>]
                                         deploy gate: replay every open run against the workflows exported
                                         by <file> (a \`workflows\` array or a default export). Read-only.
+                                        Default store: $DATABASE_URL, else the project's embedded store
+                                        (.squid-mesh/ at the project root, or $SQUID_MESH_DATA_DIR),
+                                        through the socket of the process that holds it.
                                         exit 0: all replay; 1: divergent runs; 2: could not check
+
+Every command that opens a store names it on stderr ("squid-mesh: store: ...").
   help, --help                          print this text`
 
 /** A command that cannot run; `main` prints `message` on stderr and exits with `exitCode`. */
@@ -77,10 +82,25 @@ const loadWorkflows = async (modulePath: string): Promise<Array<AnyWorkflow>> =>
   return workflows as Array<AnyWorkflow>
 }
 
+/** A Postgres URL as the CLI names it: host, port and database, never the credentials. */
+export const describeUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `postgres ${u.hostname || "localhost"}${u.port ? `:${u.port}` : ""}${u.pathname || "/"}`
+  } catch {
+    return "postgres (unparsable URL)"
+  }
+}
+
+/** Says on stderr which store a command works on (stdout stays machine-readable). */
+const announceStore = (description: string): void => console.error(`squid-mesh: store: ${description}`)
+
 /** Runs Mesh.checkReplay over a store layer; a store failure is exit 2. */
-const replayOver = (workflows: Array<AnyWorkflow>, store: Layer.Layer<Store, StoreError | StoreLockedError>): Promise<ReplayReport> =>
+const replayOver = (workflows: Array<AnyWorkflow>, store: Layer.Layer<Store, StoreError | StoreLockedError>, label?: string): Promise<ReplayReport> =>
   Effect.runPromise(
-    Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay())).pipe(
+    Effect.scoped(
+      Effect.flatMap(Mesh.Mesh, (m) => Effect.sync(() => announceStore(label ?? PgliteStore.describeStore(m.store))).pipe(Effect.zipRight(m.checkReplay()))),
+    ).pipe(
       Effect.provide(Mesh.layer({ workflows }).pipe(Layer.provide(store))),
       Effect.mapError((error) => new CliError({ message: `check-replay: ${describe(error)}`, exitCode: 2 })),
     ) as Effect.Effect<ReplayReport, CliError>,
@@ -99,7 +119,7 @@ const checkReplayPostgres = async (workflows: Array<AnyWorkflow>, url: string): 
     await requireSchema(postgresClient(sql), "the database").catch((error: unknown) => {
       throw error instanceof CliError ? error : new CliError({ message: `check-replay: cannot read the database: ${describe(error)}`, exitCode: 2 })
     })
-    return await replayOver(workflows, PostgresStore.layer({ sql, migrate: false }))
+    return await replayOver(workflows, PostgresStore.layer({ sql, migrate: false }), `${describeUrl(url)} (read-only)`)
   } finally {
     await sql.end({ timeout: 5 })
   }
@@ -121,9 +141,9 @@ const checkReplay = async (args: ReadonlyArray<string>): Promise<number> => {
   const url = option(args, "--url") ?? (pgliteDir === undefined ? process.env.DATABASE_URL : undefined)
   if (!modulePath) throw usageError("check-replay: give --module <file>")
   if (url !== undefined && pgliteDir !== undefined) throw usageError("check-replay: give either --url or --pglite, not both")
-  if (url === undefined && pgliteDir === undefined) throw usageError("check-replay: give --url <postgres url> (or set DATABASE_URL) or --pglite <dir>")
   const workflows = await loadWorkflows(modulePath)
-  const report = url !== undefined ? await checkReplayPostgres(workflows, url) : await checkReplayPglite(workflows, pgliteDir!)
+  // Neither given: the embedded store of this project (as createMesh finds it by default).
+  const report = url !== undefined ? await checkReplayPostgres(workflows, url) : await checkReplayPglite(workflows, pgliteDir ?? PgliteStore.resolveDataDir())
   console.log(JSON.stringify(report, null, 2))
   return report.ok ? 0 : 1
 }
@@ -131,6 +151,7 @@ const checkReplay = async (args: ReadonlyArray<string>): Promise<number> => {
 const migrateCommand = async (args: ReadonlyArray<string>): Promise<number> => {
   const url = option(args, "--url") ?? process.env.DATABASE_URL
   if (!url) throw usageError("migrate: give --url <postgres url> or set DATABASE_URL")
+  announceStore(describeUrl(url))
   const sql = connect(url, { max: 1 })
   try {
     const applied = await migrate(postgresClient(sql))

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import postgres from "postgres"
 import { afterAll, expect, inject, it, vi } from "vitest"
-import { main } from "../src/cli.js"
+import { describeUrl, main } from "../src/cli.js"
 import { createMesh, PostgresStore } from "../src/index.js"
 import { postgresClient } from "../src/store/postgres.js"
 import { loadMigrations, migrate } from "../src/store/sql/migrate.js"
@@ -42,8 +42,11 @@ const tempDir = (prefix: string) => {
 it("migrate applies the schema once, then reports it up to date", async () => {
   const db = await freshDatabase(inject("databaseUrl"), "cli")
   try {
-    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: `applied: ${files.join(", ")}`, err: "" })
-    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: "schema is up to date", err: "" })
+    // stderr names the store, never the credentials in the URL.
+    const store = `squid-mesh: store: ${describeUrl(db.url)}`
+    expect(store).not.toMatch(/@|password/)
+    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: `applied: ${files.join(", ")}`, err: store })
+    expect(await capture(["migrate", "--url", db.url])).toEqual({ code: 0, out: "schema is up to date", err: store })
     const sql = postgres(db.url, { max: 1 })
     expect((await sql`SELECT count(*)::int AS n FROM squid_mesh.runs`)[0]!.n).toBe(0)
     await sql.end()

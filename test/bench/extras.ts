@@ -6,7 +6,7 @@
  *   npm run -s bench:extras -- w1_scaling        # or claim_with_backlog, peak_rss (any subset)
  *
  * - `w1_scaling`: W1 (W1_RUNS × 3 no-op steps) with the workers in child processes
- *   (`tsx --conditions=source extras.ts --worker C`) while this process only starts the runs:
+ *   (`tsx --conditions=squid-mesh-source extras.ts --worker C`) while this process only starts the runs:
  *   1 process × 10 slots, 2 × 5 and 2 × 10. Completion = a run's final commit returned in
  *   whichever child ran it; all marks are epoch ms (`performance.timeOrigin + now()`), so they
  *   compare across processes. Children learn of runs started here only through the store's
@@ -101,7 +101,7 @@ interface ChildResult {
 /** Spawns a worker child; resolves once it is ready. `finish` closes its stdin and returns its result. */
 const spawnWorker = (url: string, concurrency: number) =>
   new Promise<{ finish: () => Promise<ChildResult> }>((resolveReady, rejectReady) => {
-    const child = spawn(TSX, ["--conditions=source", SELF, "--worker", String(concurrency)], {
+    const child = spawn(TSX, ["--conditions=squid-mesh-source", SELF, "--worker", String(concurrency)], {
       env: { ...process.env, DATABASE_URL: url },
       stdio: ["pipe", "pipe", "inherit"],
     })
@@ -341,7 +341,7 @@ const claimWithBacklog = async (db: BenchDb) => {
 
 const peakRss = async (db: BenchDb) => {
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(TSX, ["--conditions=source", fileURLToPath(new URL("./wfbench.ts", import.meta.url)), "W1"], {
+    const child = spawn(TSX, ["--conditions=squid-mesh-source", fileURLToPath(new URL("./wfbench.ts", import.meta.url)), "W1"], {
       env: { ...process.env, DATABASE_URL: db.url },
       stdio: ["ignore", "pipe", "inherit"],
     })

@@ -23,7 +23,7 @@ export interface Child {
 /** Forks `script` (a .ts file next to this one) through tsx, with `env` added. */
 export const spawnChild = (script: string, env: Record<string, string>): Child => {
   const child = fork(join(here, script), [], {
-    execArgv: ["--import", "tsx", "--conditions=source"],
+    execArgv: ["--import", "tsx", "--conditions=squid-mesh-source"],
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   })

@@ -1,6 +1,6 @@
 /**
  * A separate app process of the embedded-store tests (embedded*.test.ts), started with
- * `node --import tsx --conditions=source` and driven over IPC. Its role comes from the JSON in
+ * `node --import tsx --conditions=squid-mesh-source` and driven over IPC. Its role comes from the JSON in
  * the EMBEDDED_CHILD environment variable:
  * - `starter`: opens the default-style store with a worker, starts `count` runs at once,
  *   waits for all of them, reports them, and closes when told;

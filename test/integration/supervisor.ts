@@ -5,7 +5,7 @@
  * on `stop()` kills them all and waits until every one has exited.
  *
  * Start-up cost matters here: a crash test respawns workers dozens of times on two cores.
- * `node --import tsx --conditions=source workerProcess.ts` takes about 0.7 s of CPU per start;
+ * `node --import tsx --conditions=squid-mesh-source workerProcess.ts` takes about 0.7 s of CPU per start;
  * so the worker is bundled once per test process with esbuild (the same transform tsx uses)
  * into a temporary .mjs, which starts in about 0.13 s. Without esbuild it falls back to tsx.
  */
@@ -37,7 +37,7 @@ const buildCommand = async (): Promise<ReadonlyArray<string>> => {
       platform: "node",
       format: "esm",
       target: "node20",
-      conditions: ["source"],
+      conditions: ["squid-mesh-source"],
       logLevel: "warning",
       // Bundled CommonJS may `require` Node built-ins.
       banner: { js: "import { createRequire as __squidRequire } from 'node:module'; const require = __squidRequire(import.meta.url);" },
@@ -45,7 +45,7 @@ const buildCommand = async (): Promise<ReadonlyArray<string>> => {
     return [outfile]
   } catch (error) {
     console.warn(`[supervisor] could not bundle the worker (${String(error)}); starting it through tsx`)
-    return ["--import", "tsx", "--conditions=source", entry]
+    return ["--import", "tsx", "--conditions=squid-mesh-source", entry]
   }
 }
 

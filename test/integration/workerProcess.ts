@@ -1,6 +1,6 @@
 /**
  * A worker process of the crash-safety suite, started by supervisor.ts (bundled with esbuild
- * into one .mjs for a fast start, or else `node --import tsx --conditions=source` on this file).
+ * into one .mjs for a fast start, or else `node --import tsx --conditions=squid-mesh-source` on this file).
  *
  * It runs a Mesh worker on the postgres.js store and kills itself (SIGKILL) at random points,
  * each recorded first as one JSON line in the kill log:
