@@ -12,8 +12,10 @@ import { newClaim } from "../src/core/ids.js"
 import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type FenceReason, type RunStatus } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult, NewTask } from "../src/store/Store.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
-import { spawnChildren } from "./children.js"
-import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { commitOf } from "./commit.js"
+import { afterCommit } from "./afterCommit.js"
+import { newTasksOf, runChangeOf } from "./decision.js"
+import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
 /** A run's interpreter at the revision it reflects. */
@@ -31,8 +33,6 @@ export type Settled =
 
 const MAX_CONFLICT_RETRIES = 25
 
-/** Timers due within this horizon are kept and fired locally by the worker that created them. */
-export const LOCAL_TIMER_HORIZON_MS = 30_000
 
 /** The run's interpreter positioned at its pending commands: from the sticky cache, else replayed. */
 export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
@@ -86,27 +86,28 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
       const run = runChangeOf(decision)
       const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
-      const result = yield* retryTransient(s.commit({
-        runId: s.task.runId,
-        now: env.now,
-        fence: s.claim,
-        task: { _tag: "Done" },
-        expectedRevision: acquired.revision,
-        ...(run ? { run } : {}),
-        resolve: s.resolved ? [s.resolved, ...decision.cancelled] : decision.cancelled,
-        append: decision.entries,
-        attempts: s.attempt ? [s.attempt] : [],
-        tasks,
-        withdraw: decision.cancelled.map((e) => e.seq),
-        ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-        ...(unclaimed ? { wake: s.workflow.queue } : {}),
-        ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
-      }))
+      const result = yield* retryTransient(
+        s.commit(
+          commitOf({
+            runId: s.task.runId,
+            now: env.now,
+            fence: s.claim,
+            task: { _tag: "Done" },
+            expectedRevision: acquired.revision,
+            ...(run ? { run } : {}),
+            resolve: s.resolved ? [s.resolved, ...decision.cancelled] : decision.cancelled,
+            append: decision.entries,
+            attempts: s.attempt ? [s.attempt] : [],
+            tasks,
+            withdraw: decision.cancelled.map((e) => e.seq),
+            ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+            ...(unclaimed ? { wake: s.workflow.queue } : {}),
+            ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
+          }),
+        ),
+      )
       if (result._tag === "Committed") {
-        yield* spawnChildren(ctx, s.task.runId, decision.entries)
-        yield* emitLogs(s.task.runId, decision)
-        if (unclaimed) yield* ctx.notifier.notify
-        if (decision.outcome._tag === "Blocked") ctx.cache.put(s.task.runId, { replayer, revision: result.revision })
+        yield* afterCommit(ctx, { runId: s.task.runId, decision, replayer, revision: result.revision, wake: unclaimed })
         return { _tag: "Committed", runStatus: run?.status ?? "running", next: inline }
       }
       if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return { _tag: "Fenced", reason: result.reason }

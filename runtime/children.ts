@@ -13,41 +13,11 @@ import { isTerminal, type ClaimedTask, type Entry, type FenceReason } from "../s
 import type { ClaimRef } from "../src/store/Store.js"
 import { reload, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
 import type { EngineContext } from "./context.js"
-import { start } from "./start.js"
+import { commitOf } from "./commit.js"
+import { start, type ChildSpec } from "./start.js"
 
 /** A parked wait is re-checked after this long even if no wake arrives (a safety net). */
 const CHILD_BACKSTOP_MS = 60 * 60_000
-
-/** The child spec journaled in the parent's entry. */
-interface ChildSpec {
-  readonly workflow: string
-  readonly key: string
-  readonly runId: string
-  readonly wait: boolean
-  readonly input: Json
-}
-
-/**
- * Creates the child runs of new `child` entries, once the parent's commit that records them
- * succeeded (a rejected commit must start nothing). Idempotent (deterministic ids); if the
- * process dies before it, the parent's `child` task creates them.
- * A child that cannot start (unknown workflow, invalid input) is left to the parent's task,
- * which fails the entry with code `child_start_failed`.
- */
-export const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StoreError> =>
-  Effect.forEach(
-    entries.filter((e) => e.kind === "child"),
-    (entry) => {
-      const spec = entry.input as unknown as ChildSpec
-      const workflow = ctx.workflows.get(spec.workflow)
-      if (!workflow) return Effect.void
-      return start(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(
-        Effect.flatMap((r) => (r.created ? ctx.notifier.notify : Effect.void)),
-        Effect.catchAll((e) => (e._tag === "StoreError" ? Effect.fail(e) : Effect.void)),
-      )
-    },
-    { discard: true },
-  )
 
 /** Runs a parent's `child` task: settles the entry when the child is terminal, else parks. */
 export const runChildTask = (
@@ -63,7 +33,7 @@ export const runChildTask = (
     const entry = (yield* ctx.store.getJournal(task.runId)).find((e) => e.seq === task.seq)
     const now = yield* Clock.currentTimeMillis
     const drop = Effect.map(
-      retryTransient(ctx.store.commit({ runId: task.runId, now, fence: claim, task: { _tag: "Done" }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })),
+      retryTransient(ctx.store.commit(commitOf({ runId: task.runId, now, fence: claim, task: { _tag: "Done" } }))),
       (r) => fenced(r._tag === "Rejected" ? r.reason : "stale_claim"),
     )
     if (!entry || entry.kind !== "child") return yield* drop
@@ -97,10 +67,9 @@ export const runChildTask = (
       }
       // Park until the child wakes us (its terminal commit bumps our revision, so this fails if it just did).
       const parked = yield* retryTransient(
-        ctx.store.commit({
-          runId: task.runId, now: at, fence: claim, task: { _tag: "Retry", attempt: task.attempt, visibleAt: at + CHILD_BACKSTOP_MS },
-          expectedRevision: acquired.revision, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
-        }),
+        ctx.store.commit(
+          commitOf({ runId: task.runId, now: at, fence: claim, task: { _tag: "Retry", attempt: task.attempt, visibleAt: at + CHILD_BACKSTOP_MS }, expectedRevision: acquired.revision }),
+        ),
       )
       if (parked._tag === "Committed") {
         ctx.cache.put(task.runId, { replayer: acquired.replayer, revision: parked.revision })

@@ -23,8 +23,9 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { Replayer } from "./Interpreter.js"
 import { retryTransient } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
-import { spawnChildren } from "./children.js"
-import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { commitOf } from "./commit.js"
+import { afterCommit } from "./afterCommit.js"
+import { newTasksOf, runChangeOf } from "./decision.js"
 import { oversized } from "./limits.js"
 
 /** Who issues a command, and how to make it idempotent. */
@@ -100,28 +101,26 @@ const resolveAndCommit = (
     const runChange = runChangeOf(decision)
     const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
     const result = yield* retryTransient(
-      ctx.store.commit({
-        runId: run.id,
-        now,
-        expectedRevision: run.revision,
-        ...(runChange ? { run: runChange } : {}),
-        resolve: [resolved, ...decision.cancelled],
-        append: decision.entries,
-        attempts: [],
-        tasks,
-        // The entry's own timer (deadline, timeout), if any, goes with the decision.
-        withdraw: [resolved.seq, ...decision.cancelled.map((e) => e.seq)],
-        ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-        command: { ...record, seq: resolved.seq },
-        ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
-        ...(replayer.parent && runChange && isTerminal(runChange.status) ? { wakeParent: replayer.parent } : {}),
-      }),
+      ctx.store.commit(
+        commitOf({
+          runId: run.id,
+          now,
+          expectedRevision: run.revision,
+          ...(runChange ? { run: runChange } : {}),
+          resolve: [resolved, ...decision.cancelled],
+          append: decision.entries,
+          tasks,
+          // The entry's own timer (deadline, timeout), if any, goes with the decision.
+          withdraw: [resolved.seq, ...decision.cancelled.map((e) => e.seq)],
+          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+          command: { ...record, seq: resolved.seq },
+          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
+          ...(replayer.parent && runChange && isTerminal(runChange.status) ? { wakeParent: replayer.parent } : {}),
+        }),
+      ),
     )
     if (result._tag !== "Committed") return undefined
-    yield* spawnChildren(ctx, run.id, decision.entries)
-    yield* emitLogs(run.id, decision)
-    if (decision.outcome._tag === "Blocked") ctx.cache.put(run.id, { replayer, revision: result.revision })
-    if (tasks.length > 0) yield* ctx.notifier.notify
+    yield* afterCommit(ctx, { runId: run.id, decision, replayer, revision: result.revision, wake: tasks.length > 0 })
     return { runId: run.id, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
   })
 
@@ -182,19 +181,18 @@ export const runCommand = (
         ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
         at: now,
       }
-      const empty = { resolve: [], append: [], attempts: [], tasks: [], withdraw: [] }
-
       if (kind === "cancel") {
         const result = yield* retryTransient(
-          ctx.store.commit({
-            ...empty,
-            runId,
-            now,
-            expectedRevision: run.revision,
-            run: { status: "cancelled", error: { code: "cancelled", message: ctx.redactor.text(options.note ?? `cancelled by ${options.actor}`) } },
-            command: record,
-            ...(run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}),
-          }),
+          ctx.store.commit(
+            commitOf({
+              runId,
+              now,
+              expectedRevision: run.revision,
+              run: { status: "cancelled", error: { code: "cancelled", message: ctx.redactor.text(options.note ?? `cancelled by ${options.actor}`) } },
+              command: record,
+              ...(run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}),
+            }),
+          ),
         )
         if (result._tag === "Committed") {
           ctx.cache.clear(runId)
@@ -296,11 +294,7 @@ export const deliverSignal = (
       if (!waiting) {
         // Not waiting (yet): keep it in the inbox. The revision check orders it with the run's own progress.
         const result = yield* retryTransient(
-          ctx.store.commit({
-            runId, now, expectedRevision: run.revision, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
-            deliver: { name, payload: stored, receivedAt: now },
-            command: record,
-          }),
+          ctx.store.commit(commitOf({ runId, now, expectedRevision: run.revision, deliver: { name, payload: stored, receivedAt: now }, command: record })),
         )
         // The cached interpreter learns of it on its next reload (the revision moved).
         if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as CommandOutcome

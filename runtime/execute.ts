@@ -14,6 +14,7 @@ import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../sr
 import type { ClaimRef, Commit, CommitResult } from "../src/store/Store.js"
 import { acquire, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
 import type { EngineContext } from "./context.js"
+import { commitOf } from "./commit.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { decodeOutput } from "./payload.js"
@@ -156,7 +157,7 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
     if (!entry || entry.status !== "pending" || !command) {
       // The entry is already resolved: the task is a leftover. Drop it without touching the journal.
       const now = yield* Clock.currentTimeMillis
-      const r = yield* ctx.store.commit({ runId: task.runId, now, fence: claim, task: { _tag: "Done" }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })
+      const r = yield* ctx.store.commit(commitOf({ runId: task.runId, now, fence: claim, task: { _tag: "Done" } }))
       return fenced(r._tag === "Rejected" ? r.reason : "stale_claim")
     }
     if (task.kind === "timer") {
@@ -312,18 +313,18 @@ const runStep = (
     const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
     if (delay !== undefined) {
       const retryAt = finishedAt + delay
-      const result = yield* retryTransient(ctx.store.commit({
-        runId: task.runId,
-        now: finishedAt,
-        fence: claim,
-        task: { _tag: "Retry", attempt: task.attempt + 1, visibleAt: retryAt },
-        resolve: [],
-        append: [],
-        attempts: [{ ...failedAttempt, retryAt }],
-        tasks: [],
-        withdraw: [],
-        wake: task.queue,
-      }))
+      const result = yield* retryTransient(
+        ctx.store.commit(
+          commitOf({
+            runId: task.runId,
+            now: finishedAt,
+            fence: claim,
+            task: { _tag: "Retry", attempt: task.attempt + 1, visibleAt: retryAt },
+            attempts: [{ ...failedAttempt, retryAt }],
+            wake: task.queue,
+          }),
+        ),
+      )
       if (result._tag === "Rejected") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: result.reason }, next: undefined }
       yield* ctx.notifier.notify
       // The journal did not change: the interpreter stays valid at its revision.

@@ -12,9 +12,9 @@ import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
 import { validate, type CommandOptions } from "./commands.js"
 import { makeEnv, type EngineContext } from "./context.js"
-import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
-import { spawnChildren } from "./children.js"
+import { afterCommit } from "./afterCommit.js"
 import { decodeStored } from "./payload.js"
 
 /** Options of `rerun`. */
@@ -113,11 +113,6 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       }
       return { runId, rerunOf: sourceId, status: created.run.status, duplicate: true }
     }
-    yield* spawnChildren(ctx, runId, decision.entries)
-    yield* emitLogs(runId, decision)
-    if (!isTerminal(status)) {
-      ctx.cache.put(runId, { replayer, revision: 1 })
-      yield* ctx.notifier.notify
-    }
+    yield* afterCommit(ctx, { runId, decision, replayer, revision: 1, wake: !isTerminal(status) })
     return { runId, rerunOf: sourceId, status, duplicate: false }
   }).pipe(Effect.withSpan("squid-mesh.rerun", { attributes: { runId: sourceId }, captureStackTrace: false }))

@@ -5,8 +5,7 @@
  * the same key with a different request is a ConflictError.
  */
 import { Clock, Effect, Either } from "effect"
-import type { AnyWorkflow } from "../dsl/Workflow.js"
-import type { StartPayload } from "../dsl/Workflow.js"
+import type { AnyWorkflow, StartPayload } from "../dsl/Workflow.js"
 import {
   ConflictError,
   InvalidOptionError,
@@ -19,14 +18,13 @@ import {
 } from "../src/core/errors.js"
 import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
-import { isTerminal, type ClaimedTask, type CommandRecord, type RunRecord, type RunStatus } from "../src/core/model.js"
-import { LOCAL_TIMER_HORIZON_MS } from "./advance.js"
+import { isTerminal, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
 import { oversized } from "./limits.js"
 import { resolvePayload } from "./payload.js"
-import { spawnChildren } from "./children.js"
+import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 
 /** Options of `start`. `K` is the manual trigger's name. */
 export interface StartOptions<K extends string = string> {
@@ -186,3 +184,34 @@ export const start = (
     if (!isTerminal(status)) ctx.cache.put(runId, { replayer, revision: 1 })
     return { runId, status, created: true }
   }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))
+
+/** The child spec journaled in the parent's entry. */
+export interface ChildSpec {
+  readonly workflow: string
+  readonly key: string
+  readonly runId: string
+  readonly wait: boolean
+  readonly input: Json
+}
+
+/**
+ * Creates the child runs of new `child` entries (after the commit that recorded them). It lives
+ * beside `start` because starting a run can start its children: one recursion, in one module. Idempotent (deterministic ids); if the process
+ * dies before it, the parent's `child` task creates them. A child that cannot start (unknown
+ * workflow, invalid input) is left to the parent's task, which fails the entry with code
+ * `child_start_failed`.
+ */
+export const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StoreError> =>
+  Effect.forEach(
+    entries.filter((e) => e.kind === "child"),
+    (entry) => {
+      const spec = entry.input as unknown as ChildSpec
+      const workflow = ctx.workflows.get(spec.workflow)
+      if (!workflow) return Effect.void
+      return start(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(
+        Effect.flatMap((r) => (r.created ? ctx.notifier.notify : Effect.void)),
+        Effect.catchAll((e) => (e._tag === "StoreError" ? Effect.fail(e) : Effect.void)),
+      )
+    },
+    { discard: true },
+  )
