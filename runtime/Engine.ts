@@ -44,16 +44,8 @@ export interface EngineService {
   start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(workflow: W, ...args: StartArgs<W, K>): Effect.Effect<StartResult, StartError>
   /** Starts a run of a workflow by name (untyped payload). */
   start(workflow: string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError>
-  /** Starts the run of a cron window (the scheduler's entry: cron triggers cannot be started by `start`). */
-  readonly startScheduled: (workflow: AnyWorkflow, trigger: string, window: number) => Effect.Effect<StartResult, StartError>
   /** Claims one due task and executes it (a step attempt or a timer). */
   readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError | InvalidOptionError>
-  /** Replaces a step's body (by step name) for tests; `undefined` restores it. */
-  readonly stubStep: (stepName: string, body: StepBody | undefined) => Effect.Effect<void>
-  /** Drops the sticky cache, forcing replay from the store (tests and diagnostics). */
-  readonly dropCache: Effect.Effect<void>
-  /** Cache hit and miss counters. */
-  readonly cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }>
   /** Resumes a run paused at `Workflow.pause`. */
   readonly resume: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Approves the run's pending `Workflow.approval`. */
@@ -68,6 +60,15 @@ export interface EngineService {
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
   readonly checkReplay: (options?: { readonly limit?: number }) => Effect.Effect<ReplayReport, StoreError>
+}
+
+/**
+ * The engine as workers and the scheduler drive it: claiming, executing, releasing, keeping
+ * timers and listening for wake-ups. Internal plumbing, not part of the host's API.
+ */
+export interface WorkerPort {
+  /** Starts the run of a cron window (the scheduler's entry: cron triggers cannot be started by `start`). */
+  readonly startScheduled: (workflow: AnyWorkflow, trigger: string, window: number) => Effect.Effect<StartResult, StartError>
   /** Claims up to `limit` due tasks for a worker (the Worker's fetcher). */
   readonly claim: (options: ExecuteOptions, limit: number) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   /** Executes a claimed task and the run's next tasks handed over inline (the Worker's slots). */
@@ -91,14 +92,28 @@ export interface EngineService {
   readonly workflows: ReadonlyMap<string, AnyWorkflow>
 }
 
-/** The Engine service tag. */
-export class Engine extends Context.Tag("squid-mesh/Engine")<Engine, EngineService>() {}
+/** Test hooks: replace step bodies, drop the sticky cache, read its counters (the test kit uses them). */
+export interface EngineHooks {
+  /** Replaces a step's body (by step name) for tests; `undefined` restores it. */
+  readonly stubStep: (stepName: string, body: StepBody | undefined) => Effect.Effect<void>
+  /** Drops the sticky cache, forcing replay from the store (tests and diagnostics). */
+  readonly dropCache: Effect.Effect<void>
+  /** Cache hit and miss counters. */
+  readonly cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }>
+}
+
+/** An engine: the host's operations, the workers' port and the test kit's hooks. */
+export interface EngineParts {
+  readonly service: EngineService
+  readonly port: WorkerPort
+  readonly hooks: EngineHooks
+}
 
 /**
  * Builds an engine over the Store in context. Duplicate workflow names are an
  * InvalidWorkflowError. Its lease keeper runs until the scope closes.
  */
-export const make = (config: EngineConfig): Effect.Effect<EngineService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const limits = resolveLimits(config.limits)
@@ -122,10 +137,8 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
     yield* leases.start()
     const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor }
     const started = (result: StartResult) => (result.created && result.status === "running" ? notifier.notify : Effect.void)
-    return {
+    const service: EngineService = {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.tap(start(ctx, workflow, payload, options), started),
-      startScheduled: (workflow, trigger, window) =>
-        Effect.tap(start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }), started),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
       resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
@@ -134,6 +147,10 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
       signal: (runId, name, payload, options) => deliverSignal(ctx, runId, name, payload, options),
       rerun: (runId, options) => rerun(ctx, runId, options),
       cancel: (runId, options) => runCommand(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
+    }
+    const port: WorkerPort = {
+      startScheduled: (workflow, trigger, window) =>
+        Effect.tap(start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }), started),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const { queue, owner, leaseMs } = resolveOptions(options)
@@ -153,13 +170,13 @@ export const make = (config: EngineConfig): Effect.Effect<EngineService, Invalid
             if (woken === queue) Effect.runFork(notifier.notify)
           })
         : undefined,
-      stubStep: (name, body) => Effect.sync(() => (body ? ctx.stubs.set(name, body) : ctx.stubs.delete(name))),
-      dropCache: Effect.sync(() => cache.clear()),
-      cacheStats: Effect.sync(() => ({ hits: cache.hits, misses: cache.misses, size: cache.size })),
       notifier,
       workflows,
     }
+    const hooks: EngineHooks = {
+      stubStep: (name, body) => Effect.sync(() => (body ? ctx.stubs.set(name, body) : ctx.stubs.delete(name))),
+      dropCache: Effect.sync(() => cache.clear()),
+      cacheStats: Effect.sync(() => ({ hits: cache.hits, misses: cache.misses, size: cache.size })),
+    }
+    return { service, port, hooks }
   })
-
-/** A layer providing the Engine, given a Store. */
-export const layer = (config: EngineConfig): Layer.Layer<Engine, InvalidWorkflowError | InvalidOptionError, Store> => Layer.scoped(Engine, make(config))

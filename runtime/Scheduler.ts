@@ -8,7 +8,7 @@ import { CronExpressionParser } from "cron-parser"
 import { Clock, Effect, type Scope } from "effect"
 import type { CronTrigger } from "../dsl/Trigger.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import type { EngineService } from "./Engine.js"
+import type { WorkerPort } from "./Engine.js"
 
 /** The first window of a cron trigger strictly after `after` (epoch ms). */
 export const nextWindow = (trigger: CronTrigger, after: number): number =>
@@ -23,7 +23,7 @@ export const cronTriggers = (workflows: Iterable<AnyWorkflow>) =>
   )
 
 /** Runs the scheduler in the current scope: it stops when the scope closes. */
-export const startScheduler = (engine: EngineService): Effect.Effect<void, never, Scope.Scope> =>
+export const startScheduler = (engine: WorkerPort): Effect.Effect<void, never, Scope.Scope> =>
   Effect.forEach(
     cronTriggers(engine.workflows.values()),
     ({ workflow, name, trigger }) =>

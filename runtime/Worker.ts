@@ -10,7 +10,7 @@ import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, Runtime, type Scope
 import { invalidDuration } from "../src/core/duration.js"
 import { InvalidOptionError, showValue } from "../src/core/errors.js"
 import type { ClaimedTask } from "../src/core/model.js"
-import type { EngineService } from "./Engine.js"
+import type { WorkerPort } from "./Engine.js"
 import { invalidExecuteOption, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 
 /** Shortest idle wait after an empty claim while work is already due. */
@@ -53,7 +53,7 @@ export const invalidWorkerOption = (options: WorkerOptions): InvalidOptionError 
 }
 
 /** Starts a worker in the current scope. A malformed option is an InvalidOptionError, before anything runs. */
-export const start = (engine: EngineService, options: WorkerOptions = {}): Effect.Effect<WorkerHandle, InvalidOptionError, Scope.Scope> =>
+export const start = (engine: WorkerPort, options: WorkerOptions = {}): Effect.Effect<WorkerHandle, InvalidOptionError, Scope.Scope> =>
   Effect.gen(function* () {
     const invalid = invalidWorkerOption(options)
     if (invalid) return yield* invalid

@@ -89,11 +89,16 @@ const awaitTerminal = (store: Store["Type"], runId: string, options: AwaitOption
     }
   })
 
-/** Builds the Mesh service over the Store in context. */
-export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+/**
+ * Builds the Mesh service over the Store in context, with the engine's test hooks beside it
+ * (the test kit provides them; hosts use `make`).
+ */
+export const makeWithHooks = (
+  config: MeshConfig,
+): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
-    const engine = yield* Engine.make(config)
+    const { service: engine, port, hooks } = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
@@ -102,15 +107,19 @@ export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWork
         return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
       },
       listRuns: (filter) => listRuns(store, filter),
-      worker: (options) => Worker.start(engine, options),
-      scheduler: startScheduler(engine),
+      worker: (options) => Worker.start(port, options),
+      scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
         const { workflow, runId, options } = readArgs(args)
         return Effect.flatMap(awaitTerminal(store, runId, options), (view) => checkWorkflow(workflow, view))
       },
     }
-    return service
+    return { mesh: service, hooks }
   })
+
+/** Builds the Mesh service over the Store in context. */
+export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+  Effect.map(makeWithHooks(config), ({ mesh }) => mesh)
 
 /** A layer providing Mesh, given a Store layer. */
 export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError, Store> => Layer.scoped(Mesh, make(config))

@@ -11,17 +11,18 @@
  *     expect(run.status).toBe("completed")
  *   }).pipe(Effect.provide(TestMesh.layer({ workflows: [Checkout] }))))
  */
-import { Clock, Duration, Effect, Layer, TestClock } from "effect"
+import { Clock, Context, Duration, Effect, Layer, TestClock } from "effect"
 import type { StepDef } from "../../dsl/Step.js"
 import type { AnyWorkflow, ManualTriggerName } from "../../dsl/Workflow.js"
 import type { ExecuteResult } from "../../runtime/execute.js"
 import type { StepBody } from "../../runtime/StepRunner.js"
 import type { StartArgs, StartOptions, StartResult } from "../../runtime/start.js"
-import type { InvalidOptionError, StoreError } from "../core/errors.js"
+import type { EngineHooks } from "../../runtime/Engine.js"
+import type { InvalidOptionError, InvalidWorkflowError, StoreError } from "../core/errors.js"
 import type { StartError } from "../../runtime/start.js"
 import { isTerminal } from "../core/model.js"
 import type { RunView } from "../inspect.js"
-import { Mesh, make as makeMesh, type MeshConfig, type ReadError } from "../Mesh.js"
+import { Mesh, makeWithHooks, type MeshConfig, type ReadError } from "../Mesh.js"
 import * as MemoryStore from "../store/memory.js"
 import { Store, type StoreService } from "../store/Store.js"
 
@@ -31,11 +32,20 @@ export interface TestMeshConfig extends MeshConfig {
   readonly store?: StoreService
 }
 
+/** The engine's test hooks (step stubs, the sticky cache), beside the Mesh of a test layer. */
+export class MeshHooks extends Context.Tag("squid-mesh/testing/MeshHooks")<MeshHooks, EngineHooks>() {}
+
+/**
+ * A Mesh with its test hooks over the Store in context: use it to test on PGlite or Postgres
+ * (`TestMesh.meshLayer(config).pipe(Layer.provide(PostgresStore.layer(...)))`).
+ */
+export const meshLayer = (config: MeshConfig): Layer.Layer<Mesh | MeshHooks, InvalidWorkflowError | InvalidOptionError, Store> =>
+  Layer.scopedContext(Effect.map(makeWithHooks(config), ({ mesh, hooks }) => Context.make(Mesh, mesh).pipe(Context.add(MeshHooks, hooks))))
+
 /** A Mesh (and its Store) on the in-memory store. Use inside `it.effect` so time is the TestClock. */
-export const layer = (config: TestMeshConfig): Layer.Layer<Mesh | Store> => {
+export const layer = (config: TestMeshConfig): Layer.Layer<Mesh | MeshHooks | Store> => {
   const store = Layer.succeed(Store, config.store ?? MemoryStore.make())
-  const mesh = Layer.scoped(Mesh, makeMesh(config)).pipe(Layer.orDie)
-  return Layer.provideMerge(mesh, store)
+  return Layer.provideMerge(meshLayer(config).pipe(Layer.orDie), store)
 }
 
 /** A fresh in-memory store, to share between two `TestMesh.layer`s. */
@@ -109,8 +119,14 @@ export const runUntilDone = (
   })
 
 /** Replaces a step's body for the current test (by definition or name). */
-export const stubStep = <I, O>(step: StepDef<I, O> | string, body: (input: I) => unknown): Effect.Effect<void, never, Mesh> =>
-  Effect.flatMap(Mesh, (mesh) => mesh.stubStep(typeof step === "string" ? step : step.stepName, body as StepBody))
+export const stubStep = <I, O>(step: StepDef<I, O> | string, body: (input: I) => unknown): Effect.Effect<void, never, MeshHooks> =>
+  Effect.flatMap(MeshHooks, (hooks) => hooks.stubStep(typeof step === "string" ? step : step.stepName, body as StepBody))
 
 /** Drops the sticky cache, so the next task replays its run from the store. */
-export const dropCache: Effect.Effect<void, never, Mesh> = Effect.flatMap(Mesh, (mesh) => mesh.dropCache)
+export const dropCache: Effect.Effect<void, never, MeshHooks> = Effect.flatMap(MeshHooks, (hooks) => hooks.dropCache)
+
+/** The sticky cache's hit and miss counters (warm runs hit; a replay from the store misses). */
+export const cacheStats: Effect.Effect<{ readonly hits: number; readonly misses: number; readonly size: number }, never, MeshHooks> = Effect.flatMap(
+  MeshHooks,
+  (hooks) => hooks.cacheStats,
+)

@@ -111,10 +111,10 @@ const scenario = (store: Layer.Layer<Store, unknown>, logs: Array<string>) => {
     yield* mesh.resume(runId, { actor: "bo", reason: `resuming ${pick(9).text}`, metadata: { authorization: pick(10).secret } })
     yield* drain(mesh)
     // Replay from the journal before the live signal: the early payload must decode the same.
-    yield* mesh.dropCache
+    yield* TestMesh.dropCache
     yield* mesh.signal(runId, "creds", { user: "ada", password: pick(11).secret, memo: pick(12).text }, { actor: "psp", metadata: { note: pick(13).text } })
     yield* drain(mesh)
-    yield* mesh.dropCache
+    yield* TestMesh.dropCache
     const run = yield* mesh.inspectRun(runId, { history: true })
 
     const thrown = yield* mesh.start(Thrower, { index: 14 })
@@ -130,7 +130,7 @@ const scenario = (store: Layer.Layer<Store, unknown>, logs: Array<string>) => {
       rerun: yield* mesh.inspectRun(again.runId, { history: true }),
     }
   })
-  const layer = Mesh.layer({ workflows: [Leaking, Thrower] }).pipe(Layer.provide(store))
+  const layer = TestMesh.meshLayer({ workflows: [Leaking, Thrower] }).pipe(Layer.provide(store))
   return Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(layer), Effect.provide(captureLogger(logs)))) as Effect.Effect<any, never, never>).then(
     (views) => ({ planted, ...views }) as { planted: string; run: any; thrown: any; cancelled: any; rerun: any },
   )

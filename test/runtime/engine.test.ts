@@ -122,7 +122,7 @@ describe("determinism and replay", () => {
       yield* TestMesh.dropCache
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run.output).toEqual({ t1: 1_700_000_000_000, r: journaled["random"], id: journaled["uuid"], t2: 1_700_000_000_000 + DAY })
-      const stats = yield* (yield* Mesh.Mesh).cacheStats
+      const stats = yield* TestMesh.cacheStats
       expect(stats.misses).toBeGreaterThan(0)
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nondeterministic] }))))
 
@@ -147,7 +147,7 @@ describe("determinism and replay", () => {
       const cold = yield* runOnce(true)
       expect(warm.status).toBe("completed")
       expect(shape(cold)).toEqual(shape(warm))
-      const stats = yield* (yield* Mesh.Mesh).cacheStats
+      const stats = yield* TestMesh.cacheStats
       expect(stats.hits).toBeGreaterThan(0)
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
 
