@@ -1,5 +1,5 @@
 /**
- * The three wfbench workloads for Squid Mesh, as /work/shared/bench/README.md defines them,
+ * The wfbench workloads W1–W3 for Squid Mesh (W4/W5: ./w4w5.ts), as /work/shared/bench/README.md defines them,
  * driven through the public Promise API (`createMesh`) over the postgres.js store (pool 10)
  * with the worker in this process. Steps are no-ops apart from a `performance.now()` mark.
  *
@@ -39,7 +39,7 @@ const envNum = (name: string, dflt: number) => Number(process.env[name] || dflt)
 const Index = Schema.Struct({ i: Schema.Number })
 
 /** A mesh over the tracked postgres.js store, with a worker of `concurrency` slots in this process. */
-const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurrency: number) => {
+export const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurrency: number) => {
   const tracker = new CompletionTracker()
   const mesh: MeshClient = await createMesh({ workflows, store: { kind: "layer", layer: trackedStore(db.url, tracker) } })
   const worker: WorkerClient = await mesh.startWorker({ concurrency })
@@ -50,7 +50,7 @@ const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurre
   return { tracker, mesh, worker, close }
 }
 
-const workerFields = (worker: WorkerClient) => {
+export const workerFields = (worker: WorkerClient) => {
   const s = worker.stats()
   return { worker_executed: s.executed, worker_idle_polls: s.idlePolls, worker_fenced: s.fenced, worker_errors: s.errors }
 }
