@@ -103,12 +103,19 @@ export const startAll = async (mesh: MeshClient, workflow: AnyWorkflow, n: numbe
   return { starts, runIds }
 }
 
-export const runW1 = async (db: BenchDb) => {
+/** Called just outside W1's measured window (for ./profile.ts), so the window itself is unchanged. */
+export interface WindowHooks {
+  readonly before?: () => Promise<void>
+  readonly after?: () => Promise<void>
+}
+
+export const runW1 = async (db: BenchDb, hooks: WindowHooks = {}) => {
   const N = envNum("W1_RUNS", 1000)
   const CONC = envNum("W1_CONCURRENCY", 10)
   const w1 = makeW1(N)
   const m = await open(db, [w1.workflow], CONC)
   try {
+    await hooks.before?.()
     const db0 = await dbCounters(db.admin)
     const t0 = now()
     const { starts, runIds } = await startAll(m.mesh, w1.workflow, N)
@@ -127,6 +134,7 @@ export const runW1 = async (db: BenchDb) => {
     const body = w1Result(starts, w1.bodyEnd)
     const lag = completion === "final_commit" ? latencyStats(runIds.map((id, i) => m.tracker.at.get(id)! - w1.bodyEnd[i]!), "commit_lag_") : {}
     const dbFields = await dbDelta(db.admin, db0, N, "run")
+    await hooks.after?.()
     return {
       concurrency: CONC,
       completion,
