@@ -127,9 +127,18 @@ export const randomPhase = async (): Promise<number | null> => {
   return r2(ms)
 }
 
-/** Our package version. */
-export const engineVersion = (): string =>
-  (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version
+/** Our package version. Looked up upwards: the bench runs from dist-bench/test/bench/ (compiled) or test/bench/. */
+export const engineVersion = (): string => {
+  for (const rel of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version: string }
+      if (pkg.name === "squid-mesh") return pkg.version
+    } catch {
+      // not there: try the next level up
+    }
+  }
+  return "unknown"
+}
 
 // ---- database ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
  *   npm run -s bench:extras -- w1_scaling        # or claim_with_backlog, peak_rss (any subset)
  *
  * - `w1_scaling`: W1 (W1_RUNS × 3 no-op steps) with the workers in child processes
- *   (`tsx --conditions=squid-mesh-source extras.ts --worker C`) while this process only starts the runs:
+ *   (`node dist-bench/test/bench/extras.js --worker C`, compiled like this process) while this process only starts the runs:
  *   1 process × 10 slots, 2 × 5 and 2 × 10. Completion = a run's final commit returned in
  *   whichever child ran it; all marks are epoch ms (`performance.timeOrigin + now()`), so they
  *   compare across processes. Children learn of runs started here only through the store's
@@ -48,7 +48,7 @@ import { makeW1, startAll } from "./workloads.js"
 const envNum = (name: string, dflt: number) => Number(process.env[name] || dflt)
 const N1 = envNum("W1_RUNS", 1000)
 const POLL_MS = envNum("SCALING_POLL_MS", 100)
-const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
+// Children run this same compiled file with plain node (dist-bench/, see tsconfig.bench.json).
 const SELF = fileURLToPath(import.meta.url)
 const minOf = (v: ReadonlyArray<number>) => v.reduce((a, b) => Math.min(a, b), Infinity)
 const maxOf = (v: ReadonlyArray<number>) => v.reduce((a, b) => Math.max(a, b), -Infinity)
@@ -101,7 +101,7 @@ interface ChildResult {
 /** Spawns a worker child; resolves once it is ready. `finish` closes its stdin and returns its result. */
 const spawnWorker = (url: string, concurrency: number) =>
   new Promise<{ finish: () => Promise<ChildResult> }>((resolveReady, rejectReady) => {
-    const child = spawn(TSX, ["--conditions=squid-mesh-source", SELF, "--worker", String(concurrency)], {
+    const child = spawn(process.execPath, [SELF, "--worker", String(concurrency)], {
       env: { ...process.env, DATABASE_URL: url },
       stdio: ["pipe", "pipe", "inherit"],
     })
@@ -341,7 +341,7 @@ const claimWithBacklog = async (db: BenchDb) => {
 
 const peakRss = async (db: BenchDb) => {
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(TSX, ["--conditions=squid-mesh-source", fileURLToPath(new URL("./wfbench.ts", import.meta.url)), "W1"], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./wfbench.js", import.meta.url)), "W1"], {
       env: { ...process.env, DATABASE_URL: db.url },
       stdio: ["ignore", "pipe", "inherit"],
     })
@@ -353,7 +353,7 @@ const peakRss = async (db: BenchDb) => {
   emitLine({
     measurement: "peak_rss",
     w1_process_peak_rss_mb: line.peak_rss_mb,
-    w1_process_source: `${line.peak_rss_source} of wfbench.ts W1 (starts ${N1} runs and runs the worker, concurrency 10)`,
+    w1_process_source: `${line.peak_rss_source} of wfbench.js W1 (starts ${N1} runs and runs the worker, concurrency 10)`,
     w1_runs_per_sec: line.runs_per_sec,
     worker_only_processes: workerRss.length ? workerRss : "run w1_scaling in the same invocation for worker-only figures",
   })

@@ -1,5 +1,5 @@
 /**
- * The three wfbench workloads for Squid Mesh, as /work/shared/bench/README.md defines them,
+ * The wfbench workloads W1–W3 for Squid Mesh (W4/W5: ./w4w5.ts), as /work/shared/bench/README.md defines them,
  * driven through the public Promise API (`createMesh`) over the postgres.js store (pool 10)
  * with the worker in this process. Steps are no-ops apart from a `performance.now()` mark.
  *
@@ -39,7 +39,7 @@ const envNum = (name: string, dflt: number) => Number(process.env[name] || dflt)
 const Index = Schema.Struct({ i: Schema.Number })
 
 /** A mesh over the tracked postgres.js store, with a worker of `concurrency` slots in this process. */
-const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurrency: number) => {
+export const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurrency: number) => {
   const tracker = new CompletionTracker()
   const mesh: MeshClient = await createMesh({ workflows, store: { kind: "layer", layer: trackedStore(db.url, tracker) } })
   const worker: WorkerClient = await mesh.startWorker({ concurrency })
@@ -50,7 +50,7 @@ const open = async (db: BenchDb, workflows: ReadonlyArray<AnyWorkflow>, concurre
   return { tracker, mesh, worker, close }
 }
 
-const workerFields = (worker: WorkerClient) => {
+export const workerFields = (worker: WorkerClient) => {
   const s = worker.stats()
   return { worker_executed: s.executed, worker_idle_polls: s.idlePolls, worker_fenced: s.fenced, worker_errors: s.errors }
 }
@@ -103,12 +103,19 @@ export const startAll = async (mesh: MeshClient, workflow: AnyWorkflow, n: numbe
   return { starts, runIds }
 }
 
-export const runW1 = async (db: BenchDb) => {
+/** Called just outside W1's measured window (for ./profile.ts), so the window itself is unchanged. */
+export interface WindowHooks {
+  readonly before?: () => Promise<void>
+  readonly after?: () => Promise<void>
+}
+
+export const runW1 = async (db: BenchDb, hooks: WindowHooks = {}) => {
   const N = envNum("W1_RUNS", 1000)
   const CONC = envNum("W1_CONCURRENCY", 10)
   const w1 = makeW1(N)
   const m = await open(db, [w1.workflow], CONC)
   try {
+    await hooks.before?.()
     const db0 = await dbCounters(db.admin)
     const t0 = now()
     const { starts, runIds } = await startAll(m.mesh, w1.workflow, N)
@@ -127,6 +134,7 @@ export const runW1 = async (db: BenchDb) => {
     const body = w1Result(starts, w1.bodyEnd)
     const lag = completion === "final_commit" ? latencyStats(runIds.map((id, i) => m.tracker.at.get(id)! - w1.bodyEnd[i]!), "commit_lag_") : {}
     const dbFields = await dbDelta(db.admin, db0, N, "run")
+    await hooks.after?.()
     return {
       concurrency: CONC,
       completion,
