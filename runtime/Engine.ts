@@ -10,7 +10,7 @@ import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
 import { rerun, type RerunError, type RerunOptions, type RerunOutcome } from "./rerun.js"
-import { deliverSignal, runCommand, type SignalOptions, type CommandError, type CommandOutcome, type DecisionOptions, type ReasonOptions } from "./commands.js"
+import { deliverSignal, runControl, type SignalOptions, type ControlError, type ControlOutcome, type DecisionOptions, type ReasonOptions } from "./controls.js"
 import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
@@ -47,17 +47,17 @@ export interface EngineService {
   /** Claims one due task and executes it (a step attempt or a timer). */
   readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError | InvalidOptionError>
   /** Resumes a run paused at `Workflow.pause`. */
-  readonly resume: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
+  readonly resume: (runId: string, options: ReasonOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Approves the run's pending `Workflow.approval`. */
-  readonly approve: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
+  readonly approve: (runId: string, options: DecisionOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Rejects the run's pending `Workflow.approval`. */
-  readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<CommandOutcome, CommandError>
+  readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Sends a signal to a run: resolves its `Workflow.signal` wait, or waits in its inbox until then. */
-  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError | PayloadTooLargeError>
+  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<ControlOutcome, ControlError | InvalidPayloadError | PayloadTooLargeError>
   /** Starts a new run with a source run's input (or forked from its journal with `fromStep`). */
   readonly rerun: (runId: string, options: RerunOptions) => Effect.Effect<RerunOutcome, RerunError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
-  readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<CommandOutcome, CommandError>
+  readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
   readonly checkReplay: (options?: { readonly limit?: number }) => Effect.Effect<ReplayReport, StoreError>
 }
@@ -141,12 +141,12 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.tap(start(ctx, workflow, payload, options), started),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
-      resume: (runId, options) => runCommand(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
-      approve: (runId, options) => runCommand(ctx, "approve", runId, options),
-      reject: (runId, options) => runCommand(ctx, "reject", runId, options),
+      resume: (runId, options) => runControl(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
+      approve: (runId, options) => runControl(ctx, "approve", runId, options),
+      reject: (runId, options) => runControl(ctx, "reject", runId, options),
       signal: (runId, name, payload, options) => deliverSignal(ctx, runId, name, payload, options),
       rerun: (runId, options) => rerun(ctx, runId, options),
-      cancel: (runId, options) => runCommand(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
+      cancel: (runId, options) => runControl(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
     }
     const port: WorkerPort = {
       startScheduled: (workflow, trigger, window) =>

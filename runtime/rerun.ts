@@ -10,7 +10,7 @@ import { ConflictError, InvalidOptionError, InvalidWorkflowError, RerunRefusedEr
 import { deterministicUuid, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
-import { validate, type CommandOptions } from "./commands.js"
+import { validate, type ControlOptions } from "./controls.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
@@ -18,7 +18,7 @@ import { afterCommit } from "./afterCommit.js"
 import { decodeStored } from "./payload.js"
 
 /** Options of `rerun`. */
-export interface RerunOptions extends CommandOptions {
+export interface RerunOptions extends ControlOptions {
   /** Rerun even though the source completed steps marked `irreversible`. */
   readonly allowIrreversible?: boolean
   /** Fork: keep the source's journal before this step's first entry and re-execute from there. */

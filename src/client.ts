@@ -14,7 +14,7 @@ import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
-import type { CommandOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/commands.js"
+import type { ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
 import type { ExecuteOptions, ExecuteResult } from "../runtime/execute.js"
 import type { Limits } from "../runtime/limits.js"
 import type { RedactionOptions } from "./core/redact.js"
@@ -72,11 +72,11 @@ export interface MeshClient {
   /** Waits until the run is terminal; `AwaitTimeoutError` after `timeout`. Given its workflow first, the output is typed. */
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Promise<TypedRunView<W>>
   awaitRun(runId: string, options?: AwaitOptions): Promise<RunView>
-  readonly resume: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
-  readonly approve: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
-  readonly reject: (runId: string, options: DecisionOptions) => Promise<CommandOutcome>
-  readonly cancel: (runId: string, options: ReasonOptions) => Promise<CommandOutcome>
-  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Promise<CommandOutcome>
+  readonly resume: (runId: string, options: ReasonOptions) => Promise<ControlOutcome>
+  readonly approve: (runId: string, options: DecisionOptions) => Promise<ControlOutcome>
+  readonly reject: (runId: string, options: DecisionOptions) => Promise<ControlOutcome>
+  readonly cancel: (runId: string, options: ReasonOptions) => Promise<ControlOutcome>
+  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Promise<ControlOutcome>
   readonly rerun: (runId: string, options: RerunOptions) => Promise<RerunOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>

@@ -43,7 +43,7 @@ export interface RunView<Out = Json> extends Omit<RunRecord, "requestHash" | "ou
   readonly deadline?: DeadlineView
   /** With `history: true`: child runs started by this run (parents show in `parentRunId`). */
   readonly children?: ReadonlyArray<{ readonly id: string; readonly workflow: string; readonly status: RunStatus; readonly parentSeq?: number }>
-  /** With `history: true`: manual commands (audit events), oldest first. */
+  /** With `history: true`: the controls done to the run (audit events), oldest first. */
   readonly commands?: ReadonlyArray<CommandRecord>
 }
 

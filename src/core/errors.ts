@@ -146,18 +146,19 @@ export class ConflictError extends Data.TaggedError("ConflictError")<{
 }
 
 /**
- * A manual command does not apply to the run as it stands: resuming a run that is not paused,
- * approving a pause, deciding a gate already decided, or any command on a terminal run.
+ * A control does not apply to the run as it stands: resuming a run that is not paused,
+ * approving a pause, deciding a gate already decided, or any control on a terminal run.
  * Nothing was written.
  */
 export class InvalidTransitionError extends Data.TaggedError("InvalidTransitionError")<{
   readonly runId: string
   readonly status: string
-  readonly command: string
+  /** The control refused: resume, approve, reject, signal, cancel. */
+  readonly control: string
   readonly reason: string
 }> {
   override get message() {
-    return `cannot ${this.command} run ${this.runId} (${this.status}): ${this.reason}`
+    return `cannot ${this.control} run ${this.runId} (${this.status}): ${this.reason}`
   }
 }
 

@@ -132,7 +132,7 @@ export interface AttemptRecord {
   readonly retryAt?: number
 }
 
-/** A manual command, recorded as an audit event in the same commit as its effect. */
+/** A control (start, resume, approve, reject, signal, cancel, rerun), recorded as an audit event in the same commit as its effect. */
 export interface CommandRecord {
   readonly kind: "start" | "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun"
   readonly actor: string

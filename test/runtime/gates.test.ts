@@ -67,7 +67,7 @@ describe("pause and approval gates", () => {
       const before = yield* mesh.inspectRun(runId, { history: true })
       const wrongGate = yield* Effect.flip(mesh.approve(runId, { actor: "x" }))
       expect(wrongGate).toBeInstanceOf(InvalidTransitionError)
-      expect(wrongGate).toMatchObject({ command: "approve", status: "paused", reason: 'the run waits on pause "hold", not a approval' })
+      expect(wrongGate).toMatchObject({ control: "approve", status: "paused", reason: 'the run waits on pause "hold", not an approval' })
       expect((yield* Effect.flip(mesh.resume(runId, { actor: "" })))._tag).toBe("InvalidOptionError")
       expect((yield* Effect.flip(mesh.resume("nope", { actor: "a" })))._tag).toBe("InvalidOptionError")
       expect((yield* Effect.flip(mesh.resume("0b6f3f2e-8a57-4c39-9d51-6f0a3c1b2e4d", { actor: "a" })))._tag).toBe("RunNotFoundError")

@@ -1,8 +1,9 @@
 /**
- * Manual commands: resume a pause, approve or reject an approval, cancel a run. Each one is
- * validated first, then carried out in one commit with its audit event (actor, note, key,
- * redacted metadata), guarded by the run's revision. An idempotency key makes a repeat return
- * the recorded outcome without writing; the same key for a different command is a conflict.
+ * Controls: what an operator or host does to a run from outside (resume a pause, approve or
+ * reject an approval, signal, cancel). Each one is validated first, then carried out in one
+ * commit with its audit event (actor, note, key, redacted metadata), guarded by the run's
+ * revision. An idempotency key makes a repeat return the recorded outcome without writing; the
+ * same key for a different control is a conflict. ("Command" means what a workflow yields.)
  */
 import { Clock, Effect, Either, ParseResult, Schema } from "effect"
 import {
@@ -28,8 +29,8 @@ import { afterCommit } from "./afterCommit.js"
 import { newTasksOf, runChangeOf } from "./decision.js"
 import { oversized } from "./limits.js"
 
-/** Who issues a command, and how to make it idempotent. */
-export interface CommandOptions {
+/** Who issues a control, and how to make it idempotent. */
+export interface ControlOptions {
   /** Who did it (a user id, a service name). Recorded in the audit event. */
   readonly actor: string
   /** A repeat with the same key returns the same outcome and writes nothing. */
@@ -39,31 +40,31 @@ export interface CommandOptions {
 }
 
 /** Options of `resume` and `cancel`. */
-export interface ReasonOptions extends CommandOptions {
+export interface ReasonOptions extends ControlOptions {
   readonly reason?: string
 }
 
 /** Options of `approve` and `reject`. */
-export interface DecisionOptions extends CommandOptions {
+export interface DecisionOptions extends ControlOptions {
   readonly note?: string
 }
 
-/** The outcome of a command. `duplicate` when an earlier command with the same key was returned. */
-export interface CommandOutcome {
+/** The outcome of a control. `duplicate` when an earlier control with the same key was returned. */
+export interface ControlOutcome {
   readonly runId: string
   readonly status: RunStatus
   readonly duplicate: boolean
 }
 
-/** Errors a command can fail with; nothing is written when it does. */
-export type CommandError = InvalidOptionError | RunNotFoundError | InvalidTransitionError | ConflictError | InvalidWorkflowError | StoreError
+/** Errors a control can fail with; nothing is written when it does. */
+export type ControlError = InvalidOptionError | RunNotFoundError | InvalidTransitionError | ConflictError | InvalidWorkflowError | StoreError
 
 type Kind = CommandRecord["kind"]
 
 const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
 const MAX_ROUNDS = 25
 
-export const validate = (runId: string, options: CommandOptions) => {
+export const validate = (runId: string, options: ControlOptions) => {
   const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
   if (typeof runId !== "string" || !isUuid(runId)) return bad("runId", runId, "must be a UUID")
   if (typeof options !== "object" || options === null) return bad("options", options, "expected an object with `actor`")
@@ -82,8 +83,8 @@ export const validate = (runId: string, options: CommandOptions) => {
 }
 
 /**
- * Resolves a waiting entry (gate or signal) with a command's result, advances the run, and
- * commits everything with the command's audit event, checked against the run's revision.
+ * Resolves a waiting entry (gate or signal) with a control's result, advances the run, and
+ * commits everything with the control's audit event, checked against the run's revision.
  * `undefined` means the run changed meanwhile (look again).
  */
 const resolveAndCommit = (
@@ -94,7 +95,7 @@ const resolveAndCommit = (
   resolved: Entry,
   record: CommandRecord,
   now: number,
-): Effect.Effect<CommandOutcome | undefined, StoreError> =>
+): Effect.Effect<ControlOutcome | undefined, StoreError> =>
   Effect.gen(function* () {
     replayer.resolve(resolved)
     const decision = replayer.advance({ ...(yield* makeEnv), now })
@@ -121,7 +122,7 @@ const resolveAndCommit = (
     )
     if (result._tag !== "Committed") return undefined
     yield* afterCommit(ctx, { runId: run.id, decision, replayer, revision: result.revision, wake: tasks.length > 0 })
-    return { runId: run.id, status: runChange?.status ?? "running", duplicate: false } as CommandOutcome
+    return { runId: run.id, status: runChange?.status ?? "running", duplicate: false } as ControlOutcome
   })
 
 /** The run's interpreter at its stored revision: the cached one if current, else replayed. */
@@ -135,33 +136,33 @@ const interpreterOf = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow
   })
 
 /**
- * Every command carries an idempotency key: the caller's, or an internal `auto:` one. A retry
+ * Every control carries an idempotency key: the caller's, or an internal `auto:` one. A retry
  * after a commit whose reply was lost then finds its own record instead of applying twice.
  */
 const commandKey = (options: { readonly idempotencyKey?: string }): string => options.idempotencyKey ?? `auto:${newRunId()}`
 
-/** The outcome of an earlier command with this key, if any (a conflict if it was another command). */
-const priorCommand = (
+/** The outcome of an earlier control with this key, if any (a conflict if it was another control). */
+const priorControl = (
   ctx: EngineContext,
   run: RunRecord,
   key: string,
   same: (c: CommandRecord) => boolean,
-): Effect.Effect<CommandOutcome | undefined, ConflictError | StoreError> =>
+): Effect.Effect<ControlOutcome | undefined, ConflictError | StoreError> =>
   Effect.flatMap(ctx.store.getCommands(run.id), (commands) => {
     const prior = commands.find((c) => c.idempotencyKey === key)
     if (!prior) return Effect.succeed(undefined)
-    if (!same(prior)) return Effect.fail(new ConflictError({ runId: run.id, reason: `idempotency key already used by a ${prior.kind} command` }))
-    // Our own earlier try (its reply was lost) is not a duplicate of someone else's command.
-    return Effect.succeed({ runId: run.id, status: run.status, duplicate: !key.startsWith("auto:") } as CommandOutcome)
+    if (!same(prior)) return Effect.fail(new ConflictError({ runId: run.id, reason: `idempotency key already used by a ${prior.kind} control` }))
+    // Our own earlier try (its reply was lost) is not a duplicate of someone else's control.
+    return Effect.succeed({ runId: run.id, status: run.status, duplicate: !key.startsWith("auto:") } as ControlOutcome)
   })
 
-/** Runs one manual command. */
-export const runCommand = (
+/** Carries out one control on a run. */
+export const runControl = (
   ctx: EngineContext,
   kind: Exclude<Kind, "signal" | "rerun" | "start">,
   runId: string,
-  options: CommandOptions & { readonly note?: string },
-): Effect.Effect<CommandOutcome, CommandError> =>
+  options: ControlOptions & { readonly note?: string },
+): Effect.Effect<ControlOutcome, ControlError> =>
   Effect.gen(function* () {
     const invalid = validate(runId, options)
     if (invalid) return yield* invalid
@@ -169,9 +170,9 @@ export const runCommand = (
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      const prior = yield* priorCommand(ctx, run, key, (c) => c.kind === kind)
+      const prior = yield* priorControl(ctx, run, key, (c) => c.kind === kind)
       if (prior) return prior
-      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason: `the run is ${run.status}` })
+      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: `the run is ${run.status}` })
       const now = yield* Clock.currentTimeMillis
       const record: CommandRecord = {
         kind,
@@ -199,10 +200,10 @@ export const runCommand = (
           // Cancelling a parent cancels its children (and theirs).
           for (const child of yield* ctx.store.getChildren(runId)) {
             if (!isTerminal(child.status)) {
-              yield* Effect.ignore(runCommand(ctx, "cancel", child.id, { actor: options.actor, note: `parent run ${runId} was cancelled` }))
+              yield* Effect.ignore(runControl(ctx, "cancel", child.id, { actor: options.actor, note: `parent run ${runId} was cancelled` }))
             }
           }
-          return { runId, status: "cancelled", duplicate: false } as CommandOutcome
+          return { runId, status: "cancelled", duplicate: false } as ControlOutcome
         }
         continue
       }
@@ -214,8 +215,8 @@ export const runCommand = (
       const wanted = GATE_OF[kind]
       if (!gate || gate.kind !== wanted) {
         if (cached) ctx.cache.put(runId, cached)
-        const reason = gate ? `the run waits on ${gate.kind} "${gate.name}", not a ${wanted}` : "the run is not paused at a gate"
-        return yield* new InvalidTransitionError({ runId, status: run.status, command: kind, reason })
+        const reason = gate ? `the run waits on ${gate.kind} "${gate.name}", not ${wanted === "approval" ? "an" : "a"} ${wanted}` : "the run is not paused at a gate"
+        return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason })
       }
       const output: Json =
         kind === "resume"
@@ -223,7 +224,7 @@ export const runCommand = (
           : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
       const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, { ...gate, status: "completed", output, resolvedAt: now }, record, now)
       if (outcome) return outcome
-      // Lost a race (a step committed, or the same command twice): look again.
+      // Lost a race (a step committed, or the same control twice): look again.
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
   }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
@@ -245,7 +246,7 @@ const payloadError = (workflow: string, name: string, schema: Schema.Schema<any,
 }
 
 /** Options of `signal`. `actor` defaults to "external". */
-export interface SignalOptions extends Partial<CommandOptions> {}
+export interface SignalOptions extends Partial<ControlOptions> {}
 
 /**
  * Sends a signal. If the run waits for it, the payload is validated by the wait's schema and
@@ -259,7 +260,7 @@ export const deliverSignal = (
   name: string,
   payload: unknown,
   options: SignalOptions = {},
-): Effect.Effect<CommandOutcome, CommandError | InvalidPayloadError | PayloadTooLargeError> =>
+): Effect.Effect<ControlOutcome, ControlError | InvalidPayloadError | PayloadTooLargeError> =>
   Effect.gen(function* () {
     const actor = options.actor ?? "external"
     const invalid = validate(runId, { ...options, actor })
@@ -275,9 +276,9 @@ export const deliverSignal = (
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      const prior = yield* priorCommand(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
+      const prior = yield* priorControl(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
       if (prior) return prior
-      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, command: "signal", reason: `the run is ${run.status}` })
+      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, control: "signal", reason: `the run is ${run.status}` })
       const workflow = ctx.workflows.get(run.workflow)
       if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
       const now = yield* Clock.currentTimeMillis
@@ -297,7 +298,7 @@ export const deliverSignal = (
           ctx.store.commit(commitOf({ runId, now, expectedRevision: run.revision, deliver: { name, payload: stored, receivedAt: now }, command: record })),
         )
         // The cached interpreter learns of it on its next reload (the revision moved).
-        if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as CommandOutcome
+        if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as ControlOutcome
         continue
       }
       // The sender's payload must fit the schema, and so must its redacted form (what the run gets).
