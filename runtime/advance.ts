@@ -20,16 +20,23 @@ import type { Decision, Replayer } from "./Interpreter.js"
 
 /** A run's interpreter at the revision it reflects. */
 export interface Acquired {
+  readonly _tag: "Acquired"
   readonly replayer: Replayer
   readonly revision: number
   /** What replaying the stored journal decided before the new result (normally nothing). */
   readonly pre: Decision | undefined
 }
 
+/** Why a run cannot be advanced by this worker now: nothing was written. */
+export interface Fenced {
+  readonly _tag: "Fenced"
+  readonly reason: FenceReason
+}
+
+const fencedBy = (reason: FenceReason): Fenced => ({ _tag: "Fenced", reason })
+
 /** How a task ended: committed (with the run's status and maybe an inline-claimed next task) or fenced. */
-export type Settled =
-  | { readonly _tag: "Committed"; readonly runStatus: RunStatus; readonly next: ClaimedTask | undefined }
-  | { readonly _tag: "Fenced"; readonly reason: FenceReason }
+export type Settled = { readonly _tag: "Committed"; readonly runStatus: RunStatus; readonly next: ClaimedTask | undefined } | Fenced
 
 const MAX_CONFLICT_RETRIES = 25
 
@@ -38,19 +45,19 @@ const MAX_CONFLICT_RETRIES = 25
 export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
   Effect.suspend(() => {
     const cached = ctx.cache.take(runId)
-    if (cached && cached.replayer.commandAt(seq)) return Effect.succeed<Acquired | FenceReason>({ ...cached, pre: undefined })
+    if (cached && cached.replayer.commandAt(seq)) return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
     return reload(ctx, runId, workflow)
   })
 
 /** Replays the run from the store (cold path). */
-export const reload = (ctx: EngineContext, runId: string, workflow: AnyWorkflow): Effect.Effect<Acquired | FenceReason, StoreError> =>
+export const reload = (ctx: EngineContext, runId: string, workflow: AnyWorkflow): Effect.Effect<Acquired | Fenced, StoreError> =>
   Effect.gen(function* () {
     const run = yield* ctx.store.getRun(runId)
-    if (!run) return "run_not_found" as const
-    if (isTerminal(run.status)) return "terminal_run" as const
+    if (!run) return fencedBy("run_not_found")
+    if (isTerminal(run.status)) return fencedBy("terminal_run")
     const replayer = yield* rebuild(ctx, run, workflow)
     const pre = replayer.advance(yield* makeEnv)
-    return { replayer, revision: run.revision, pre }
+    return { _tag: "Acquired", replayer, revision: run.revision, pre }
   })
 
 /** What the task being settled contributes to the commit. */
@@ -110,11 +117,11 @@ export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effe
         yield* afterCommit(ctx, { runId: s.task.runId, decision, replayer, revision: result.revision, wake: unclaimed })
         return { _tag: "Committed", runStatus: run?.status ?? "running", next: inline }
       }
-      if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return { _tag: "Fenced", reason: result.reason }
+      if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return fencedBy(result.reason)
       const again = yield* reload(ctx, s.task.runId, s.workflow)
-      if (typeof again === "string") return { _tag: "Fenced", reason: again }
+      if (again._tag === "Fenced") return again
       // Our result is already in the journal (an earlier try committed before its reply was lost).
-      if (s.resolved && again.replayer.entryAt(s.resolved.seq)?.status !== "pending") return { _tag: "Fenced", reason: "stale_claim" }
+      if (s.resolved && again.replayer.entryAt(s.resolved.seq)?.status !== "pending") return fencedBy("stale_claim")
       acquired = again
     }
   })

@@ -76,8 +76,8 @@ export const runChildTask = (
         return finish({ _tag: "Committed", runStatus: "running", next: undefined }, entry.name, "waiting")
       }
       if (parked.reason !== "revision_conflict") return fenced(parked.reason)
-      const again: Acquired | FenceReason = yield* reload(ctx, task.runId, acquired.replayer.workflow)
-      if (typeof again === "string") return fenced(again)
+      const again = yield* reload(ctx, task.runId, acquired.replayer.workflow)
+      if (again._tag === "Fenced") return fenced(again.reason)
       acquired = again
     }
     return fenced("revision_conflict")

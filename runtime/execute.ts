@@ -138,7 +138,7 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
       return done({ _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" })
     }
     const acquired = yield* acquire(ctx, task.runId, workflow, task.seq)
-    if (typeof acquired === "string") return fenced(acquired)
+    if (acquired._tag === "Fenced") return fenced(acquired.reason)
     const settlement = (resolved: Entry | undefined, attempt: Settlement["attempt"], commit = ctx.store.commit): Settlement => ({
       task, claim, workflow, resolved, attempt, leaseMs, chain, commit,
     })
