@@ -1,16 +1,29 @@
 /**
- * Recording a result and advancing the run, in one fenced commit: feed the resolved entry to
- * the interpreter, advance it, and write the entry, the new entries and tasks and the run
- * status together. The next task can be claimed inline by the committing worker, so a
- * sequential run never waits in the queue. On a revision conflict (a sibling committed
- * first) the run is replayed from the store and committed again with the same result.
+ * Advance, the one core operation and the only place a run's change is committed: given what
+ * happened (a resolution: a step's result, a timer fired, a child settled, a gate decided, a
+ * signal received, a retry, a cancel), acquire the run's interpreter (sticky cache or replay),
+ * resolve, advance it, build the one commit, commit it fenced, and do the after-commit work. A
+ * sequential run's next task is claimed inline by the committing worker, so it never waits in
+ * the queue. On a revision conflict (a sibling committed first) a task's result is replayed
+ * from the store and committed again.
  */
-import { Effect, Schedule } from "effect"
+import { Clock, Effect, Schedule } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaim } from "../src/core/ids.js"
-import { isTerminal, type AttemptRecord, type ClaimedTask, type Entry, type FenceReason, type RunStatus } from "../src/core/model.js"
-import type { ClaimRef, Commit, CommitResult, NewTask } from "../src/store/Store.js"
+import type { Json } from "../src/core/json.js"
+import {
+  isTerminal,
+  type AttemptRecord,
+  type ClaimedTask,
+  type CommandRecord,
+  type Entry,
+  type ErrorInfo,
+  type FenceReason,
+  type RunRecord,
+  type RunStatus,
+} from "../src/core/model.js"
+import type { ClaimRef, Commit, CommitResult, NewTask, TransactionScope } from "../src/store/Store.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { commitOf } from "./commit.js"
 import { afterCommit } from "./afterCommit.js"
@@ -60,69 +73,208 @@ export const reload = (ctx: EngineContext, runId: string, workflow: AnyWorkflow)
     return { _tag: "Acquired", replayer, revision: run.revision, pre }
   })
 
-/** What the task being settled contributes to the commit. */
-export interface Settlement {
+/** The claim a task's commit is fenced by, and whether this worker runs the run's next task. */
+export interface TaskFence {
   readonly task: ClaimedTask
   readonly claim: ClaimRef
-  readonly workflow: AnyWorkflow
-  readonly resolved: Entry | undefined
-  readonly attempt: AttemptRecord | undefined
   readonly leaseMs: number
   /** Claim the run's next due task for this worker in the same commit. */
   readonly chain: boolean
-  /** Where to commit: the store, or an open transaction (transactional steps). */
-  readonly commit: (c: Commit) => Effect.Effect<CommitResult, StoreError>
 }
 
-/** Resolves, advances and commits; replays and retries on revision conflicts. */
-export const settle = (ctx: EngineContext, s: Settlement, first: Acquired): Effect.Effect<Settled, StoreError> =>
+/** What happened to a claimed task: the resolution its commit records. */
+export type TaskResolution =
+  /** Its entry resolved: a step's (or compensation's) result, a timer fired, a child settled. */
+  | { readonly _tag: "Resolved"; readonly entry: Entry; readonly attempt?: AttemptRecord }
+  /** Nothing new: commit what replaying the journal decided (a divergence, or an early end). */
+  | { readonly _tag: "Replayed" }
+  /** A failed attempt with retries left: the task runs again at `visibleAt`; the journal is unchanged. */
+  | { readonly _tag: "Retry"; readonly attempt: AttemptRecord; readonly visibleAt: number }
+  /** A parent's child wait parks until the child's end wakes it (checked against the revision). */
+  | { readonly _tag: "Park"; readonly visibleAt: number }
+  /** A leftover task whose entry is already resolved: done, the journal untouched. */
+  | { readonly _tag: "Drop" }
+
+/** What a control does to a run: the resolution its commit records, with its audit event. */
+export type ControlResolution =
+  /** A gate decided or a waited-for signal received: the interpreter advances past it. */
+  | { readonly _tag: "Resolved"; readonly entry: Entry; readonly replayer: Replayer; readonly workflow: AnyWorkflow }
+  /** A signal the run does not wait for yet: kept in its inbox. */
+  | { readonly _tag: "Inbox"; readonly signal: { readonly name: string; readonly payload: Json; readonly receivedAt: number } }
+  /** The run ends cancelled (a waiting parent is woken). */
+  | { readonly _tag: "Cancel"; readonly error: ErrorInfo }
+
+/**
+ * An advance request: a claimed task's resolution, fenced by its claim (and, when the journal
+ * changes, the run's revision), or a control's, fenced by the run's revision and committed with
+ * its audit event.
+ */
+export type AdvanceRequest =
+  | {
+      readonly _tag: "Task"
+      readonly fence: TaskFence
+      readonly workflow: AnyWorkflow
+      readonly acquired: Acquired
+      readonly resolution: TaskResolution
+      /** An open transaction to commit in (a `transaction: true` step's), instead of the store. */
+      readonly transaction?: TransactionScope
+    }
+  | { readonly _tag: "Control"; readonly run: RunRecord; readonly audit: CommandRecord; readonly now: number; readonly resolution: ControlResolution }
+
+/** What advancing did: committed (the run's status, and maybe the next task claimed inline) or fenced. */
+export type Advanced = Settled
+
+/**
+ * Advances a run: the one place a run's change is committed. It resolves, advances the
+ * interpreter, builds the one commit, commits it (fenced), does the after-commit work, and for
+ * a task's result replays and retries on a revision conflict.
+ */
+export const advanceRun = (ctx: EngineContext, request: AdvanceRequest): Effect.Effect<Advanced, StoreError> =>
+  request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+
+const committed = (runStatus: RunStatus, next?: ClaimedTask): Settled => ({ _tag: "Committed", runStatus, next })
+
+const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Task" }>): Effect.Effect<Advanced, StoreError> =>
   Effect.gen(function* () {
-    let acquired = first
+    const { fence, resolution } = r
+    const runId = fence.task.runId
+    const send = (commit: Commit) => retryTransient(r.transaction ? r.transaction.commit(commit) : ctx.store.commit(commit))
+    switch (resolution._tag) {
+      case "Drop": {
+        const now = yield* Clock.currentTimeMillis
+        const result = yield* send(commitOf({ runId, now, fence: fence.claim, task: { _tag: "Done" } }))
+        return fencedBy(result._tag === "Rejected" ? result.reason : "stale_claim")
+      }
+      case "Retry": {
+        const now = yield* Clock.currentTimeMillis
+        const task = { _tag: "Retry", attempt: fence.task.attempt + 1, visibleAt: resolution.visibleAt } as const
+        const result = yield* send(commitOf({ runId, now, fence: fence.claim, task, attempts: [resolution.attempt], wake: fence.task.queue }))
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        yield* ctx.notifier.notify
+        // The journal did not change: the interpreter stays valid at its revision.
+        const { acquired } = r
+        if (!acquired.pre || acquired.pre.entries.length === 0) ctx.cache.put(runId, { replayer: acquired.replayer, revision: acquired.revision })
+        return committed("running")
+      }
+      case "Park": {
+        const now = yield* Clock.currentTimeMillis
+        const task = { _tag: "Retry", attempt: fence.task.attempt, visibleAt: resolution.visibleAt } as const
+        const result = yield* send(commitOf({ runId, now, fence: fence.claim, task, expectedRevision: r.acquired.revision }))
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        ctx.cache.put(runId, { replayer: r.acquired.replayer, revision: result.revision })
+        return committed("running")
+      }
+      default:
+        return yield* advanceWithResult(ctx, r, resolution._tag === "Resolved" ? resolution : undefined, send)
+    }
+  })
+
+/** A task's result (or a replayed decision): resolve, advance, commit; replay and retry on a revision conflict. */
+const advanceWithResult = (
+  ctx: EngineContext,
+  r: Extract<AdvanceRequest, { _tag: "Task" }>,
+  result: Extract<TaskResolution, { _tag: "Resolved" }> | undefined,
+  send: (commit: Commit) => Effect.Effect<CommitResult, StoreError>,
+): Effect.Effect<Advanced, StoreError> =>
+  Effect.gen(function* () {
+    const { fence, workflow } = r
+    const runId = fence.task.runId
+    let acquired = r.acquired
     for (let round = 0; ; round++) {
       const { replayer, pre } = acquired
       const env = yield* makeEnv
       let decision: Decision
       if (pre && pre.outcome._tag !== "Blocked") decision = pre
       else {
-        if (s.resolved) replayer.resolve(s.resolved)
+        if (result) replayer.resolve(result.entry)
         const next = replayer.advance(env)
         decision = pre && pre.entries.length > 0
           ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
           : next
       }
       const run = runChangeOf(decision)
-      const { tasks, inline } = withInlineClaim(s, newTasksOf({ id: s.task.runId, queue: s.workflow.queue }, decision), env.now)
+      const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
-      const result = yield* retryTransient(
-        s.commit(
-          commitOf({
-            runId: s.task.runId,
-            now: env.now,
-            fence: s.claim,
-            task: { _tag: "Done" },
-            expectedRevision: acquired.revision,
-            ...(run ? { run } : {}),
-            resolve: s.resolved ? [s.resolved, ...decision.cancelled] : decision.cancelled,
-            append: decision.entries,
-            attempts: s.attempt ? [s.attempt] : [],
-            tasks,
-            withdraw: decision.cancelled.map((e) => e.seq),
-            ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-            ...(unclaimed ? { wake: s.workflow.queue } : {}),
-            ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
-          }),
-        ),
+      const outcome = yield* send(
+        commitOf({
+          runId,
+          now: env.now,
+          fence: fence.claim,
+          task: { _tag: "Done" },
+          expectedRevision: acquired.revision,
+          ...(run ? { run } : {}),
+          resolve: result ? [result.entry, ...decision.cancelled] : decision.cancelled,
+          append: decision.entries,
+          attempts: result?.attempt ? [result.attempt] : [],
+          tasks,
+          withdraw: decision.cancelled.map((e) => e.seq),
+          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+          ...(unclaimed ? { wake: workflow.queue } : {}),
+          ...(replayer.parent && run && isTerminal(run.status) ? { wakeParent: replayer.parent } : {}),
+        }),
       )
-      if (result._tag === "Committed") {
-        yield* afterCommit(ctx, { runId: s.task.runId, decision, replayer, revision: result.revision, wake: unclaimed })
-        return { _tag: "Committed", runStatus: run?.status ?? "running", next: inline }
+      if (outcome._tag === "Committed") {
+        yield* afterCommit(ctx, { runId, decision, replayer, revision: outcome.revision, wake: unclaimed })
+        return committed(run?.status ?? "running", inline)
       }
-      if (result.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return fencedBy(result.reason)
-      const again = yield* reload(ctx, s.task.runId, s.workflow)
+      if (outcome.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return fencedBy(outcome.reason)
+      const again = yield* reload(ctx, runId, workflow)
       if (again._tag === "Fenced") return again
       // Our result is already in the journal (an earlier try committed before its reply was lost).
-      if (s.resolved && again.replayer.entryAt(s.resolved.seq)?.status !== "pending") return fencedBy("stale_claim")
+      if (result && again.replayer.entryAt(result.entry.seq)?.status !== "pending") return fencedBy("stale_claim")
       acquired = again
+    }
+  })
+
+/**
+ * A control's change, with its audit event, checked against the run's revision. A conflict is
+ * returned (`Fenced` with `revision_conflict`): the control looks at the run again, since its
+ * idempotency key or the gate it decides may have changed meanwhile.
+ */
+const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Control" }>): Effect.Effect<Advanced, StoreError> =>
+  Effect.gen(function* () {
+    const { run, audit, now, resolution } = r
+    const base = { runId: run.id, now, expectedRevision: run.revision }
+    switch (resolution._tag) {
+      case "Cancel": {
+        const parent = run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}
+        const result = yield* retryTransient(ctx.store.commit(commitOf({ ...base, run: { status: "cancelled", error: resolution.error }, command: audit, ...parent })))
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        ctx.cache.clear(run.id)
+        return committed("cancelled")
+      }
+      case "Inbox": {
+        const result = yield* retryTransient(ctx.store.commit(commitOf({ ...base, deliver: resolution.signal, command: audit })))
+        // The cached interpreter learns of it on its next reload (the revision moved).
+        return result._tag === "Rejected" ? fencedBy(result.reason) : committed(run.status)
+      }
+      case "Resolved": {
+        const { entry, replayer, workflow } = resolution
+        replayer.resolve(entry)
+        const decision = replayer.advance({ ...(yield* makeEnv), now })
+        const runChange = runChangeOf(decision)
+        const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
+        const result = yield* retryTransient(
+          ctx.store.commit(
+            commitOf({
+              ...base,
+              ...(runChange ? { run: runChange } : {}),
+              resolve: [entry, ...decision.cancelled],
+              append: decision.entries,
+              tasks,
+              // The entry's own timer (deadline, timeout), if any, goes with the decision.
+              withdraw: [entry.seq, ...decision.cancelled.map((e) => e.seq)],
+              ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
+              command: { ...audit, seq: entry.seq },
+              ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
+              ...(replayer.parent && runChange && isTerminal(runChange.status) ? { wakeParent: replayer.parent } : {}),
+            }),
+          ),
+        )
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        yield* afterCommit(ctx, { runId: run.id, decision, replayer, revision: result.revision, wake: tasks.length > 0 })
+        return committed(runChange?.status ?? "running")
+      }
     }
   })
 
@@ -134,7 +286,7 @@ export const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.
   Effect.retry(commit, Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)))
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
-const withInlineClaim = (s: Settlement, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {
+const withInlineClaim = (s: TaskFence, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {
   if (!s.chain) return { tasks, inline: undefined }
   // A task due now runs next in this slot. Otherwise a timer due soon is kept by this worker and
   // fired from a local timer (no claim round trip at its due time); its lease runs past the due

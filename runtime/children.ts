@@ -11,31 +11,33 @@ import type { StoreError } from "../src/core/errors.js"
 import type { Json } from "../src/core/json.js"
 import { isTerminal, type ClaimedTask, type Entry, type FenceReason } from "../src/core/model.js"
 import type { ClaimRef } from "../src/store/Store.js"
-import { reload, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
+import { advanceRun, reload, type Acquired, type Advanced, type TaskFence } from "./advance.js"
 import type { EngineContext } from "./context.js"
-import { commitOf } from "./commit.js"
 import { start, type ChildSpec } from "./start.js"
 
 /** A parked wait is re-checked after this long even if no wake arrives (a safety net). */
 const CHILD_BACKSTOP_MS = 60 * 60_000
 
+/** What a parent's `child` task did: advanced (settled or parked, with what it recorded) or fenced. */
+export interface ChildTaskOutcome {
+  readonly advanced: Advanced
+  readonly name: string
+  readonly result: "completed" | "failed" | "waiting"
+}
+
 /** Runs a parent's `child` task: settles the entry when the child is terminal, else parks. */
-export const runChildTask = (
-  ctx: EngineContext,
-  task: ClaimedTask,
-  claim: ClaimRef,
-  first: Acquired,
-  settlement: (resolved: Entry | undefined) => Settlement,
-  finish: (settled: Settled, name: string, result: "completed" | "failed" | "waiting") => { readonly result: unknown },
-  fenced: (reason: FenceReason) => { readonly result: unknown },
-) =>
+export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquired): Effect.Effect<ChildTaskOutcome, StoreError> =>
   Effect.gen(function* () {
+    const { task } = fence
+    const workflow = first.replayer.workflow
     const entry = (yield* ctx.store.getJournal(task.runId)).find((e) => e.seq === task.seq)
     const now = yield* Clock.currentTimeMillis
-    const drop = Effect.map(
-      retryTransient(ctx.store.commit(commitOf({ runId: task.runId, now, fence: claim, task: { _tag: "Done" } }))),
-      (r) => fenced(r._tag === "Rejected" ? r.reason : "stale_claim"),
-    )
+    const outcome = (advanced: Advanced, result: ChildTaskOutcome["result"]): ChildTaskOutcome => ({ advanced, name: entry?.name ?? "", result })
+    const drop = Effect.map(advanceRun(ctx, { _tag: "Task", fence, workflow, acquired: first, resolution: { _tag: "Drop" } }), (a) => outcome(a, "completed"))
+    const settleWith = (resolved: Entry, acquired: Acquired) =>
+      Effect.map(advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution: { _tag: "Resolved", entry: resolved } }), (a) =>
+        outcome(a, resolved.status === "failed" ? "failed" : "completed"),
+      )
     if (!entry || entry.kind !== "child") return yield* drop
     const spec = entry.input as unknown as ChildSpec
     const failEntry = (code: string, message: string, details?: Json): Entry => ({
@@ -49,7 +51,7 @@ export const runChildTask = (
     if (!created || created._tag === "Left") {
       if (entry.status !== "pending") return yield* drop
       const why = created ? ctx.redactor.text(String((created.left as { message?: string }).message ?? created.left)) : `workflow "${spec.workflow}" is not registered`
-      return finish(yield* settle(ctx, settlement(failEntry("child_start_failed", why)), first), entry.name, "failed")
+      return yield* settleWith(failEntry("child_start_failed", why), first)
     }
     if (created.right.created) yield* ctx.notifier.notify
     if (entry.status !== "pending") return yield* drop
@@ -63,22 +65,15 @@ export const runChildTask = (
           childRun.status === "completed"
             ? { ...entry, status: "completed", resolvedAt: at, ...(childRun.output !== undefined ? { output: childRun.output } : {}) }
             : failEntry("child_failed", `child run ${spec.runId} ${childRun.status}`, { runId: spec.runId, status: childRun.status, ...(childRun.error ? { error: childRun.error as unknown as Json } : {}) })
-        return finish(yield* settle(ctx, settlement(resolved), acquired), entry.name, resolved.status === "failed" ? "failed" : "completed")
+        return yield* settleWith(resolved, acquired)
       }
       // Park until the child wakes us (its terminal commit bumps our revision, so this fails if it just did).
-      const parked = yield* retryTransient(
-        ctx.store.commit(
-          commitOf({ runId: task.runId, now: at, fence: claim, task: { _tag: "Retry", attempt: task.attempt, visibleAt: at + CHILD_BACKSTOP_MS }, expectedRevision: acquired.revision }),
-        ),
-      )
-      if (parked._tag === "Committed") {
-        ctx.cache.put(task.runId, { replayer: acquired.replayer, revision: parked.revision })
-        return finish({ _tag: "Committed", runStatus: "running", next: undefined }, entry.name, "waiting")
-      }
-      if (parked.reason !== "revision_conflict") return fenced(parked.reason)
-      const again = yield* reload(ctx, task.runId, acquired.replayer.workflow)
-      if (again._tag === "Fenced") return fenced(again.reason)
+      const parked = yield* advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution: { _tag: "Park", visibleAt: at + CHILD_BACKSTOP_MS } })
+      if (parked._tag === "Committed") return outcome(parked, "waiting")
+      if (parked.reason !== "revision_conflict") return outcome(parked, "waiting")
+      const again = yield* reload(ctx, task.runId, workflow)
+      if (again._tag === "Fenced") return outcome(again, "waiting")
       acquired = again
     }
-    return fenced("revision_conflict")
-  }) as Effect.Effect<{ readonly result: unknown }, StoreError>
+    return outcome({ _tag: "Fenced", reason: "revision_conflict" }, "waiting")
+  })

@@ -21,12 +21,8 @@ import { isUuid, newRunId } from "../src/core/ids.js"
 import { toJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import type { Replayer } from "./Interpreter.js"
-import { retryTransient } from "./advance.js"
+import { advanceRun, type Advanced } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
-import { commitOf } from "./commit.js"
-import { afterCommit } from "./afterCommit.js"
-import { newTasksOf, runChangeOf } from "./decision.js"
 import { oversized } from "./limits.js"
 
 /** Who issues a control, and how to make it idempotent. */
@@ -82,48 +78,9 @@ export const validate = (runId: string, options: ControlOptions) => {
   return undefined
 }
 
-/**
- * Resolves a waiting entry (gate or signal) with a control's result, advances the run, and
- * commits everything with the control's audit event, checked against the run's revision.
- * `undefined` means the run changed meanwhile (look again).
- */
-const resolveAndCommit = (
-  ctx: EngineContext,
-  run: RunRecord,
-  workflow: AnyWorkflow,
-  replayer: Replayer,
-  resolved: Entry,
-  record: CommandRecord,
-  now: number,
-): Effect.Effect<ControlOutcome | undefined, StoreError> =>
-  Effect.gen(function* () {
-    replayer.resolve(resolved)
-    const decision = replayer.advance({ ...(yield* makeEnv), now })
-    const runChange = runChangeOf(decision)
-    const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
-    const result = yield* retryTransient(
-      ctx.store.commit(
-        commitOf({
-          runId: run.id,
-          now,
-          expectedRevision: run.revision,
-          ...(runChange ? { run: runChange } : {}),
-          resolve: [resolved, ...decision.cancelled],
-          append: decision.entries,
-          tasks,
-          // The entry's own timer (deadline, timeout), if any, goes with the decision.
-          withdraw: [resolved.seq, ...decision.cancelled.map((e) => e.seq)],
-          ...(decision.consumed.length > 0 ? { consume: decision.consumed } : {}),
-          command: { ...record, seq: resolved.seq },
-          ...(tasks.length > 0 ? { wake: workflow.queue } : {}),
-          ...(replayer.parent && runChange && isTerminal(runChange.status) ? { wakeParent: replayer.parent } : {}),
-        }),
-      ),
-    )
-    if (result._tag !== "Committed") return undefined
-    yield* afterCommit(ctx, { runId: run.id, decision, replayer, revision: result.revision, wake: tasks.length > 0 })
-    return { runId: run.id, status: runChange?.status ?? "running", duplicate: false } as ControlOutcome
-  })
+/** A control's outcome from how advancing ended; `undefined` when the run changed meanwhile (look again). */
+const outcomeOf = (runId: string, advanced: Advanced): ControlOutcome | undefined =>
+  advanced._tag === "Committed" ? { runId, status: advanced.runStatus, duplicate: false } : undefined
 
 /** The run's interpreter at its stored revision: the cached one if current, else replayed. */
 const interpreterOf = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow) =>
@@ -183,20 +140,9 @@ export const runControl = (
         at: now,
       }
       if (kind === "cancel") {
-        const result = yield* retryTransient(
-          ctx.store.commit(
-            commitOf({
-              runId,
-              now,
-              expectedRevision: run.revision,
-              run: { status: "cancelled", error: { code: "cancelled", message: ctx.redactor.text(options.note ?? `cancelled by ${options.actor}`) } },
-              command: record,
-              ...(run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}),
-            }),
-          ),
-        )
-        if (result._tag === "Committed") {
-          ctx.cache.clear(runId)
+        const error = { code: "cancelled", message: ctx.redactor.text(options.note ?? `cancelled by ${options.actor}`) }
+        const cancelled = yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Cancel", error } })
+        if (cancelled._tag === "Committed") {
           // Cancelling a parent cancels its children (and theirs).
           for (const child of yield* ctx.store.getChildren(runId)) {
             if (!isTerminal(child.status)) {
@@ -222,7 +168,8 @@ export const runControl = (
         kind === "resume"
           ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
           : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
-      const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, { ...gate, status: "completed", output, resolvedAt: now }, record, now)
+      const entry: Entry = { ...gate, status: "completed", output, resolvedAt: now }
+      const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry, replayer, workflow } }))
       if (outcome) return outcome
       // Lost a race (a step committed, or the same control twice): look again.
     }
@@ -294,11 +241,9 @@ export const deliverSignal = (
       const waiting = replayer.pendingSignal(name)
       if (!waiting) {
         // Not waiting (yet): keep it in the inbox. The revision check orders it with the run's own progress.
-        const result = yield* retryTransient(
-          ctx.store.commit(commitOf({ runId, now, expectedRevision: run.revision, deliver: { name, payload: stored, receivedAt: now }, command: record })),
-        )
-        // The cached interpreter learns of it on its next reload (the revision moved).
-        if (result._tag === "Committed") return { runId, status: run.status, duplicate: false } as ControlOutcome
+        const signal = { name, payload: stored, receivedAt: now }
+        const kept = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Inbox", signal } }))
+        if (kept) return kept
         continue
       }
       // The sender's payload must fit the schema, and so must its redacted form (what the run gets).
@@ -308,7 +253,7 @@ export const deliverSignal = (
         return yield* refused
       }
       const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: stored, at: now }, resolvedAt: now }
-      const outcome = yield* resolveAndCommit(ctx, run, workflow, replayer, resolved, record, now)
+      const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry: resolved, replayer, workflow } }))
       if (outcome) return outcome
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })

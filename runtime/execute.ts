@@ -7,14 +7,14 @@
 import { Clock, Duration, Effect, Exit, type Schema } from "effect"
 import type { RetryPolicy } from "../dsl/Retry.js"
 import type { StepContext, StepDef } from "../dsl/Step.js"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { invalidDuration } from "../src/core/duration.js"
 import { InvalidOptionError, showValue, type StoreError } from "../src/core/errors.js"
 import type { Json } from "../src/core/json.js"
-import type { ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
-import type { ClaimRef, Commit, CommitResult } from "../src/store/Store.js"
-import { acquire, retryTransient, settle, type Acquired, type Settled, type Settlement } from "./advance.js"
+import type { AttemptRecord, ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
+import type { ClaimRef, TransactionScope } from "../src/store/Store.js"
+import { acquire, advanceRun, type Acquired, type Advanced, type TaskFence, type TaskResolution } from "./advance.js"
 import type { EngineContext } from "./context.js"
-import { commitOf } from "./commit.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
 import { decodeOutput } from "./payload.js"
@@ -124,56 +124,52 @@ export const executeChain = (
 /** The proof of a claimed task's claim. */
 export const refOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
+/** An Executed from how advancing ended: fenced, or committed with what the task recorded. */
+const executedOf = (task: ClaimedTask, advanced: Advanced, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"]): Executed =>
+  advanced._tag === "Fenced"
+    ? { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: advanced.reason }, next: undefined }
+    : { result: executedResult(task, name, result, advanced.runStatus), next: advanced.next }
+
 /** Executes a task this worker has claimed. If interrupted (shutdown), the claim is released. */
 export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
-  const claim = refOf(task)
-  const done = (result: ExecuteResult, next?: ClaimedTask): Executed => ({ result, next })
-  const fenced = (reason: FenceReason | "claim_lost"): Executed => done({ _tag: "Fenced", runId: task.runId, seq: task.seq, reason })
+  const fence: TaskFence = { task, claim: refOf(task), leaseMs, chain }
   const program = Effect.gen(function* () {
     const workflow = ctx.workflows.get(task.workflow)
     if (!workflow) {
       const now = yield* Clock.currentTimeMillis
-      yield* ctx.store.release(claim, now + UNKNOWN_WORKFLOW_BACKOFF)
+      yield* ctx.store.release(fence.claim, now + UNKNOWN_WORKFLOW_BACKOFF)
       yield* Effect.logWarning(`task of unregistered workflow "${task.workflow}" released`).pipe(Effect.annotateLogs({ runId: task.runId }))
-      return done({ _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" })
+      return { result: { _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" }, next: undefined } satisfies Executed
     }
     const acquired = yield* acquire(ctx, task.runId, workflow, task.seq)
-    if (acquired._tag === "Fenced") return fenced(acquired.reason)
-    const settlement = (resolved: Entry | undefined, attempt: Settlement["attempt"], commit = ctx.store.commit): Settlement => ({
-      task, claim, workflow, resolved, attempt, leaseMs, chain, commit,
-    })
-    const finish = (settled: Settled, name: string, result: "completed" | "failed" | "non_determinism" | "waiting") =>
-      settled._tag === "Fenced" ? fenced(settled.reason) : done(executedResult(task, name, result, settled.runStatus), settled.next)
+    if (acquired._tag === "Fenced") return executedOf(task, acquired, "", "failed")
+    const advance = (resolution: TaskResolution) => advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution })
 
     if (acquired.pre && acquired.pre.outcome._tag !== "Blocked") {
       // The current code no longer matches the journal (or finishes early): record it, fenced.
-      return finish(yield* settle(ctx, settlement(undefined, undefined), acquired), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
+      return executedOf(task, yield* advance({ _tag: "Replayed" }), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
     }
     if (task.kind === "child") {
-      return (yield* runChildTask(ctx, task, claim, acquired, (resolved) => settlement(resolved, undefined), finish as never, fenced)) as Executed
+      const child = yield* runChildTask(ctx, fence, acquired)
+      return executedOf(task, child.advanced, child.name, child.result)
     }
     const entry = acquired.replayer.entryAt(task.seq)
     const command = acquired.replayer.commandAt(task.seq)
     if (!entry || entry.status !== "pending" || !command) {
       // The entry is already resolved: the task is a leftover. Drop it without touching the journal.
-      const now = yield* Clock.currentTimeMillis
-      const r = yield* ctx.store.commit(commitOf({ runId: task.runId, now, fence: claim, task: { _tag: "Done" } }))
-      return fenced(r._tag === "Rejected" ? r.reason : "stale_claim")
+      return executedOf(task, yield* advance({ _tag: "Drop" }), "", "completed")
     }
     if (task.kind === "timer") {
-      const now = yield* Clock.currentTimeMillis
-      const resolved = timerResolution(entry, now)
-      return finish(yield* settle(ctx, settlement(resolved, undefined), acquired), entry.name, resolved.status === "failed" ? "failed" : "completed")
+      const resolved = timerResolution(entry, yield* Clock.currentTimeMillis)
+      return executedOf(task, yield* advance({ _tag: "Resolved", entry: resolved }), entry.name, resolved.status === "failed" ? "failed" : "completed")
     }
-    if (command._tag === "Compensation") {
-      return yield* runStep(ctx, task, claim, compensationOf(ctx, command.step), entry, acquired, leaseMs, settlement, finish)
-    }
+    if (command._tag === "Compensation") return yield* runStep(ctx, fence, workflow, compensationOf(ctx, command.step), entry, acquired)
     if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
-    return yield* runStep(ctx, task, claim, stepOf(ctx, command.step), entry, acquired, leaseMs, settlement, finish)
+    return yield* runStep(ctx, fence, workflow, stepOf(ctx, command.step), entry, acquired)
   })
   return program.pipe(
     Effect.onInterrupt(() =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(claim, now)).pipe(Effect.ignore),
+      Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(fence.claim, now)).pipe(Effect.ignore),
     ),
   )
 }
@@ -246,24 +242,22 @@ class Rollback {
 /** Runs one step attempt and settles it: success, retry, or final failure. */
 const runStep = (
   ctx: EngineContext,
-  task: ClaimedTask,
-  claim: ClaimRef,
+  fence: TaskFence,
+  workflow: AnyWorkflow,
   runnable: Runnable,
   entry: Entry,
   acquired: Acquired,
-  leaseMs: number,
-  settlement: (resolved: Entry | undefined, attempt: Settlement["attempt"], commit?: (c: Commit) => Effect.Effect<CommitResult, StoreError>) => Settlement,
-  finish: (settled: Settled, name: string, result: "completed" | "failed") => Executed,
 ): Effect.Effect<Executed, StoreError> =>
   Effect.gen(function* () {
+    const { task } = fence
     const step = runnable.def
     const body = runnable.body
     const startedAt = yield* Clock.currentTimeMillis
     const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
       ctx.leases.guard(
-        claim,
-        leaseMs,
+        fence.claim,
+        fence.leaseMs,
         withRedactedLogs(
           ctx.redactor,
           runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, { schema: runnable.output, limitBytes: ctx.limits.outputBytes }),
@@ -272,10 +266,13 @@ const runStep = (
         Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
         Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
       )
-    const success = (output: Json | undefined, finishedAt: number) => {
-      const resolved: Entry = { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) }
-      return { resolved, attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" as const } }
-    }
+    const succeeded = (output: Json | undefined, finishedAt: number): TaskResolution => ({
+      _tag: "Resolved",
+      entry: { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) },
+      attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" },
+    })
+    const advance = (resolution: TaskResolution, transaction?: TransactionScope) =>
+      advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution, ...(transaction ? { transaction } : {}) })
 
     let outcome: Exit.Exit<Json | undefined, unknown> | "lost"
     const transactional = runnable.transaction && ctx.store.transaction !== undefined
@@ -287,50 +284,30 @@ const runStep = (
           const exit = yield* Effect.ensuring(attemptOf(guard.handle), Effect.sync(guard.close))
           if (exit === "lost") return yield* Effect.fail(new Rollback("lost", undefined))
           if (Exit.isFailure(exit)) return yield* Effect.fail(new Rollback("failed", exit))
-          const { resolved, attempt } = success(exit.value, yield* Clock.currentTimeMillis)
-          const s = yield* settle(ctx, settlement(resolved, attempt, scope.commit), acquired)
-          if (s._tag === "Fenced") return yield* Effect.fail(new Rollback("fenced", s))
-          return s
+          const advanced = yield* advance(succeeded(exit.value, yield* Clock.currentTimeMillis), scope)
+          if (advanced._tag === "Fenced") return yield* Effect.fail(new Rollback("fenced", advanced))
+          return advanced
         }),
       ).pipe(Effect.either)
-      if (settled._tag === "Right") return finish(settled.right, entry.name, "completed")
+      if (settled._tag === "Right") return executedOf(task, settled.right, entry.name, "completed")
       const rollback = settled.left
       if (!(rollback instanceof Rollback)) return yield* Effect.fail(rollback)
-      if (rollback.reason === "fenced") return finish(rollback.value as Settled, entry.name, "completed")
+      if (rollback.reason === "fenced") return executedOf(task, rollback.value as Advanced, entry.name, "completed")
       outcome = rollback.reason === "lost" ? "lost" : (rollback.value as Exit.Exit<Json | undefined, unknown>)
     } else outcome = yield* attemptOf(undefined)
 
     if (outcome === "lost") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: "claim_lost" }, next: undefined }
     const finishedAt = yield* Clock.currentTimeMillis
-    if (Exit.isSuccess(outcome)) {
-      const { resolved, attempt } = success(outcome.value, finishedAt)
-      return finish(yield* settle(ctx, settlement(resolved, attempt), acquired), entry.name, "completed")
-    }
+    if (Exit.isSuccess(outcome)) return executedOf(task, yield* advance(succeeded(outcome.value, finishedAt)), entry.name, "completed")
     const cause = outcome.cause
     const raw = cause._tag === "Fail" ? cause.error : cause
     const info = errorInfo(raw, ctx.redactor)
     const delay = yield* retryDelay(runnable.retry, task.attempt, raw, info.retryable !== false, finishedAt)
-    const failedAttempt = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed" as const, error: info }
+    const failedAttempt: AttemptRecord = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed", error: info }
     if (delay !== undefined) {
       const retryAt = finishedAt + delay
-      const result = yield* retryTransient(
-        ctx.store.commit(
-          commitOf({
-            runId: task.runId,
-            now: finishedAt,
-            fence: claim,
-            task: { _tag: "Retry", attempt: task.attempt + 1, visibleAt: retryAt },
-            attempts: [{ ...failedAttempt, retryAt }],
-            wake: task.queue,
-          }),
-        ),
-      )
-      if (result._tag === "Rejected") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: result.reason }, next: undefined }
-      yield* ctx.notifier.notify
-      // The journal did not change: the interpreter stays valid at its revision.
-      if (!acquired.pre || acquired.pre.entries.length === 0) ctx.cache.put(task.runId, { replayer: acquired.replayer, revision: acquired.revision })
-      return { result: executedResult(task, entry.name, "retry_scheduled", "running"), next: undefined }
+      return executedOf(task, yield* advance({ _tag: "Retry", attempt: { ...failedAttempt, retryAt }, visibleAt: retryAt }), entry.name, "retry_scheduled")
     }
     const resolved: Entry = { ...entry, status: "failed", attempts: task.attempt, resolvedAt: finishedAt, error: info }
-    return finish(yield* settle(ctx, settlement(resolved, failedAttempt), acquired), entry.name, "failed")
+    return executedOf(task, yield* advance({ _tag: "Resolved", entry: resolved, attempt: failedAttempt }), entry.name, "failed")
   })
