@@ -15,7 +15,7 @@
  *   found" for it without asking the database (like the memory backend would).
  */
 import { Effect, Exit, Runtime } from "effect"
-import { StoreError } from "../../core/errors.js"
+import type { StoreError } from "../../core/errors.js"
 import { isUuid, newClaim, sha256Hex } from "../../core/ids.js"
 import type { Json } from "../../core/json.js"
 import type { CommandRecord, Entry, FenceReason, InboxSignal } from "../../core/model.js"
@@ -47,6 +47,7 @@ import {
   type RunRow,
   type TaskRow,
 } from "./rows.js"
+import { storeError } from "./storeError.js"
 
 /**
  * The batch statements stay prepared (planning them costs about as much as running them), but
@@ -406,7 +407,7 @@ const claimParams = (ref: ClaimRef) => [ref.runId, ref.seq, ref.claimId, sha256H
  */
 export const makeSqlStore = (client: SqlClient, backend: string): StoreService => {
   const run = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
-    Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
+    Effect.tryPromise({ try: f, catch: (cause) => storeError(operation, cause) })
 
   // Natural batching: concurrent commits (and creates) share one statement and transaction.
   const batchedCommit = makeBatcher<Commit, CommitResult>({
@@ -468,7 +469,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
             }
             return exit.value
           }),
-        catch: (cause) => (cause === rollback ? rollback : new StoreError({ operation: "transaction", cause })),
+        catch: (cause) => (cause === rollback ? rollback : storeError("transaction", cause)),
       }).pipe(
         Effect.catchAll((e): Effect.Effect<A, E | StoreError> => (e === rollback ? (failed as Exit.Exit<A, E>) : Effect.fail(e as StoreError))),
       )
