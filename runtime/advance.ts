@@ -279,11 +279,13 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
   })
 
 /**
- * Retries a commit that failed with a StoreError (connection lost, database restarting) a few
- * times with backoff. Safe: commits are fenced, so a retry after an unseen success is refused.
+ * Retries a commit that failed with a transient StoreError (connection lost, database
+ * restarting, serialization failure) up to 5 times with exponential backoff from 100 ms. Any
+ * other StoreError (a SQL error, a constraint violation) fails at once: it would fail the same
+ * way again. Safe: commits are fenced, so a retry after an unseen success is refused.
  */
 export const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
-  Effect.retry(commit, Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)))
+  Effect.retry(commit, { schedule: Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)), while: (error) => error.transient })
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
 const withInlineClaim = (s: TaskFence, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {

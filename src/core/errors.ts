@@ -232,10 +232,17 @@ export class WorkflowFailedError extends Data.TaggedError("WorkflowFailedError")
   }
 }
 
-/** The storage backend failed (connection lost, SQL error). Safe to retry the call. */
+/**
+ * The storage backend failed. `transient` says whether trying the same call again can help:
+ * true for a lost or refused connection, a database shutting down or out of resources, a
+ * serialization failure or deadlock; false for failures that would repeat (a SQL error, a
+ * constraint violation, a closed store). The engine retries only transient ones; a retry is
+ * always safe, since commits are fenced.
+ */
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly operation: string
   readonly cause: unknown
+  readonly transient: boolean
 }> {
   override get message() {
     const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)

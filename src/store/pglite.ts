@@ -16,7 +16,7 @@ import { resolve } from "node:path"
 import { hostname } from "node:os"
 import { Effect, Layer, Runtime, type Scope } from "effect"
 import postgres from "postgres"
-import { StoreError, StoreLockedError } from "../core/errors.js"
+import { StoreLockedError, type StoreError } from "../core/errors.js"
 import { currentHolder, tryAcquire, type LockRecord } from "./embedded/lock.js"
 import { makeConnector } from "./embedded/connector.js"
 import { openHolding } from "./embedded/holding.js"
@@ -28,6 +28,7 @@ import { guardedSocketFrom } from "./postgresSocket.js"
 import { migrate, requireCurrentSchema } from "./sql/migrate.js"
 import type { SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
+import { storeError } from "./sql/storeError.js"
 import { Store, type StoreService } from "./Store.js"
 
 export { pgliteClient } from "./embedded/pgliteClient.js"
@@ -116,7 +117,7 @@ export const describeStore = (store: StoreService): string => {
 /** How the embedded store behind a Store was opened, if it is one. */
 export const storeInfo = (store: StoreService): EmbeddedStoreInfo | undefined => infos.get(store)
 
-const attempt = <A>(operation: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
+const attempt = <A>(operation: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => storeError(operation, cause) })
 
 /** Migrates, checks or leaves the schema, as `options.migrate` asks. */
 const migrateAsAsked = (client: SqlClient, options: PgliteStoreOptions, where: string) =>
@@ -244,7 +245,7 @@ const decide = (dataDir: string, options: PgliteStoreOptions): Effect.Effect<Dec
     const deadline = Date.now() + (options.connectTimeoutMs ?? 30_000)
     for (;;) {
       const socket = options.serve === false ? undefined : socketPathFor(dataDir)
-      const outcome = yield* Effect.try({ try: () => tryAcquire(dataDir, { socket: socket?.path }), catch: (cause) => new StoreError({ operation: "lock", cause }) })
+      const outcome = yield* Effect.try({ try: () => tryAcquire(dataDir, { socket: socket?.path }), catch: (cause) => storeError("lock", cause) })
       if (outcome._tag === "Acquired") return { _tag: "Holder", release: outcome.lock.release, socket } as const
       socket?.cleanup()
       const record = outcome.record
@@ -270,9 +271,9 @@ export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreServi
     if (options.dataDir === undefined) return yield* openMemory(options)
     const dataDir = resolve(options.dataDir)
     if (options.mustExist === true && !existsSync(dataDir)) {
-      return yield* new StoreError({ operation: "open", cause: new Error(`no embedded store in ${dataDir} (mustExist)`) })
+      return yield* storeError("open", new Error(`no embedded store in ${dataDir} (mustExist)`))
     }
-    yield* Effect.try({ try: () => mkdirSync(dataDir, { recursive: true, mode: 0o700 }), catch: (cause) => new StoreError({ operation: "open", cause }) })
+    yield* Effect.try({ try: () => mkdirSync(dataDir, { recursive: true, mode: 0o700 }), catch: (cause) => storeError("open", cause) })
     const decision = yield* decide(dataDir, options)
     return decision._tag === "Holder" ? yield* openHolder(dataDir, options, decision.socket, decision.release) : yield* openClient(dataDir, decision.record, options)
   })

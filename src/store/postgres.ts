@@ -8,12 +8,13 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { Effect, Layer, type Scope } from "effect"
 import postgres from "postgres"
-import { StoreError } from "../core/errors.js"
+import type { StoreError } from "../core/errors.js"
 import { canGuard, guardedSocket, isGuard, type GuardTls, type SocketOptions } from "./postgresSocket.js"
 export { guardedSocket, type GuardTls } from "./postgresSocket.js"
 import { migrate } from "./sql/migrate.js"
 import type { SqlClient } from "./sql/SqlClient.js"
 import { makeSqlStore } from "./sql/SqlStore.js"
+import { storeError } from "./sql/storeError.js"
 import { Store, type StoreService } from "./Store.js"
 
 /** Options of the postgres.js store. Give `url`, or the host's own `sql` instance. */
@@ -140,7 +141,7 @@ export const connect = (url: string, options: ConnectOptions = {}): postgres.Sql
  */
 export const make = (options: PostgresStoreOptions): Effect.Effect<StoreService, StoreError, Scope.Scope> =>
   Effect.gen(function* () {
-    if (!options.sql && !options.url) return yield* new StoreError({ operation: "open", cause: new Error("PostgresStore needs `url` or `sql`") })
+    if (!options.sql && !options.url) return yield* storeError("open", new Error("PostgresStore needs `url` or `sql`"))
     const sql = options.sql
       ? options.sql
       : yield* Effect.acquireRelease(
@@ -157,7 +158,7 @@ export const make = (options: PostgresStoreOptions): Effect.Effect<StoreService,
     }
     const client = postgresClient(sql)
     if (options.migrate !== false) {
-      yield* Effect.tryPromise({ try: () => migrate(client), catch: (cause) => new StoreError({ operation: "migrate", cause }) })
+      yield* Effect.tryPromise({ try: () => migrate(client), catch: (cause) => storeError("migrate", cause) })
     }
     return makeSqlStore(client, "postgres")
   })

@@ -60,7 +60,8 @@ export const hasDatabase = (dataDir: string): boolean => existsSync(join(dataDir
 /** Removes everything but our lock records and socket: what an unfinished creation left. */
 const clearPartial = (dataDir: string) => {
   for (const name of readdirSync(dataDir)) {
-    if (name.startsWith("squid-mesh.lock.") || name === SOCKET_NAME || name === CREATING) continue
+    // Lock records, and lock attempts still being written by other processes (`.squid-mesh.lock.tmp-…`).
+    if (name.startsWith("squid-mesh.lock.") || name.startsWith(".squid-mesh.lock.") || name === SOCKET_NAME || name === CREATING) continue
     rmSync(join(dataDir, name), { recursive: true, force: true })
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The tiny driver interface the SQL store is written against. PGlite implements it today
- * (src/store/pglite.ts); a postgres.js adapter can implement it with the same SQL.
+ * The tiny driver interface the SQL store is written against. PGlite (embedded/pgliteClient.ts)
+ * and postgres.js (postgres.ts) implement it, and run the same SQL.
  *
  * Conventions every adapter must follow, so the SQL stays driver-neutral:
  * - Parameters are positional (`$1`, `$2`, ...). Values are JS strings, numbers or null.

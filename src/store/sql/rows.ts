@@ -5,7 +5,8 @@
  * the same for every driver.
  */
 import type { Json } from "../../core/json.js"
-import type { AttemptRecord, ClaimedTask, Entry, EntryKind, EntryStatus, ErrorInfo, RunRecord, RunStatus, TaskKind, TaskRecord } from "../../core/model.js"
+import type { AttemptRecord, ClaimedTask, CommandRecord, Entry, EntryKind, EntryStatus, ErrorInfo, InboxSignal, RunRecord, RunStatus, TaskKind, TaskRecord } from "../../core/model.js"
+import type { PendingDeadline } from "../Store.js"
 
 /** SQL expression turning a float8 epoch-ms parameter or column into a timestamptz. */
 export const ts = (expr: string): string => `(timestamptz 'epoch' + ${expr}::float8 * interval '1 millisecond')`
@@ -30,6 +31,7 @@ export const RUN_COLUMNS = `id::text AS id, workflow, trigger, queue, status, in
   parent_run_id::text AS parent_run_id, parent_seq,
   ${ms("created_at")} AS created_at, ${ms("updated_at")} AS updated_at, ${ms("finished_at")} AS finished_at`
 
+/** A run as the store selects it (`RUN_COLUMNS`). */
 export interface RunRow {
   readonly id: string
   readonly workflow: string
@@ -51,6 +53,7 @@ export interface RunRow {
   readonly finished_at: number | string | null
 }
 
+/** Maps a selected run row to the model. */
 export const toRun = (row: RunRow): RunRecord => {
   const output = optJson(row.output)
   const error = optError(row.error)
@@ -80,6 +83,7 @@ export const toRun = (row: RunRow): RunRecord => {
 export const ENTRY_COLUMNS = `seq, kind, name, status, input::text AS input, output::text AS output, error::text AS error,
   attempts, ${ms("created_at")} AS created_at, ${ms("resolved_at")} AS resolved_at, deadline::text AS deadline`
 
+/** A journal entry as the store selects it (`ENTRY_COLUMNS`). */
 export interface EntryRow {
   readonly seq: number | string
   readonly kind: string
@@ -94,6 +98,7 @@ export interface EntryRow {
   readonly deadline: string | null
 }
 
+/** Maps a selected journal entry row to the model. */
 export const toEntry = (row: EntryRow): Entry => {
   const input = optJson(row.input)
   const output = optJson(row.output)
@@ -118,6 +123,7 @@ export const toEntry = (row: EntryRow): Entry => {
 export const ATTEMPT_COLUMNS = `seq, attempt, status, error::text AS error, owner,
   ${ms("started_at")} AS started_at, ${ms("finished_at")} AS finished_at, ${ms("retry_at")} AS retry_at`
 
+/** An attempt as the store selects it (`ATTEMPT_COLUMNS`). */
 export interface AttemptRow {
   readonly seq: number | string
   readonly attempt: number | string
@@ -129,6 +135,7 @@ export interface AttemptRow {
   readonly retry_at: number | string | null
 }
 
+/** Maps a selected attempt row to the model. */
 export const toAttempt = (row: AttemptRow): AttemptRecord => {
   const error = optError(row.error)
   const retryAt = optNum(row.retry_at)
@@ -148,6 +155,7 @@ export const toAttempt = (row: AttemptRow): AttemptRecord => {
 export const TASK_COLUMNS = `t.run_id::text AS run_id, t.seq, t.queue, t.kind, t.attempt, ${ms("t.visible_at")} AS visible_at,
   t.claim_id, t.owner, ${ms("t.lease_until")} AS lease_until`
 
+/** A task as the store selects it (`TASK_COLUMNS`). */
 export interface TaskRow {
   readonly run_id: string
   readonly seq: number | string
@@ -160,6 +168,7 @@ export interface TaskRow {
   readonly lease_until: number | string | null
 }
 
+/** Maps a selected task row to the model; its claim (owner, claim id, lease) when it has one. */
 export const toTask = (row: TaskRow): TaskRecord => ({
   runId: row.run_id,
   seq: num(row.seq),
@@ -175,6 +184,7 @@ export interface ClaimRow extends TaskRow {
   readonly workflow: string
 }
 
+/** Maps a row the claim statement returned to a claimed task, with the token only this worker knows. */
 export const toClaimed = (row: ClaimRow, token: string): ClaimedTask => ({
   runId: row.run_id,
   seq: num(row.seq),
@@ -189,41 +199,53 @@ export const toClaimed = (row: ClaimRow, token: string): ClaimedTask => ({
   leaseUntil: num(row.lease_until),
 })
 
-/** An entry as one element of the JSON array fed to `jsonb_to_recordset` (JSON values as text). */
-export const entryRecord = (entry: Entry) => ({
-  seq: entry.seq,
-  kind: entry.kind,
-  name: entry.name,
-  status: entry.status,
-  input: jsonParam(entry.input),
-  output: jsonParam(entry.output),
-  error: jsonParam(entry.error),
-  attempts: entry.attempts,
-  created_at: entry.createdAt,
-  resolved_at: msParam(entry.resolvedAt),
-  deadline: entry.deadline === undefined ? null : JSON.stringify(entry.deadline),
+/** An unconsumed inbox signal, as `getInbox` selects it. */
+export interface InboxRow {
+  readonly id: number | string
+  readonly name: string
+  readonly payload: string
+  readonly received_at: number | string
+}
+
+/** Maps a selected inbox row to the model. */
+export const toInboxSignal = (row: InboxRow): InboxSignal => ({ id: num(row.id), name: row.name, payload: JSON.parse(row.payload) as Json, receivedAt: num(row.received_at) })
+
+/** An audit event, as `getCommands` selects it. */
+export interface CommandRow {
+  readonly kind: string
+  readonly actor: string
+  readonly note: string | null
+  readonly idempotency_key: string | null
+  readonly metadata: string | null
+  readonly seq: number | string | null
+  readonly at: number | string
+}
+
+/** Maps a selected audit event row to the model (absent fields stay absent). */
+export const toCommand = (row: CommandRow): CommandRecord => ({
+  kind: row.kind as CommandRecord["kind"],
+  actor: row.actor,
+  ...(row.note !== null ? { note: row.note } : {}),
+  ...(row.idempotency_key !== null ? { idempotencyKey: row.idempotency_key } : {}),
+  ...(row.metadata !== null ? { metadata: JSON.parse(row.metadata) as Json } : {}),
+  ...(row.seq !== null ? { seq: num(row.seq) } : {}),
+  at: num(row.at),
 })
 
-/** The `jsonb_to_recordset` column list matching `entryRecord`. */
-export const ENTRY_RECORDSET = `e(seq int, kind text, name text, status text, input text, output text, error text,
-  attempts int, created_at float8, resolved_at float8, deadline text)`
+/** A pending entry with a deadline, as `pendingDeadlines` selects it. */
+export interface DeadlineRow {
+  readonly run_id: string
+  readonly seq: number | string
+  readonly kind: string
+  readonly name: string
+  readonly deadline: string
+}
 
-/** An attempt as one element of the JSON array fed to `jsonb_to_recordset`. */
-export const attemptRecord = (a: AttemptRecord) => ({
-  seq: a.seq,
-  attempt: a.attempt,
-  status: a.status,
-  error: jsonParam(a.error),
-  owner: a.owner,
-  started_at: a.startedAt,
-  finished_at: a.finishedAt,
-  retry_at: msParam(a.retryAt),
+/** Maps a selected deadline row to the model. */
+export const toPendingDeadline = (row: DeadlineRow): PendingDeadline => ({
+  runId: row.run_id,
+  seq: num(row.seq),
+  kind: row.kind as PendingDeadline["kind"],
+  name: row.name,
+  deadline: JSON.parse(row.deadline) as PendingDeadline["deadline"],
 })
-
-/** The `jsonb_to_recordset` column list matching `attemptRecord`. */
-export const ATTEMPT_RECORDSET = `a(seq int, attempt int, status text, error text, owner text,
-  started_at float8, finished_at float8, retry_at float8)`
-
-/** The `jsonb_to_recordset` column list of new tasks (`NewTask` with snake_case keys). */
-export const TASK_RECORDSET = `n(run_id uuid, seq int, queue text, kind text, attempt int, visible_at float8,
-  claim_id text, token_hash text, owner text, lease_until float8)`
