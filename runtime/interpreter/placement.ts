@@ -7,9 +7,9 @@
 import { Duration, Either, Schema } from "effect"
 import type { CommandData, StepRef } from "../../dsl/Command.js"
 import { deadlineTimes } from "../../dsl/Deadline.js"
+import type { SignalResult } from "../../dsl/Workflow.js"
 import { deterministicUuid } from "../../src/core/ids.js"
 import { toJson } from "../../src/core/json.js"
-import type { SignalResult } from "../../dsl/Workflow.js"
 import type { Entry, EntryKind, TaskKind } from "../../src/core/model.js"
 import type { Redactor } from "../../src/core/redact.js"
 import * as Codec from "./codecs.js"
@@ -49,8 +49,8 @@ export interface Placement<D extends Leaf, O = unknown> {
   readonly name: (data: D) => string
   /** The shape of the entry's `input`, checked when replay matches the entry. */
   readonly input: Schema.Schema<any, any, never>
-  /** The shape of a completed entry's `output`, decoded before the workflow receives it. */
-  readonly output: Schema.Schema<O, any, never>
+  /** The shape of a completed entry's `output` (it may depend on the command), decoded before the workflow receives it. */
+  readonly output: (data: D) => Schema.Schema<O, any, never>
   /** Turns the decoded output into the workflow's input (a schema of the workflow's own); default: as is. */
   readonly feed?: (data: D, output: O) => Feed
   /** Records the command as a new entry. */
@@ -79,7 +79,7 @@ const signal: Placement<Of<"Signal">, SignalResult<unknown>> = {
   kind: "signal",
   name: (d) => d.name,
   input: Codec.SignalInput,
-  output: Codec.SignalOutput,
+  output: () => Codec.SignalOutput,
   // The journal keeps a received payload encoded; the wait's schema decodes it.
   feed: (d, output) => {
     if (output._tag === "TimedOut") return { ok: output }
@@ -106,7 +106,7 @@ const TABLE: Table = {
     kind: "step",
     name: (d) => d.step.stepName,
     input: Codec.Opaque,
-    output: Codec.Opaque,
+    output: () => Codec.Opaque,
     feed: (d, output) => (d.step.options.output === undefined ? { ok: output } : decodeWith(d.step.options.output, output)),
     place: (d, { env }) => {
       const input = toJson(d.input)
@@ -121,32 +121,32 @@ const TABLE: Table = {
     kind: "sleep",
     name: (d) => d.name,
     input: Codec.SleepInput,
-    output: Codec.Opaque,
+    output: () => Codec.Opaque,
     place: (d, { env }) => {
       const until = env.now + Math.max(0, Duration.toMillis(d.duration))
       return { fields: { status: "pending", input: { until } }, task: { kind: "timer", visibleAt: until } }
     },
   },
-  Now: { kind: "now", name: (d) => d.name, input: Codec.Opaque, output: Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.now) }) },
-  Random: { kind: "random", name: (d) => d.name, input: Codec.Opaque, output: Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.random()) }) },
-  Uuid: { kind: "uuid", name: (d) => d.name, input: Codec.Opaque, output: Codec.UuidOutput, place: (_, { env }) => ({ fields: resolvedNow(env, uuidFrom(env.random)) }) },
+  Now: { kind: "now", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.now) }) },
+  Random: { kind: "random", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.random()) }) },
+  Uuid: { kind: "uuid", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.UuidOutput, place: (_, { env }) => ({ fields: resolvedNow(env, uuidFrom(env.random)) }) },
   Log: {
     kind: "log",
     name: () => "log",
     input: Codec.LogInput,
-    output: Codec.Opaque,
+    output: () => Codec.Opaque,
     place: (d, { env, redactor }) => {
       // Journaled and printed in the same redacted form.
       const message = redactor.scrub(String(d.message))
       return { fields: { ...resolvedNow(env), input: { message, level: d.level } }, logs: [{ message, level: d.level }] }
     },
   },
-  Pause: { kind: "pause", name: (d) => d.name, input: Codec.Opaque, output: Codec.PauseOutput, place: () => ({ fields: { status: "pending" } }) },
+  Pause: { kind: "pause", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.PauseOutput, place: () => ({ fields: { status: "pending" } }) },
   Approval: {
     kind: "approval",
     name: (d) => d.name,
     input: Codec.ApprovalInput,
-    output: Codec.ApprovalOutput,
+    output: () => Codec.ApprovalOutput,
     place: (d, { env }) => {
       // The deadline is persisted when the gate opens; a timer task decides it then (unless "none").
       const deadline = d.deadline === undefined ? undefined : deadlineTimes(d.deadline, env.now)
@@ -159,8 +159,7 @@ const TABLE: Table = {
     kind: "child",
     name: (d) => d.workflow.name,
     input: Codec.ChildSpec,
-    output: Codec.Opaque,
-    feed: (d, output) => (d.wait ? { ok: output } : decodeWith(Codec.ChildStarted, output)),
+    output: (d) => (d.wait ? Codec.Opaque : Codec.ChildStarted),
     place: (d, { seq, env, runId }) => {
       // The child's id is a function of the parent and the key (or position): replays and
       // retries name the same child. The engine creates it once this entry is committed; the
@@ -177,7 +176,7 @@ const TABLE: Table = {
     kind: "compensation",
     name: (d) => `compensate:${d.step.stepName}`,
     input: Codec.CompensationInput,
-    output: Codec.Opaque,
+    output: () => Codec.Opaque,
     place: (d, { env }) => {
       const input = toJson(d.input)
       const output = toJson(d.output)

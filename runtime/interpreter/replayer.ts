@@ -22,7 +22,7 @@ import { PatchOutput, corruptInfo, decodeEntry, type CorruptJournalError } from 
 import { settle, seqsOf, type Waiting } from "./groups.js"
 import { Inbox, matchPatch } from "./inbox.js"
 import { emptyDraft, type Decision, type Draft, type Env, type Feed, type Outcome, type Stop } from "./model.js"
-import { isLeaf, placementOf } from "./placement.js"
+import { isLeaf, placementOf, type Leaf } from "./placement.js"
 import { Saga, type SagaStep } from "./saga.js"
 
 /** The live interpreter state of one run. */
@@ -35,7 +35,7 @@ export class Replayer {
   /** Entries not yet consumed by the generator (loaded history, or pending entries it created). */
   private readonly journal = new Map<number, Entry>()
   /** The command behind each placed entry until it is consumed: the engine needs a pending step's definition to run it. */
-  private readonly placed = new Map<number, CommandData>()
+  private readonly placed = new Map<number, Leaf>()
   private readonly saga = new Saga()
   private readonly inbox = new Inbox()
   /** Seqs of steps marked `irreversible` (a rerun must not repeat them unasked). */
@@ -163,9 +163,9 @@ export class Replayer {
       }
       const group = data._tag === "All" || data._tag === "Race"
       const members = group ? data.commands.map((c) => c.data) : [data]
-      const nested = members.find((member) => !isLeaf(member))
-      if (nested) {
-        // Checked before anything is placed: a half-placed group would leave entries no replay consumes.
+      // Checked before anything is placed: a half-placed group would leave entries no replay consumes.
+      if (!members.every(isLeaf)) {
+        const nested = members.find((member) => !isLeaf(member))!
         const reason = group ? `Workflow.${data._tag.toLowerCase()}: a ${nested._tag} command cannot run in a group` : `workflow yielded an unknown command (${nested._tag})`
         feed = { err: new TypeError(reason) }
         continue
@@ -187,8 +187,7 @@ export class Replayer {
   }
 
   /** Matches a command with the journal at the next seq, or records it as a new entry. */
-  private place(data: CommandData, env: Env, draft: Draft): number | Stop {
-    if (!isLeaf(data)) throw new Error(`unreachable: ${data._tag} has no journal entry of its own`)
+  private place(data: Leaf, env: Env, draft: Draft): number | Stop {
     const seq = this.nextSeq++
     const row = placementOf(data)
     const name = row.name(data)
@@ -231,9 +230,10 @@ export class Replayer {
       return { err: new StepFailedError({ step: entry.name, seq: entry.seq, attempts: entry.attempts, error }) }
     }
     const data = this.placed.get(entry.seq)
-    if (!data || !isLeaf(data)) throw new Error(`unreachable: no command placed at seq ${entry.seq}`)
+    // Waits only hold seqs this replayer placed, and they stay in `placed` until consumed.
+    if (!data) throw new Error(`unreachable: no command placed at seq ${entry.seq}`)
     const row = placementOf(data)
-    const output = decodeEntry(row.output, this.runId, entry, "output")
+    const output = decodeEntry(row.output(data), this.runId, entry, "output")
     if (Either.isLeft(output)) return { corrupt: output.left }
     return row.feed ? row.feed(data, output.right) : { ok: output.right }
   }

@@ -3,10 +3,11 @@
  * compensations, run newest completion first, each journaled like any command and run as a
  * durable task, so a replay rebuilds the same sequence.
  */
-import type { CommandData, StepRef } from "../../dsl/Command.js"
+import type { StepRef } from "../../dsl/Command.js"
 import type { Json } from "../../src/core/json.js"
 import type { Entry, ErrorInfo } from "../../src/core/model.js"
 import type { Feed, Outcome, Stop } from "./model.js"
+import type { Leaf } from "./placement.js"
 
 /** A completed step that declared `compensate`. */
 interface Undoable {
@@ -27,7 +28,7 @@ interface Sequence {
 /** What the saga needs from the replayer: placing a command at the next seq, and the journal. */
 export interface SagaPort {
   /** Places a command at the next seq (a new entry, or matched with the journal): its seq, or the run stops. */
-  readonly place: (data: CommandData) => number | Stop
+  readonly place: (data: Leaf) => number | Stop
   readonly entryAt: (seq: number) => Entry | undefined
   readonly consume: (seq: number) => void
 }

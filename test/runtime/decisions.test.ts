@@ -469,6 +469,14 @@ function corruptRows(): ReadonlyArray<Row> {
       expect: { outcome: corrupt(1, "child", "label", "input") },
     },
     {
+      title: "a started child's result without its run id is corrupt_journal",
+      workflow: function* () {
+        return (yield* Workflow.startChild(Label, {})).runId
+      },
+      journal: [completed(1, "child", "label", { id: "x" }, { input: childSpec("#1", false) })],
+      expect: { outcome: corrupt(1, "child", "label", "output") },
+    },
+    {
       title: "a journaled time that is not a number is corrupt_journal",
       workflow: function* () {
         return yield* Workflow.now()
