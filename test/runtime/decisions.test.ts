@@ -407,6 +407,19 @@ const rows: ReadonlyArray<Row> = [
     },
     expect: { outcome: { _tag: "Failed", error: { code: "workflow_failed", message: "rejected by policy" } } },
   },
+  {
+    title: "a journaled step result its output schema no longer decodes is thrown at the yield* (the workflow's schema, not the journal's shape)",
+    workflow: function* () {
+      try {
+        return yield* Due()
+      } catch (e) {
+        return (e as { _tag?: string })._tag ?? "untagged"
+      }
+    },
+    journal: [pending(1, "step", "due")],
+    resolution: completed(1, "step", "due", "not a date"),
+    expect: { outcome: { _tag: "Completed", output: "ParseError" } },
+  },
   // ---- non-determinism
   {
     title: "a different command at a recorded seq is non-determinism naming the seq and both sides",
@@ -450,6 +463,15 @@ function corruptRows(): ReadonlyArray<Row> {
         return (yield* Workflow.approval("review")).approved ? "ship" : "stop"
       },
       journal: [completed(1, "approval", "review", { approved: "yes", actor: "ann", at: 1 }, { input: { onDeadline: "reject" } })],
+      expect: { outcome: corrupt(1, "approval", "review", "output") },
+    },
+    {
+      title: "a gate decided with a malformed result (warm: the engine's resolution) is corrupt_journal",
+      workflow: function* () {
+        return (yield* Workflow.approval("review")).approved
+      },
+      journal: [pending(1, "approval", "review", { input: { onDeadline: "reject" } })],
+      resolution: completed(1, "approval", "review", { approved: true }, { input: { onDeadline: "reject" } }),
       expect: { outcome: corrupt(1, "approval", "review", "output") },
     },
     {
