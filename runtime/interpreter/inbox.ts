@@ -47,7 +47,7 @@ export class Inbox {
 /** How `Workflow.patched(id)` meets the journal at the next seq. */
 export type PatchMatch =
   /** The journal has this marker: true, and the marker's seq is consumed. */
-  | { readonly _tag: "Recorded" }
+  | { readonly _tag: "Recorded"; readonly entry: Entry }
   /** The journal holds an older command here (the run predates the patch): false, no seq used. */
   | { readonly _tag: "Predates" }
   /** The run is past its recorded journal (new code): true, and the marker is recorded. */
@@ -55,6 +55,6 @@ export type PatchMatch =
 
 /** Decides `Workflow.patched(id)` at `seq`, given the journal entry there, if any. */
 export const matchPatch = (id: string, seq: number, existing: Entry | undefined, env: Env): PatchMatch => {
-  if (existing) return existing.kind === "patch" && existing.name === id ? { _tag: "Recorded" } : { _tag: "Predates" }
+  if (existing) return existing.kind === "patch" && existing.name === id ? { _tag: "Recorded", entry: existing } : { _tag: "Predates" }
   return { _tag: "New", entry: { seq, kind: "patch", name: id, status: "completed", output: true, attempts: 0, createdAt: env.now, resolvedAt: env.now } }
 }

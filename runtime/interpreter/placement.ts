@@ -2,7 +2,9 @@
  * The placement table: for each command that records one journal entry, its entry kind and
  * name (what replay matches), the codecs of what it journals, how a new one is placed (its
  * entry, its task: a step attempt, a timer, a child), and how its journaled result is fed
- * back to the workflow. A new command kind is one row here; the replayer is generic over it.
+ * back to the workflow. The replayer is generic over it: a new command kind is its data in
+ * dsl/Command.ts, its constructor in dsl/Workflow.ts, its entry kind in src/core/model.ts,
+ * and one row here.
  */
 import { Duration, Either, Schema } from "effect"
 import type { CommandData, StepRef } from "../../dsl/Command.js"

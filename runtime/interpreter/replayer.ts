@@ -122,7 +122,7 @@ export class Replayer {
   private drive(initial: Feed, env: Env, draft: Draft): "blocked" | Stop {
     let feed = initial
     for (;;) {
-      if ("corrupt" in feed) return this.stop({ _tag: "Failed", error: corruptInfo(feed.corrupt) })
+      if ("corrupt" in feed) return this.corrupt(feed.corrupt)
       let step: IteratorResult<Command<unknown>, unknown>
       try {
         step = "err" in feed ? this.generator.throw(feed.err) : this.generator.next(feed.ok)
@@ -245,15 +245,14 @@ export class Replayer {
    */
   private patched(id: string, env: Env, draft: Draft): boolean | Stop {
     const seq = this.nextSeq
-    const existing = this.journal.get(seq)
-    const match = matchPatch(id, seq, existing, env)
+    const match = matchPatch(id, seq, this.journal.get(seq), env)
     if (match._tag === "Predates") return false
     this.nextSeq++
     if (match._tag === "New") {
       draft.entries.push(match.entry)
       return true
     }
-    const marker = decodeEntry(PatchOutput, this.runId, existing!, "output")
+    const marker = decodeEntry(PatchOutput, this.runId, match.entry, "output")
     if (Either.isLeft(marker)) return this.corrupt(marker.left)
     this.consume(seq)
     return true
@@ -268,21 +267,25 @@ export class Replayer {
     return this.stop({ _tag: "Failed", error })
   }
 
+  /** Advances the compensation sequence; the run stops if it ends or the journal diverges. */
   private sagaStep(env: Env, draft: Draft): SagaStep {
     const next = this.saga.run({ place: (data) => this.place(data, env, draft), entryAt: (seq) => this.journal.get(seq), consume: (seq) => this.consume(seq) })
     return next !== "blocked" && "stop" in next ? this.stop(next.stop) : next
   }
 
+  /** The generator has taken the entry at `seq`: forget it (a completed compensable step becomes undoable). */
   private consume(seq: number): void {
     this.saga.consumed(seq, this.journal.get(seq))
     this.journal.delete(seq)
     this.placed.delete(seq)
   }
 
+  /** The entry of a single (non-group) wait. */
   private waitingEntry(): Entry | undefined {
     return this.waiting?._tag === "Single" ? this.journal.get(this.waiting.seq) : undefined
   }
 
+  /** The lowest recorded entry the code has not reached (the code ended before its journal did). */
   private firstUnconsumed(): Entry | undefined {
     let first: Entry | undefined
     for (const entry of this.journal.values()) if (entry.seq >= this.nextSeq && (!first || entry.seq < first.seq)) first = entry
@@ -295,10 +298,12 @@ export class Replayer {
     return { stop: outcome }
   }
 
+  /** A payload that does not decode ends the run without compensating: the journal cannot be trusted. */
   private corrupt(error: CorruptJournalError): Stop {
     return this.stop({ _tag: "Failed", error: corruptInfo(error) })
   }
 
+  /** What replay found at `seq` against what the code yielded there. */
   private diverged(seq: number, expected: Entry, actual: { kind: string; name: string } | null): NonDeterminismError {
     return new NonDeterminismError({ runId: this.runId, seq, expected: { kind: expected.kind, name: expected.name }, actual })
   }
