@@ -106,9 +106,25 @@ export const corruptInfo = (error: CorruptJournalError): ErrorInfo => ({
   details: { kind: error.kind, name: error.name, field: error.field },
 })
 
+type Decode = (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+
+// Replay decodes every entry it meets, so each schema's decoder is built once, and opaque
+// payloads (most of a journal: step inputs and results) are not walked at all.
+const decoders = new WeakMap<Schema.Schema<any, any, never>, Decode>([[Opaque, (u) => Either.right(u)]])
+
+const decoderOf = <A>(schema: Schema.Schema<A, any, never>): ((u: unknown) => Either.Either<A, ParseResult.ParseError>) => {
+  let decode = decoders.get(schema)
+  if (!decode) {
+    decode = Schema.decodeUnknownEither(schema)
+    decoders.set(schema, decode)
+  }
+  // The cache is keyed by the schema that built the decoder, so its result type is the schema's.
+  return decode as (u: unknown) => Either.Either<A, ParseResult.ParseError>
+}
+
 /**
  * Decodes `entry[field]` with `schema`: the value, or a `CorruptJournalError` naming the run,
- * seq, kind, name and the issue. (Effect memoises the parser of each schema.)
+ * seq, kind, name and the issue.
  */
 export const decodeEntry = <A>(
   schema: Schema.Schema<A, any, never>,
@@ -117,6 +133,6 @@ export const decodeEntry = <A>(
   field: "input" | "output",
 ): Either.Either<A, CorruptJournalError> =>
   Either.mapLeft(
-    Schema.decodeUnknownEither(schema)(entry[field]),
+    decoderOf(schema)(entry[field]),
     (error) => new CorruptJournalError({ runId, seq: entry.seq, kind: entry.kind, name: entry.name, field, issue: ParseResult.TreeFormatter.formatErrorSync(error) }),
   )
