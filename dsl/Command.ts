@@ -5,11 +5,21 @@
  */
 import type { Duration, Schema } from "effect"
 import type { DeadlinePolicy } from "./Deadline.js"
-import type { StepDef } from "./Step.js"
+import type { StepOptions } from "./StepOptions.js"
 
 /** The parts of a workflow definition a child command needs (avoids a cycle with Workflow.ts). */
 export interface WorkflowRef {
   readonly name: string
+}
+
+/**
+ * A step as its command carries it: the same shape as `StepDef<any, any>` (dsl/Step.ts),
+ * declared here so this module need not import Step.ts, which builds commands.
+ */
+export interface StepRef {
+  (input: any): Command<unknown>
+  readonly stepName: string
+  readonly options: StepOptions<any, any, any>
 }
 
 /** Marks command objects, so the interpreter can reject anything else a workflow yields. */
@@ -20,7 +30,7 @@ export type LogLevel = "debug" | "info" | "warning" | "error"
 
 /** The data part of every command, by `_tag`. */
 export type CommandData =
-  | { readonly _tag: "Step"; readonly step: StepDef<any, any>; readonly input: unknown }
+  | { readonly _tag: "Step"; readonly step: StepRef; readonly input: unknown }
   | { readonly _tag: "Sleep"; readonly name: string; readonly duration: Duration.Duration }
   | { readonly _tag: "Now"; readonly name: string }
   | { readonly _tag: "Random"; readonly name: string }
@@ -42,7 +52,7 @@ export type CommandData =
   /** Internal: the undo of a completed step, journaled and run as a durable task. */
   | {
       readonly _tag: "Compensation"
-      readonly step: StepDef<any, any>
+      readonly step: StepRef
       readonly origin: number
       readonly input: unknown
       readonly output: unknown

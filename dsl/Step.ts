@@ -2,68 +2,13 @@
  * Steps: user code with side effects. A step is defined once with `Step.make` and called
  * like a function inside a workflow: `const out = yield* Charge(input)`.
  */
-import { Data, type Duration, type Effect, type Schema } from "effect"
+import { Data, type Duration, type Schema } from "effect"
 import type { Jsonify } from "../src/core/json.js"
 import { Command } from "./Command.js"
-import type { DeadlinePolicy } from "./Deadline.js"
-import type { RetryPolicy } from "./Retry.js"
+import type { StepOptions, StepOutput, StepResult } from "./StepOptions.js"
 import { checkDeadline, checkDuration, checkRetry, checkSchema, refuse } from "./validate.js"
 
-/** What a step body receives besides its input. */
-export interface StepContext {
-  readonly runId: string
-  readonly step: string
-  readonly seq: number
-  /** 1 for the first attempt. */
-  readonly attempt: number
-  /** Stable across attempts of this step in this run: pass it to external APIs for dedupe. */
-  readonly idempotencyKey: string
-  /** Aborted when the attempt is interrupted (timeout, lost claim, shutdown). */
-  readonly signal: AbortSignal
-  /**
-   * With `transaction: true`: the journal's own SQL transaction (a postgres.js
-   * `TransactionSql` or a PGlite `Transaction`; use `PostgresStore.transactionOf(ctx)` for a
-   * typed handle). Writes made through it commit atomically with the step's recorded result.
-   */
-  readonly sql?: unknown
-}
-
-/** A step body may return an Effect, a Promise or a plain value. */
-export type StepResult<O> = Effect.Effect<O, unknown, never> | PromiseLike<O> | O
-
-/** The value a step body produces, unwrapped from Effect or Promise. */
-export type StepOutput<R> = R extends Effect.Effect<infer A, any, any> ? A : R extends PromiseLike<infer A> ? A : R
-
-/** Options of `Step.make`. `O` is what the step yields to the workflow. */
-export interface StepOptions<I, R, O = StepOutput<R>> {
-  /**
-   * The step body. Its result is journaled as JSON, and the workflow receives the journaled
-   * value (live and on replay), so return JSON-compatible values or declare an `output` Schema.
-   */
-  readonly run: (input: I, ctx: StepContext) => R
-  /**
-   * Encodes the result when it is recorded and decodes it whenever it is handed to the
-   * workflow (live and on replay), e.g. `Schema.Date` so that a `Date` comes back a `Date`.
-   * Without it, the workflow receives the JSON form, and the step's type says so
-   * (`Jsonify<O>`: a `Date` is typed `string`).
-   */
-  readonly output?: Schema.Schema<O, any, never>
-  /** Durable retries; without it the first failure is final. */
-  readonly retry?: RetryPolicy
-  /** Each attempt is interrupted after this long and fails with code `step_timeout` (retryable). */
-  readonly timeout?: Duration.DurationInput
-  /** Undo action registered when the step completes (saga compensation). */
-  readonly compensate?: (input: I, output: O, ctx: StepContext) => StepResult<unknown>
-  /** An SLA: due times persisted when the step is planned; inspection reports its status. */
-  readonly deadline?: DeadlinePolicy
-  /** The step's effect cannot be undone or safely repeated by a rerun. */
-  readonly irreversible?: boolean
-  /**
-   * Run the attempt inside the journal's SQL transaction (`ctx.sql`): the step's database
-   * writes and its recorded result commit together, or not at all. SQL stores only.
-   */
-  readonly transaction?: boolean
-}
+export type { StepContext, StepOptions, StepOutput, StepResult } from "./StepOptions.js"
 
 /** A callable step definition: `Step(input)` is the command to yield. */
 export interface StepDef<I, O> {

@@ -165,6 +165,55 @@ describe("Replayer", () => {
     expect(d.outcome).toMatchObject({ _tag: "Failed", error: { code: "smtp", step: "email" } })
   })
 
+  it("names the wait it blocks on: the command behind a pending entry, a gate, a signal", () => {
+    const Paid = Schema.Struct({ cents: Schema.Number })
+    const Wf = Workflow.make({
+      name: "waits",
+      triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+      *run() {
+        yield* Step.make("a", { run: () => 1 })()
+        yield* Workflow.approval("review")
+        return yield* Workflow.signal("paid", { schema: Paid })
+      },
+    })
+    const r = new Replayer("x", Wf, {})
+    const [a] = r.advance(env(0)).entries
+    const command = r.commandAt(1)
+    expect(command?._tag === "Step" ? command.step.stepName : command).toBe("a")
+    expect(r.pendingGate()).toBeUndefined()
+    r.resolve(complete(a!, 1))
+    const gate = r.advance(env(1))
+    expect(gate.paused).toBe(true)
+    expect(r.commandAt(1)).toBeUndefined() // consumed
+    expect(r.entryAt(1)).toBeUndefined()
+    expect(r.pendingGate()).toMatchObject({ seq: 2, kind: "approval", name: "review" })
+    expect(r.pendingSignal("paid")).toBeUndefined()
+    r.resolve(complete(gate.entries[0]!, { approved: true, actor: "ann", at: 2 }))
+    const wait = r.advance(env(2))
+    expect(wait.paused).toBe(false)
+    expect(r.pendingGate()).toBeUndefined()
+    expect(r.pendingSignal("paid")).toMatchObject({ entry: { seq: 3, kind: "signal", status: "pending" }, schema: Paid })
+    expect(r.pendingSignal("other")).toBeUndefined()
+  })
+
+  it("a signal delivered while the run does not wait for it is taken by the next wait", () => {
+    const Wf = Workflow.make({
+      name: "early",
+      triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+      *run() {
+        yield* Workflow.sleep("nap", "1 hour")
+        return yield* Workflow.signal("go", { schema: Schema.Number })
+      },
+    })
+    const r = new Replayer("x", Wf, {})
+    const [nap] = r.advance(env(0)).entries
+    r.deliver({ id: 9, name: "go", payload: 5, receivedAt: 10 })
+    r.resolve(complete(nap!, undefined))
+    const d = r.advance(env(3_600_000))
+    expect(d.consumed).toEqual([{ id: 9, seq: 2 }])
+    expect(d.outcome).toEqual({ _tag: "Completed", output: { _tag: "Received", payload: 5, at: 10 } })
+  })
+
   it("fails the run with workflow_failed when the code calls Workflow.fail", () => {
     const Wf = Workflow.make({ name: "quitter", triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) }, *run() { return yield* Workflow.fail("rejected by policy") } })
     expect(new Replayer("x", Wf, {}).advance(env(0)).outcome).toEqual({ _tag: "Failed", error: { code: "workflow_failed", message: "rejected by policy" } })
