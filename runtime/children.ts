@@ -5,7 +5,7 @@
  * child's terminal commit bumps that revision and makes the task due, so a child finishing
  * while the parent looks is never missed (the parked commit fails its check and looks again).
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option, Schema } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import type { Json } from "../src/core/json.js"
@@ -13,7 +13,8 @@ import { isTerminal, type ClaimedTask, type Entry, type FenceReason } from "../s
 import type { ClaimRef } from "../src/store/Store.js"
 import { advanceRun, reload, type Acquired, type Advanced, type TaskFence } from "./advance.js"
 import type { EngineContext } from "./context.js"
-import { start, type ChildSpec } from "./start.js"
+import { ChildSpec } from "./interpreter/codecs.js"
+import { start } from "./start.js"
 
 /** A parked wait is re-checked after this long even if no wake arrives (a safety net). */
 const CHILD_BACKSTOP_MS = 60 * 60_000
@@ -39,7 +40,12 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
         outcome(a, resolved.status === "failed" ? "failed" : "completed"),
       )
     if (!entry || entry.kind !== "child") return yield* drop
-    const spec = entry.input as unknown as ChildSpec
+    const decoded = Schema.decodeUnknownOption(ChildSpec)(entry.input)
+    if (Option.isNone(decoded)) {
+      // Replay fails the run with corrupt_journal when it meets this entry; here, nothing to start.
+      return yield* drop
+    }
+    const spec = decoded.value
     const failEntry = (code: string, message: string, details?: Json): Entry => ({
       ...entry, status: "failed", resolvedAt: now, error: { code, message, ...(details === undefined ? {} : { details }) },
     })

@@ -4,7 +4,7 @@
  * and tasks in one atomic create. A repeated id or idempotency key returns the same run;
  * the same key with a different request is a ConflictError.
  */
-import { Clock, Effect, Either } from "effect"
+import { Clock, Effect, Either, Option, Schema } from "effect"
 import type { AnyWorkflow, StartPayload } from "../dsl/Workflow.js"
 import {
   ConflictError,
@@ -20,6 +20,7 @@ import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { makeEnv, type EngineContext } from "./context.js"
+import { ChildSpec } from "./interpreter/codecs.js"
 import { Replayer, type Decision } from "./Interpreter.js"
 import { emitLogs, newTasksOf } from "./decision.js"
 import { oversized } from "./limits.js"
@@ -185,27 +186,20 @@ export const start = (
     return { runId, status, created: true }
   }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))
 
-/** The child spec journaled in the parent's entry. */
-export interface ChildSpec {
-  readonly workflow: string
-  readonly key: string
-  readonly runId: string
-  readonly wait: boolean
-  readonly input: Json
-}
-
 /**
  * Creates the child runs of new `child` entries (after the commit that recorded them). It lives
- * beside `start` because starting a run can start its children: one recursion, in one module. Idempotent (deterministic ids); if the process
- * dies before it, the parent's `child` task creates them. A child that cannot start (unknown
- * workflow, invalid input) is left to the parent's task, which fails the entry with code
- * `child_start_failed`.
+ * beside `start` because starting a run can start its children: one recursion, in one module.
+ * Idempotent (deterministic ids); if the process dies before it, the parent's `child` task
+ * creates them. A child that cannot start (unknown workflow, invalid input, an entry that does
+ * not decode) is left to the parent's task, which fails the entry.
  */
 export const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StoreError> =>
   Effect.forEach(
     entries.filter((e) => e.kind === "child"),
     (entry) => {
-      const spec = entry.input as unknown as ChildSpec
+      const decoded = Schema.decodeUnknownOption(ChildSpec)(entry.input)
+      if (Option.isNone(decoded)) return Effect.void
+      const spec = decoded.value
       const workflow = ctx.workflows.get(spec.workflow)
       if (!workflow) return Effect.void
       return start(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(

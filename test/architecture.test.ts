@@ -34,19 +34,6 @@ const allowed: Record<string, (target: string) => boolean> = {
   "src/store": (t) => !t.startsWith("runtime/") && !t.startsWith("dsl/") && !t.startsWith("src/") || t.startsWith("src/store/") || t.startsWith("src/core/"),
 }
 
-/**
- * Import edges known to lie on a circle, to be removed (not added to): advance.ts, children.ts
- * and start.ts call each other (issue 8, the engine side). Empty this list when they stop;
- * the test fails while it names an edge that no longer closes a circle.
- */
-const KNOWN_CIRCLE_EDGES: ReadonlyArray<string> = [
-  "runtime/advance.ts -> runtime/children.ts",
-  "runtime/children.ts -> runtime/advance.ts",
-  "runtime/children.ts -> runtime/start.ts",
-  "runtime/start.ts -> runtime/advance.ts",
-  "runtime/start.ts -> runtime/children.ts",
-]
-
 /** The import graph among `files`: each file's imports of other files in the set. */
 const importGraph = (paths: ReadonlyArray<string>, importsOfFile: (f: string) => ReadonlyArray<string>): Map<string, ReadonlyArray<string>> => {
   const known = new Set(paths)
@@ -111,10 +98,8 @@ describe("architecture", () => {
     expect(long).toEqual([])
   })
 
-  it("no import circles among src/, dsl/ and runtime/ beyond the known ones", () => {
-    const found = circleEdges(importGraph(["src", "dsl", "runtime"].flatMap(files), importsOf))
-    expect(found.filter((edge) => !KNOWN_CIRCLE_EDGES.includes(edge))).toEqual([])
-    expect(KNOWN_CIRCLE_EDGES.filter((edge) => !found.includes(edge))).toEqual([])
+  it("no import circles among src/, dsl/ and runtime/", () => {
+    expect(circleEdges(importGraph(["src", "dsl", "runtime"].flatMap(files), importsOf))).toEqual([])
   })
 
   it("the circle check finds circles, including through type-only imports", () => {
