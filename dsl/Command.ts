@@ -89,8 +89,7 @@ export class Command<out A> {
 export type CommandResult<C> = C extends Command<infer A> ? A : never
 
 /** True when a value is a workflow command. */
-export const isCommand = (value: unknown): value is Command<unknown> =>
-  typeof value === "object" && value !== null && CommandTypeId in value
+export const isCommand = (value: unknown): value is Command<unknown> => typeof value === "object" && value !== null && CommandTypeId in value
 
 /** The generator type a workflow's `run` returns. */
 export type WorkflowGenerator<Out> = Generator<Command<unknown>, Out, unknown>

@@ -146,7 +146,9 @@ export const now = (): ClockDefault => ({
   resolve: (millis) => {
     const day = partsIn(millis, "UTC")
     const ms = ((millis % 86_400_000) + 86_400_000) % 86_400_000
-    const h = Math.floor(ms / 3_600_000), m = Math.floor(ms / 60_000) % 60, s = Math.floor(ms / 1000) % 60
+    const h = Math.floor(ms / 3_600_000),
+      m = Math.floor(ms / 60_000) % 60,
+      s = Math.floor(ms / 1000) % 60
     return `${day}T${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms % 1000, 3)}Z`
   },
 })

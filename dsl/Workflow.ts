@@ -32,8 +32,7 @@ export type InputOf<W> = W extends WorkflowDef<infer T, any> ? PayloadOf<T[keyof
 export type OutputOf<W> = W extends WorkflowDef<any, infer O> ? O : never
 
 /** The names of a workflow's manual triggers: the ones `start` accepts. */
-export type ManualTriggerName<W> =
-  W extends WorkflowDef<infer T, any> ? { [K in keyof T]: T[K] extends CronTrigger ? never : K }[keyof T] & string : never
+export type ManualTriggerName<W> = W extends WorkflowDef<infer T, any> ? { [K in keyof T]: T[K] extends CronTrigger ? never : K }[keyof T] & string : never
 
 /** What `start(workflow, payload, { trigger })` accepts as the payload of trigger(s) `K`. */
 export type StartPayload<W, K extends string = ManualTriggerName<W>> = W extends WorkflowDef<infer T, any> ? StartPayloadOf<T[K & keyof T]> : never
@@ -65,7 +64,8 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
   if (typeof options.name !== "string" || !NAME_RE.test(options.name)) refuse("workflow", "name", options.name, `expected a name matching ${NAME_RE}`)
   const definition = `workflow "${options.name}"`
   const triggers: Record<string, unknown> = typeof options.triggers === "object" && options.triggers !== null ? options.triggers : {}
-  if (Object.keys(triggers).length === 0) refuse(definition, "triggers", options.triggers, "expected at least one trigger, e.g. { manual: Trigger.manual({ payload }) }")
+  if (Object.keys(triggers).length === 0)
+    refuse(definition, "triggers", options.triggers, "expected at least one trigger, e.g. { manual: Trigger.manual({ payload }) }")
   for (const [name, trigger] of Object.entries(triggers)) {
     const tag = (trigger as { _tag?: unknown } | null)?._tag
     if (tag !== "Manual" && tag !== "Cron") refuse(definition, `triggers.${name}`, trigger, "expected Trigger.manual(...) or Trigger.cron(...)")
@@ -109,9 +109,7 @@ export const uuid = (name = "uuid"): Command<string> => new Command({ _tag: "Uui
  * in order. Fail fast: the first failure is thrown at this `yield*` and the siblings still
  * pending are cancelled (their tasks withdrawn; a late result is ignored).
  */
-export const all = <const T extends ReadonlyArray<Command<unknown>>>(
-  commands: T,
-): Command<{ -readonly [K in keyof T]: CommandResult<T[K]> }> => {
+export const all = <const T extends ReadonlyArray<Command<unknown>>>(commands: T): Command<{ -readonly [K in keyof T]: CommandResult<T[K]> }> => {
   leafOnly("all", commands)
   return new Command({ _tag: "All", commands: commands as ReadonlyArray<Command<unknown>> })
 }
@@ -164,14 +162,13 @@ const leafOnly = (name: string, commands: ReadonlyArray<Command<unknown>>) => {
     if (tag === "All" || tag === "Race" || tag === "Fail" || tag === "Patched" || tag === "Compensate" || tag === "Compensation" || tag === "Child") {
       throw new TypeError(`Workflow.${name}: nested groups are not supported`)
     }
-    if (tag === "Pause" || tag === "Approval" || tag === "Signal") throw new TypeError(`Workflow.${name}: manual gates and signals cannot run in a parallel group`)
+    if (tag === "Pause" || tag === "Approval" || tag === "Signal")
+      throw new TypeError(`Workflow.${name}: manual gates and signals cannot run in a parallel group`)
   }
 }
 
 /** What `Workflow.signal` returns: the validated payload, or a timeout. */
-export type SignalResult<A> =
-  | { readonly _tag: "Received"; readonly payload: A; readonly at: number }
-  | { readonly _tag: "TimedOut"; readonly at: number }
+export type SignalResult<A> = { readonly _tag: "Received"; readonly payload: A; readonly at: number } | { readonly _tag: "TimedOut"; readonly at: number }
 
 /**
  * Waits for an external event sent with `signal(runId, name, payload)`. The payload is
@@ -235,8 +232,11 @@ export const child = <W extends AnyWorkflow>(workflow: W, input: InputOf<W>, opt
   new Command({ _tag: "Child", workflow, input, key: options.key, wait: true })
 
 /** Starts a child run without waiting for it; returns its run id. */
-export const startChild = <W extends AnyWorkflow>(workflow: W, input: InputOf<W>, options: { readonly key?: string } = {}): Command<{ readonly runId: string }> =>
-  new Command({ _tag: "Child", workflow, input, key: options.key, wait: false })
+export const startChild = <W extends AnyWorkflow>(
+  workflow: W,
+  input: InputOf<W>,
+  options: { readonly key?: string } = {},
+): Command<{ readonly runId: string }> => new Command({ _tag: "Child", workflow, input, key: options.key, wait: false })
 
 /**
  * Runs the compensations of the steps completed so far (newest first, each a durable task

@@ -26,7 +26,8 @@ export const checkDeadline = (definition: string, field: string, policy: Deadlin
   checkDuration(definition, `${field}.within`, policy.within, { positive: true })
   if (policy.dueSoon !== undefined) checkDuration(definition, `${field}.dueSoon`, policy.dueSoon)
   if (policy.escalateAfter !== undefined) checkDuration(definition, `${field}.escalateAfter`, policy.escalateAfter)
-  if (policy.escalation !== undefined && typeof policy.escalation !== "string") refuse(definition, `${field}.escalation`, policy.escalation, "expected a string")
+  if (policy.escalation !== undefined && typeof policy.escalation !== "string")
+    refuse(definition, `${field}.escalation`, policy.escalation, "expected a string")
 }
 
 /** A retry policy: attempts, backoff durations, schedule and predicate. */
@@ -47,7 +48,8 @@ export const checkRetry = (definition: string, retry: RetryPolicy): void => {
     else refuse(definition, "retry.backoff", backoff, 'expected { type: "exponential", min, max } or { type: "fixed", delay }')
   }
   if (retry.schedule !== undefined && !Schedule.isSchedule(retry.schedule)) refuse(definition, "retry.schedule", retry.schedule, "expected an Effect Schedule")
-  if (retry.nonRetryable !== undefined && typeof retry.nonRetryable !== "function") refuse(definition, "retry.nonRetryable", retry.nonRetryable, "expected a function")
+  if (retry.nonRetryable !== undefined && typeof retry.nonRetryable !== "function")
+    refuse(definition, "retry.nonRetryable", retry.nonRetryable, "expected a function")
 }
 
 /**
@@ -62,7 +64,7 @@ export const checkSchema = (definition: string, field: string, value: unknown): 
     field,
     foreign ? "a Schema" : value,
     foreign
-      ? "this Schema comes from another copy or major of Effect; squid-mesh needs an Effect 3.x Schema (`import { Schema } from \"effect\"` with effect@3 installed once)"
+      ? 'this Schema comes from another copy or major of Effect; squid-mesh needs an Effect 3.x Schema (`import { Schema } from "effect"` with effect@3 installed once)'
       : "expected an Effect Schema",
   )
 }

@@ -30,9 +30,10 @@ const Reserve = Step.make("reserve-stock", {
 })
 
 const Charge = Step.make("charge-card", {
-  run: (input: { orderId: string; cents: number }, ctx) => Effect.tryPromise({ try: () => psp.charge(input.orderId, input.cents), catch: (e) => e }).pipe(
-    Effect.tap(() => Effect.log(`charged with idempotency key ${ctx.idempotencyKey}`)),
-  ),
+  run: (input: { orderId: string; cents: number }, ctx) =>
+    Effect.tryPromise({ try: () => psp.charge(input.orderId, input.cents), catch: (e) => e }).pipe(
+      Effect.tap(() => Effect.log(`charged with idempotency key ${ctx.idempotencyKey}`)),
+    ),
   retry: { maxAttempts: 5, backoff: { type: "exponential", min: "200 millis", max: "2 seconds" } },
   timeout: "10 seconds",
 })

@@ -2,9 +2,16 @@
  * The engine service: start runs and execute their tasks against a Store. It is the Effect
  * API's core; the public `Mesh` service (src/) adds inspection on top.
  */
-import { Clock, Context, Effect, Layer, type Scope } from "effect"
+import { Clock, Effect, type Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
-import { InvalidOptionError, InvalidWorkflowError, showValue, type InvalidPayloadError, type PayloadTooLargeError, type StoreError } from "../src/core/errors.js"
+import {
+  InvalidOptionError,
+  InvalidWorkflowError,
+  showValue,
+  type InvalidPayloadError,
+  type PayloadTooLargeError,
+  type StoreError,
+} from "../src/core/errors.js"
 import { makeRedactor, type RedactionOptions } from "../src/core/redact.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
@@ -41,7 +48,10 @@ export interface EngineService {
    * Validates and starts a run; nothing is written when validation fails. Given a workflow
    * definition, the payload is type-checked against the chosen manual trigger's schema.
    */
-  start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(workflow: W, ...args: StartArgs<W, K>): Effect.Effect<StartResult, StartError>
+  start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(
+    workflow: W,
+    ...args: StartArgs<W, K>
+  ): Effect.Effect<StartResult, StartError>
   /** Starts a run of a workflow by name (untyped payload). */
   start(workflow: string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError>
   /** Claims one due task and executes it (a step attempt or a timer). */
@@ -53,7 +63,12 @@ export interface EngineService {
   /** Rejects the run's pending `Workflow.approval`. */
   readonly reject: (runId: string, options: DecisionOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Sends a signal to a run: resolves its `Workflow.signal` wait, or waits in its inbox until then. */
-  readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Effect.Effect<ControlOutcome, ControlError | InvalidPayloadError | PayloadTooLargeError>
+  readonly signal: (
+    runId: string,
+    name: string,
+    payload: unknown,
+    options?: SignalOptions,
+  ) => Effect.Effect<ControlOutcome, ControlError | InvalidPayloadError | PayloadTooLargeError>
   /** Starts a new run with a source run's input (or forked from its journal with `fromStep`). */
   readonly rerun: (runId: string, options: RerunOptions) => Effect.Effect<RerunOutcome, RerunError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
@@ -121,10 +136,12 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     if (config.cacheSize !== undefined && (!Number.isInteger(config.cacheSize) || config.cacheSize < 0)) {
       return yield* new InvalidOptionError({ option: "cacheSize", value: showValue(config.cacheSize), reason: "expected an integer of at least 0" })
     }
-    if (!Array.isArray(config.workflows)) return yield* new InvalidOptionError({ option: "workflows", value: showValue(config.workflows), reason: "expected an array of workflows" })
+    if (!Array.isArray(config.workflows))
+      return yield* new InvalidOptionError({ option: "workflows", value: showValue(config.workflows), reason: "expected an array of workflows" })
     const workflows = new Map<string, AnyWorkflow>()
     for (const wf of config.workflows) {
-      if (!wf || wf._tag !== "Workflow") return yield* new InvalidWorkflowError({ workflow: String((wf as { name?: unknown })?.name), reason: "not a Workflow.make definition" })
+      if (wf?._tag !== "Workflow")
+        return yield* new InvalidWorkflowError({ workflow: String((wf as { name?: unknown })?.name), reason: "not a Workflow.make definition" })
       const existing = workflows.get(wf.name)
       if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
       workflows.set(wf.name, wf)
@@ -166,9 +183,10 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       },
       nextDueAt: (queue) => store.nextDueAt(queue),
       listen: store.listen
-        ? (queue) => store.listen!((woken) => {
-            if (woken === queue) Effect.runFork(notifier.notify)
-          })
+        ? (queue) =>
+            store.listen!((woken) => {
+              if (woken === queue) Effect.runFork(notifier.notify)
+            })
         : undefined,
       notifier,
       workflows,

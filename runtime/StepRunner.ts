@@ -14,11 +14,7 @@ export type StepBody = (input: unknown, ctx: StepContext) => unknown
  * bounded by `limitBytes`. A result that cannot be recorded fails the attempt for good
  * (`output_invalid`, `output_too_large`): retrying would produce it again.
  */
-export const recordable = (
-  value: unknown,
-  schema: Schema.Schema<any, any, never> | undefined,
-  limitBytes: number,
-): Exit.Exit<Json | undefined, StepError> => {
+export const recordable = (value: unknown, schema: Schema.Schema<any, any, never> | undefined, limitBytes: number): Exit.Exit<Json | undefined, StepError> => {
   const invalid = (code: string, message: string) => Exit.fail(new StepError({ code, message, retryable: false }))
   let encoded = value
   if (schema) {
@@ -64,12 +60,13 @@ export const runAttempt = (
     return Effect.onInterrupt(effect, () => Effect.sync(() => controller.abort()))
   })
   const timeout = step.options.timeout
-  const bounded = timeout === undefined
-    ? attempt
-    : Effect.timeoutFail(attempt, {
-        duration: timeout,
-        onTimeout: () => new StepError({ code: "step_timeout", message: `step timed out after ${Duration.format(Duration.decode(timeout))}` }),
-      })
+  const bounded =
+    timeout === undefined
+      ? attempt
+      : Effect.timeoutFail(attempt, {
+          duration: timeout,
+          onTimeout: () => new StepError({ code: "step_timeout", message: `step timed out after ${Duration.format(Duration.decode(timeout))}` }),
+        })
   return Effect.exit(bounded).pipe(
     Effect.map((exit) =>
       Exit.isSuccess(exit)
@@ -91,4 +88,3 @@ const squash = (cause: Cause.Cause<unknown>): unknown => {
   const defect = Cause.dieOption(cause)
   return defect._tag === "Some" ? defect.value : Cause.squash(cause)
 }
-

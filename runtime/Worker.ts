@@ -64,7 +64,8 @@ export const start = (engine: WorkerPort, options: WorkerOptions = {}): Effect.E
     let stopping = false
     let inFlight = 0
     const slots = yield* FiberSet.make<void, never>()
-    if (engine.listen) yield* engine.listen(options.queue ?? "default").pipe(Effect.catchAll((e) => Effect.logWarning("worker: LISTEN unavailable, polling only", e)))
+    if (engine.listen)
+      yield* engine.listen(options.queue ?? "default").pipe(Effect.catchAll((e) => Effect.logWarning("worker: LISTEN unavailable, polling only", e)))
 
     const onResult = (r: ExecuteResult) => {
       if (r._tag === "Executed") {
@@ -83,10 +84,12 @@ export const start = (engine: WorkerPort, options: WorkerOptions = {}): Effect.E
         return Effect.asVoid(
           FiberSet.run(
             slots,
-            engine.executeChain(task, options, () => stopping, onResult, defer).pipe(
-              Effect.catchAll((e) => Effect.sync(() => stats.errors++).pipe(Effect.zipRight(Effect.logWarning("worker: store error while executing", e)))),
-              Effect.ensuring(Effect.suspend(() => (inFlight--, engine.notifier.notify))),
-            ),
+            engine
+              .executeChain(task, options, () => stopping, onResult, defer)
+              .pipe(
+                Effect.catchAll((e) => Effect.sync(() => stats.errors++).pipe(Effect.zipRight(Effect.logWarning("worker: store error while executing", e)))),
+                Effect.ensuring(Effect.suspend(() => (inFlight--, engine.notifier.notify))),
+              ),
           ),
         )
       })

@@ -53,12 +53,11 @@ export type Settled = { readonly _tag: "Committed"; readonly runStatus: RunStatu
 
 const MAX_CONFLICT_RETRIES = 25
 
-
 /** The run's interpreter positioned at its pending commands: from the sticky cache, else replayed. */
 export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
   Effect.suspend(() => {
     const cached = ctx.cache.take(runId)
-    if (cached && cached.replayer.commandAt(seq)) return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
+    if (cached?.replayer.commandAt(seq)) return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
     return reload(ctx, runId, workflow)
   })
 
@@ -188,9 +187,10 @@ const advanceWithResult = (
       else {
         if (result) replayer.resolve(result.entry)
         const next = replayer.advance(env)
-        decision = pre && pre.entries.length > 0
-          ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
-          : next
+        decision =
+          pre && pre.entries.length > 0
+            ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
+            : next
       }
       const run = runChangeOf(decision)
       const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, decision), env.now)
@@ -238,7 +238,9 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
     switch (resolution._tag) {
       case "Cancel": {
         const parent = run.parentRunId !== undefined ? { wakeParent: { runId: run.parentRunId, seq: run.parentSeq ?? 0 } } : {}
-        const result = yield* retryTransient(ctx.store.commit(commitOf({ ...base, run: { status: "cancelled", error: resolution.error }, command: audit, ...parent })))
+        const result = yield* retryTransient(
+          ctx.store.commit(commitOf({ ...base, run: { status: "cancelled", error: resolution.error }, command: audit, ...parent })),
+        )
         if (result._tag === "Rejected") return fencedBy(result.reason)
         ctx.cache.clear(run.id)
         return committed("cancelled")

@@ -38,9 +38,7 @@ export const checkReplay = (ctx: EngineContext, options: { readonly limit?: numb
         divergent.push({ runId: run.id, workflow: run.workflow, reason: "unknown_workflow", message: `workflow "${run.workflow}" is not registered` })
         continue
       }
-      const outcome = yield* Effect.either(
-        Effect.flatMap(rebuild(ctx, run, workflow), (replayer) => Effect.map(makeEnv, (env) => replayer.advance(env))),
-      )
+      const outcome = yield* Effect.either(Effect.flatMap(rebuild(ctx, run, workflow), (replayer) => Effect.map(makeEnv, (env) => replayer.advance(env))))
       if (outcome._tag === "Left") {
         divergent.push({ runId: run.id, workflow: run.workflow, reason: "replay_error", message: String(outcome.left) })
         continue
@@ -48,9 +46,22 @@ export const checkReplay = (ctx: EngineContext, options: { readonly limit?: numb
       const decision = outcome.right
       if (decision.outcome._tag === "NonDeterminism") {
         const e = decision.outcome.error
-        divergent.push({ runId: run.id, workflow: run.workflow, reason: "non_determinism", seq: e.seq, expected: e.expected, actual: e.actual, message: e.message })
+        divergent.push({
+          runId: run.id,
+          workflow: run.workflow,
+          reason: "non_determinism",
+          seq: e.seq,
+          expected: e.expected,
+          actual: e.actual,
+          message: e.message,
+        })
       } else if (decision.outcome._tag !== "Blocked" || decision.entries.length > 0) {
-        divergent.push({ runId: run.id, workflow: run.workflow, reason: "replay_error", message: `replay ended ${decision.outcome._tag} instead of waiting where the journal ends` })
+        divergent.push({
+          runId: run.id,
+          workflow: run.workflow,
+          reason: "replay_error",
+          message: `replay ended ${decision.outcome._tag} instead of waiting where the journal ends`,
+        })
       }
     }
     return { ok: divergent.length === 0, checked: open.length, divergent }

@@ -9,8 +9,7 @@ import { Clock, Effect, Option, Schema } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import type { Json } from "../src/core/json.js"
-import { isTerminal, type ClaimedTask, type Entry, type FenceReason } from "../src/core/model.js"
-import type { ClaimRef } from "../src/store/Store.js"
+import { isTerminal, type Entry } from "../src/core/model.js"
 import { advanceRun, reload, type Acquired, type Advanced, type TaskFence } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { ChildSpec } from "./interpreter/codecs.js"
@@ -39,7 +38,7 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
       Effect.map(advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution: { _tag: "Resolved", entry: resolved } }), (a) =>
         outcome(a, resolved.status === "failed" ? "failed" : "completed"),
       )
-    if (!entry || entry.kind !== "child") return yield* drop
+    if (entry?.kind !== "child") return yield* drop
     const decoded = Schema.decodeUnknownOption(ChildSpec)(entry.input)
     if (Option.isNone(decoded)) {
       // Replay fails the run with corrupt_journal when it meets this entry; here, nothing to start.
@@ -47,7 +46,10 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
     }
     const spec = decoded.value
     const failEntry = (code: string, message: string, details?: Json): Entry => ({
-      ...entry, status: "failed", resolvedAt: now, error: { code, message, ...(details === undefined ? {} : { details }) },
+      ...entry,
+      status: "failed",
+      resolvedAt: now,
+      error: { code, message, ...(details === undefined ? {} : { details }) },
     })
 
     const childWorkflow: AnyWorkflow | undefined = ctx.workflows.get(spec.workflow)
@@ -56,7 +58,9 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
       : undefined
     if (!created || created._tag === "Left") {
       if (entry.status !== "pending") return yield* drop
-      const why = created ? ctx.redactor.text(String((created.left as { message?: string }).message ?? created.left)) : `workflow "${spec.workflow}" is not registered`
+      const why = created
+        ? ctx.redactor.text(String((created.left as { message?: string }).message ?? created.left))
+        : `workflow "${spec.workflow}" is not registered`
       return yield* settleWith(failEntry("child_start_failed", why), first)
     }
     if (created.right.created) yield* ctx.notifier.notify
@@ -70,7 +74,11 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
         const resolved: Entry =
           childRun.status === "completed"
             ? { ...entry, status: "completed", resolvedAt: at, ...(childRun.output !== undefined ? { output: childRun.output } : {}) }
-            : failEntry("child_failed", `child run ${spec.runId} ${childRun.status}`, { runId: spec.runId, status: childRun.status, ...(childRun.error ? { error: childRun.error as unknown as Json } : {}) })
+            : failEntry("child_failed", `child run ${spec.runId} ${childRun.status}`, {
+                runId: spec.runId,
+                status: childRun.status,
+                ...(childRun.error ? { error: childRun.error as unknown as Json } : {}),
+              })
         return yield* settleWith(resolved, acquired)
       }
       // Park until the child wakes us (its terminal commit bumps our revision, so this fails if it just did).

@@ -57,7 +57,11 @@ export type ControlError = InvalidOptionError | RunNotFoundError | InvalidTransi
 
 type Kind = CommandRecord["kind"]
 
-const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "pause" | "approval"> = { resume: "pause", approve: "approval", reject: "approval" }
+const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "pause" | "approval"> = {
+  resume: "pause",
+  approve: "approval",
+  reject: "approval",
+}
 const MAX_ROUNDS = 25
 
 export const validate = (runId: string, options: ControlOptions) => {
@@ -67,8 +71,11 @@ export const validate = (runId: string, options: ControlOptions) => {
   if (typeof options.actor !== "string" || options.actor.trim().length === 0 || options.actor.length > 256) {
     return bad("actor", options.actor, "is required: a non-empty string of at most 256 characters")
   }
-  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.startsWith("auto:"))) {
-    return bad("idempotencyKey", options.idempotencyKey, "must be a non-empty string not starting with \"auto:\"")
+  if (
+    options.idempotencyKey !== undefined &&
+    (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.startsWith("auto:"))
+  ) {
+    return bad("idempotencyKey", options.idempotencyKey, 'must be a non-empty string not starting with "auto:"')
   }
   if (options.metadata !== undefined && (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata))) {
     return bad("metadata", options.metadata, "must be an object")
@@ -161,7 +168,9 @@ export const runControl = (
       const wanted = GATE_OF[kind]
       if (!gate || gate.kind !== wanted) {
         if (cached) ctx.cache.put(runId, cached)
-        const reason = gate ? `the run waits on ${gate.kind} "${gate.name}", not ${wanted === "approval" ? "an" : "a"} ${wanted}` : "the run is not paused at a gate"
+        const reason = gate
+          ? `the run waits on ${gate.kind} "${gate.name}", not ${wanted === "approval" ? "an" : "a"} ${wanted}`
+          : "the run is not paused at a gate"
         return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason })
       }
       const output: Json =
@@ -169,14 +178,17 @@ export const runControl = (
           ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
           : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
       const entry: Entry = { ...gate, status: "completed", output, resolvedAt: now }
-      const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry, replayer, workflow } }))
+      const outcome = outcomeOf(
+        runId,
+        yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry, replayer, workflow } }),
+      )
       if (outcome) return outcome
       // Lost a race (a step committed, or the same control twice): look again.
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
   }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
 
-const REDACTED_NOTE = " (after redaction: a secret-named field or secret-shaped text is delivered as \"[REDACTED]\"; the signal's schema must accept that)"
+const REDACTED_NOTE = ' (after redaction: a secret-named field or secret-shaped text is delivered as "[REDACTED]"; the signal\'s schema must accept that)'
 
 /** An InvalidPayloadError when `payload` does not decode with the signal's schema. */
 const payloadError = (workflow: string, name: string, schema: Schema.Schema<any, any, never>, payload: Json, note: string): InvalidPayloadError | undefined => {
@@ -188,7 +200,9 @@ const payloadError = (workflow: string, name: string, schema: Schema.Schema<any,
     trigger: `signal:${name}`,
     missing: issues.filter((i) => i._tag === "Missing").map((i) => i.path.map(String).join(".")),
     unknown: issues.filter((i) => i._tag === "Unexpected").map((i) => i.path.map(String).join(".")),
-    invalid: issues.filter((i) => i._tag !== "Missing" && i._tag !== "Unexpected").map((i) => ({ field: i.path.map(String).join(".") || "(payload)", message: `${i.message}${note}` })),
+    invalid: issues
+      .filter((i) => i._tag !== "Missing" && i._tag !== "Unexpected")
+      .map((i) => ({ field: i.path.map(String).join(".") || "(payload)", message: `${i.message}${note}` })),
   })
 }
 
@@ -212,7 +226,8 @@ export const deliverSignal = (
     const actor = options.actor ?? "external"
     const invalid = validate(runId, { ...options, actor })
     if (invalid) return yield* invalid
-    if (typeof name !== "string" || name.length === 0) return yield* new InvalidOptionError({ option: "name", value: showValue(name), reason: "must be a non-empty string" })
+    if (typeof name !== "string" || name.length === 0)
+      return yield* new InvalidOptionError({ option: "name", value: showValue(name), reason: "must be a non-empty string" })
     const tooLarge = oversized("signal", payload, ctx.limits.signalBytes)
     if (tooLarge) return yield* tooLarge
     const json = toJson(payload) ?? null
@@ -253,7 +268,10 @@ export const deliverSignal = (
         return yield* refused
       }
       const resolved: Entry = { ...waiting.entry, status: "completed", output: { _tag: "Received", payload: stored, at: now }, resolvedAt: now }
-      const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry: resolved, replayer, workflow } }))
+      const outcome = outcomeOf(
+        runId,
+        yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Resolved", entry: resolved, replayer, workflow } }),
+      )
       if (outcome) return outcome
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })

@@ -13,9 +13,7 @@ export const newTasksOf = (run: Pick<RunRecord, "id" | "queue">, decision: Decis
   decision.tasks.map((t) => ({ runId: run.id, seq: t.seq, queue: run.queue, kind: t.kind, attempt: 1, visibleAt: t.visibleAt }))
 
 /** The run change a decision implies, if any. */
-export const runChangeOf = (
-  decision: Decision,
-): { readonly status: RunStatus; readonly output?: Json; readonly error?: ErrorInfo } | undefined => {
+export const runChangeOf = (decision: Decision): { readonly status: RunStatus; readonly output?: Json; readonly error?: ErrorInfo } | undefined => {
   const outcome = decision.outcome
   switch (outcome._tag) {
     case "Blocked":

@@ -22,8 +22,7 @@ export const toCode = (raw: unknown): string => {
   return CODE_RE.test(code) ? code : "step_error"
 }
 
-const field = (value: unknown, key: string): unknown =>
-  typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+const field = (value: unknown, key: string): unknown => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined)
 
 /** Unwraps Effect causes (failures first, then defects, then interruption). */
 const unwrap = (error: unknown): unknown => {
@@ -47,7 +46,14 @@ export const errorInfo = (raw: unknown, redactor: Redactor = defaultRedactor): E
     // Normally already redacted (it comes from the journal), but user code can build one.
     const { details, ...rest } = error.error
     const kept = details === undefined ? undefined : (toJson(redactor.value(details)) as Json | undefined)
-    return { ...rest, code: codeOf(rest.code, redactor), message: redactor.text(rest.message), ...(kept === undefined ? {} : { details: kept }), step: error.step, seq: error.seq }
+    return {
+      ...rest,
+      code: codeOf(rest.code, redactor),
+      message: redactor.text(rest.message),
+      ...(kept === undefined ? {} : { details: kept }),
+      step: error.step,
+      seq: error.seq,
+    }
   }
   if (error instanceof WorkflowFailedError) {
     const details = toJson(redactor.value(toJson(error.details)))

@@ -61,7 +61,8 @@ const UNKNOWN_WORKFLOW_BACKOFF = 30_000
 export const invalidExecuteOption = (options: ExecuteOptions): InvalidOptionError | undefined => {
   const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
   if (typeof options !== "object" || options === null) return bad("options", options, "expected an object")
-  if (options.queue !== undefined && (typeof options.queue !== "string" || options.queue.length === 0)) return bad("queue", options.queue, "expected a queue name")
+  if (options.queue !== undefined && (typeof options.queue !== "string" || options.queue.length === 0))
+    return bad("queue", options.queue, "expected a queue name")
   if (options.ownerId !== undefined && (typeof options.ownerId !== "string" || options.ownerId.length === 0 || options.ownerId.length > 200)) {
     return bad("ownerId", options.ownerId, "expected a non-empty string of at most 200 characters")
   }
@@ -155,7 +156,7 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
     }
     const entry = acquired.replayer.entryAt(task.seq)
     const command = acquired.replayer.commandAt(task.seq)
-    if (!entry || entry.status !== "pending" || !command) {
+    if (entry?.status !== "pending" || !command) {
       // The entry is already resolved: the task is a leftover. Drop it without touching the journal.
       return executedOf(task, yield* advance({ _tag: "Drop" }), "", "completed")
     }
@@ -167,11 +168,7 @@ export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: n
     if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
     return yield* runStep(ctx, fence, workflow, stepOf(ctx, command.step), entry, acquired)
   })
-  return program.pipe(
-    Effect.onInterrupt(() =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(fence.claim, now)).pipe(Effect.ignore),
-    ),
-  )
+  return program.pipe(Effect.onInterrupt(() => Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.store.release(fence.claim, now)).pipe(Effect.ignore)))
 }
 
 /** What a due timer does to its entry: a sleep wakes, a signal wait times out, an approval's deadline decides it. */
@@ -180,12 +177,27 @@ const timerResolution = (entry: Entry, now: number): Entry => {
   if (entry.kind !== "approval") return { ...entry, status: "completed", resolvedAt: now }
   const onDeadline = (entry.input as { onDeadline?: string } | undefined)?.onDeadline
   if (onDeadline === "fail") {
-    return { ...entry, status: "failed", resolvedAt: now, error: { code: "approval_deadline_passed", message: `approval "${entry.name}" was not decided before its deadline` } }
+    return {
+      ...entry,
+      status: "failed",
+      resolvedAt: now,
+      error: { code: "approval_deadline_passed", message: `approval "${entry.name}" was not decided before its deadline` },
+    }
   }
-  return { ...entry, status: "completed", resolvedAt: now, output: { approved: false, actor: "system:deadline", note: "deadline passed", at: now, automatic: true } }
+  return {
+    ...entry,
+    status: "completed",
+    resolvedAt: now,
+    output: { approved: false, actor: "system:deadline", note: "deadline passed", at: now, automatic: true },
+  }
 }
 
-const executedResult = (task: ClaimedTask, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"], runStatus: RunStatus): ExecuteResult => ({
+const executedResult = (
+  task: ClaimedTask,
+  name: string,
+  result: Extract<ExecuteResult, { _tag: "Executed" }>["result"],
+  runStatus: RunStatus,
+): ExecuteResult => ({
   _tag: "Executed",
   runId: task.runId,
   seq: task.seq,
@@ -236,7 +248,10 @@ const compensationOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable =
 }
 
 class Rollback {
-  constructor(readonly reason: "lost" | "failed" | "fenced", readonly value: unknown) {}
+  constructor(
+    readonly reason: "lost" | "failed" | "fenced",
+    readonly value: unknown,
+  ) {}
 }
 
 /** Runs one step attempt and settles it: success, retry, or final failure. */
@@ -255,17 +270,22 @@ const runStep = (
     const startedAt = yield* Clock.currentTimeMillis
     const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
     const attemptOf = (sql: unknown) =>
-      ctx.leases.guard(
-        fence.claim,
-        fence.leaseMs,
-        withRedactedLogs(
-          ctx.redactor,
-          runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, { schema: runnable.output, limitBytes: ctx.limits.outputBytes }),
-        ),
-      ).pipe(
-        Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
-        Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
-      )
+      ctx.leases
+        .guard(
+          fence.claim,
+          fence.leaseMs,
+          withRedactedLogs(
+            ctx.redactor,
+            runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, {
+              schema: runnable.output,
+              limitBytes: ctx.limits.outputBytes,
+            }),
+          ),
+        )
+        .pipe(
+          Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
+          Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
+        )
     const succeeded = (output: Json | undefined, finishedAt: number): TaskResolution => ({
       _tag: "Resolved",
       entry: { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) },

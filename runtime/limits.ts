@@ -22,9 +22,11 @@ export const DEFAULT_LIMITS: Limits = { payloadBytes: 1024 * 1024, outputBytes: 
 export const resolveLimits = (config: Partial<Limits> | undefined): Limits | InvalidOptionError => {
   const limits = { ...DEFAULT_LIMITS, ...config }
   for (const key of Object.keys(limits) as Array<keyof Limits>) {
-    if (!(key in DEFAULT_LIMITS)) return new InvalidOptionError({ option: `limits.${key}`, reason: `unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})` })
+    if (!(key in DEFAULT_LIMITS))
+      return new InvalidOptionError({ option: `limits.${key}`, reason: `unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})` })
     const value = limits[key]
-    if (!Number.isInteger(value) || value < 1) return new InvalidOptionError({ option: `limits.${key}`, value: showValue(value), reason: "expected a positive integer number of bytes" })
+    if (!Number.isInteger(value) || value < 1)
+      return new InvalidOptionError({ option: `limits.${key}`, value: showValue(value), reason: "expected a positive integer number of bytes" })
   }
   return limits
 }

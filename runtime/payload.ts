@@ -44,7 +44,9 @@ export const resolvePayload = (
   const withDefaults = applyDefaults(trigger, payload, now)
   const decoded = Schema.decodeUnknownEither(trigger.payload, { errors: "all", onExcessProperty: "error" })(withDefaults)
   if (Either.isLeft(decoded)) {
-    const missing: Array<string> = [], unknown: Array<string> = [], invalid: Array<InvalidField> = []
+    const missing: Array<string> = [],
+      unknown: Array<string> = [],
+      invalid: Array<InvalidField> = []
     for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
       const field = pathOf(issue.path)
       if (issue._tag === "Missing") missing.push(field)

@@ -6,7 +6,7 @@
  * must be unchanged. The source run is never touched.
  */
 import { Clock, Effect } from "effect"
-import { ConflictError, InvalidOptionError, InvalidWorkflowError, RerunRefusedError, RunNotFoundError, type StoreError } from "../src/core/errors.js"
+import { ConflictError, type InvalidOptionError, InvalidWorkflowError, RerunRefusedError, RunNotFoundError, type StoreError } from "../src/core/errors.js"
 import { deterministicUuid, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
@@ -48,7 +48,8 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     const refuse = (reason: RerunRefusedError["reason"], detail: string, steps: ReadonlyArray<string> = []) =>
       new RerunRefusedError({ runId: sourceId, reason, steps, detail })
     // A second live run with the same input is a duplicate, not a rerun: wait for it to end, or cancel it.
-    if (!isTerminal(source.status)) return yield* refuse("not_terminal", `the source is still ${source.status}; rerun it once it completed, failed or was cancelled`)
+    if (!isTerminal(source.status))
+      return yield* refuse("not_terminal", `the source is still ${source.status}; rerun it once it completed, failed or was cancelled`)
 
     // Replay the source to learn which completed steps are irreversible (and that the code still fits its journal).
     const journal = yield* ctx.store.getJournal(sourceId)
@@ -63,7 +64,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       return yield* refuse("irreversible_steps", `the source completed irreversible step(s) ${steps.join(", ")}; pass allowIrreversible to rerun anyway`, steps)
     }
 
-    let kept: ReadonlyArray<typeof journal[number]> = []
+    let kept: ReadonlyArray<(typeof journal)[number]> = []
     if (options.fromStep !== undefined) {
       const first = journal.find((e) => e.kind === "step" && e.name === options.fromStep)
       if (!first) return yield* refuse("unknown_step", `step "${options.fromStep}" never ran in the source`)
@@ -76,7 +77,9 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
 
     const now = yield* Clock.currentTimeMillis
     const runId = options.idempotencyKey ? deterministicUuid(sourceId, "rerun", options.idempotencyKey) : newRunId()
-    const requestHash = sha256Hex(canonicalJson({ rerunOf: sourceId, fromStep: options.fromStep ?? null, allowIrreversible: options.allowIrreversible === true }))
+    const requestHash = sha256Hex(
+      canonicalJson({ rerunOf: sourceId, fromStep: options.fromStep ?? null, allowIrreversible: options.allowIrreversible === true }),
+    )
     const replayer = new Replayer(runId, workflow, input, undefined, ctx.redactor).load(kept)
     const decision = replayer.advance({ ...(yield* makeEnv), now })
     const change = runChangeOf(decision)

@@ -8,7 +8,7 @@ import { retryAfterMillis } from "./errorInfo.js"
 
 /** Attempts a policy allows in total (the first included). */
 export const maxAttemptsOf = (policy: RetryPolicy | undefined): number =>
-  policy === undefined ? 1 : policy.maxAttempts ?? (policy.schedule ? Number.POSITIVE_INFINITY : 3)
+  policy === undefined ? 1 : (policy.maxAttempts ?? (policy.schedule ? Number.POSITIVE_INFINITY : 3))
 
 /** The delay before attempt `attempt + 1` from the policy alone: `min(min·2^(n−1), max)` for exponential. */
 export const backoffMillis = (policy: RetryPolicy, attempt: number): number => {
@@ -50,7 +50,7 @@ export const retryDelay = (
   if (policy.nonRetryable?.(error)) return Effect.succeed(undefined)
   const after = retryAfterMillis(error)
   if (policy.schedule) {
-    return Effect.map(scheduleMillis(policy, attempt, now, error), (d) => (d === undefined ? undefined : after ?? d))
+    return Effect.map(scheduleMillis(policy, attempt, now, error), (d) => (d === undefined ? undefined : (after ?? d)))
   }
   return Effect.succeed(after ?? backoffMillis(policy, attempt))
 }

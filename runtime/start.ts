@@ -49,21 +49,24 @@ export interface StartResult {
 }
 
 /** Errors `start` can fail with. */
-export type StartError = InvalidWorkflowError | InvalidTriggerError | InvalidPayloadError | InvalidOptionError | PayloadTooLargeError | ConflictError | StoreError
+export type StartError =
+  | InvalidWorkflowError
+  | InvalidTriggerError
+  | InvalidPayloadError
+  | InvalidOptionError
+  | PayloadTooLargeError
+  | ConflictError
+  | StoreError
 
 /**
  * The arguments after the workflow in `start(workflow, payload, options)`: the payload typed
  * by the chosen manual trigger (fields with defaults optional), optional when it can be empty.
  */
-export type StartArgs<W, K extends string> = {} extends StartPayload<W, K>
-  ? [payload?: StartPayload<W, K>, options?: StartOptions<K>]
-  : [payload: StartPayload<W, K>, options?: StartOptions<K>]
+export type StartArgs<W, K extends string> =
+  {} extends StartPayload<W, K> ? [payload?: StartPayload<W, K>, options?: StartOptions<K>] : [payload: StartPayload<W, K>, options?: StartOptions<K>]
 
 /** Internal: who starts a run. Only the scheduler may start a cron trigger; a child run records its parent. */
-export type Origin =
-  | { readonly _tag: "Call" }
-  | { readonly _tag: "Schedule" }
-  | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
+export type Origin = { readonly _tag: "Call" } | { readonly _tag: "Schedule" } | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
 
 const CALL: Origin = { _tag: "Call" }
 
@@ -73,7 +76,10 @@ const invalidOption = (options: StartOptions): InvalidOptionError | undefined =>
   if (typeof options !== "object" || options === null) return bad("options", options, "expected an object")
   if (options.trigger !== undefined && typeof options.trigger !== "string") return bad("trigger", options.trigger, "expected a trigger name")
   if (options.runId !== undefined && (typeof options.runId !== "string" || !isUuid(options.runId))) return bad("runId", options.runId, "must be a UUID")
-  if (options.idempotencyKey !== undefined && (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.length > 256)) {
+  if (
+    options.idempotencyKey !== undefined &&
+    (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.length > 256)
+  ) {
     return bad("idempotencyKey", options.idempotencyKey, "must be a non-empty string of at most 256 characters")
   }
   if (options.actor !== undefined && (typeof options.actor !== "string" || options.actor.length === 0 || options.actor.length > 256)) {

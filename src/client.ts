@@ -9,7 +9,7 @@
  * const run = await mesh.awaitRun(runId)
  * await worker.stop(); await mesh.close()
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope, type Duration } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
@@ -102,9 +102,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),
-  }).pipe(
-    Layer.provide(storeLayer(options.store)),
-  )
+  }).pipe(Layer.provide(storeLayer(options.store)))
   const runtime = ManagedRuntime.make(layer)
   const run = async <A, E>(f: (mesh: Mesh["Type"]) => Effect.Effect<A, E, never>): Promise<A> => {
     const exit = await runtime.runPromiseExit(Effect.flatMap(Mesh, f))

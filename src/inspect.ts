@@ -64,7 +64,8 @@ export const inspectRun = (
   options: InspectOptions = {},
 ): Effect.Effect<RunView, InvalidOptionError | RunNotFoundError | StoreError> =>
   Effect.gen(function* () {
-    if (typeof runId !== "string" || !isUuid(runId)) return yield* new InvalidOptionError({ option: "runId", value: showValue(runId), reason: "must be a UUID" })
+    if (typeof runId !== "string" || !isUuid(runId))
+      return yield* new InvalidOptionError({ option: "runId", value: showValue(runId), reason: "must be a UUID" })
     const run = yield* store.getRun(runId)
     if (!run) return yield* new RunNotFoundError({ runId })
     if (!options.history) return summary(run)
@@ -75,7 +76,12 @@ export const inspectRun = (
       store.getCommands(runId),
       store.getChildren(runId),
     ])
-    const children = childRuns.map((c) => ({ id: c.id, workflow: c.workflow, status: c.status, ...(c.parentSeq !== undefined ? { parentSeq: c.parentSeq } : {}) }))
+    const children = childRuns.map((c) => ({
+      id: c.id,
+      workflow: c.workflow,
+      status: c.status,
+      ...(c.parentSeq !== undefined ? { parentSeq: c.parentSeq } : {}),
+    }))
     const bySeq = new Map<number, Array<AttemptRecord>>()
     for (const a of attempts) {
       const list = bySeq.get(a.seq) ?? []
@@ -83,13 +89,20 @@ export const inspectRun = (
       bySeq.set(a.seq, list)
     }
     const now = yield* Clock.currentTimeMillis
-    const history = journal.map(({ attempts: count, ...entry }): EntryView => ({
-      ...entry,
-      attemptCount: count,
-      attempts: (bySeq.get(entry.seq) ?? []).sort((a, b) => a.attempt - b.attempt),
-      ...(entry.status === "pending" && entry.deadline ? { deadlineStatus: deadlineStatus(entry.deadline, now) } : {}),
-    }))
-    const deadline = isTerminal(run.status) ? undefined : mostUrgent(journal.filter((e) => e.status === "pending" && e.deadline).map((e) => ({ ...e, deadline: e.deadline! })), now)
+    const history = journal.map(
+      ({ attempts: count, ...entry }): EntryView => ({
+        ...entry,
+        attemptCount: count,
+        attempts: (bySeq.get(entry.seq) ?? []).sort((a, b) => a.attempt - b.attempt),
+        ...(entry.status === "pending" && entry.deadline ? { deadlineStatus: deadlineStatus(entry.deadline, now) } : {}),
+      }),
+    )
+    const deadline = isTerminal(run.status)
+      ? undefined
+      : mostUrgent(
+          journal.filter((e) => e.status === "pending" && e.deadline).map((e) => ({ ...e, deadline: e.deadline! })),
+          now,
+        )
     return { ...summary(run), history, tasks, commands, children, ...(deadline ? { deadline } : {}) }
   })
 
@@ -127,11 +140,13 @@ const invalidFilter = (filter: RunFilter & { readonly deadline?: DeadlineStatus 
   const unknown = Object.keys(filter).find((k) => !known.includes(k))
   if (unknown !== undefined) return bad(unknown, (filter as Record<string, unknown>)[unknown], `unknown filter (known: ${known.join(", ")})`)
   if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) return bad("status", filter.status, `expected one of ${RUN_STATUSES.join(", ")}`)
-  if (filter.workflow !== undefined && (typeof filter.workflow !== "string" || filter.workflow.length === 0)) return bad("workflow", filter.workflow, "expected a workflow name")
+  if (filter.workflow !== undefined && (typeof filter.workflow !== "string" || filter.workflow.length === 0))
+    return bad("workflow", filter.workflow, "expected a workflow name")
   if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LIST_LIMIT)) {
     return bad("limit", filter.limit, `expected an integer from 1 to ${MAX_LIST_LIMIT}`)
   }
-  if (filter.deadline !== undefined && !DEADLINE_STATUSES.includes(filter.deadline)) return bad("deadline", filter.deadline, `expected one of ${DEADLINE_STATUSES.join(", ")}`)
+  if (filter.deadline !== undefined && !DEADLINE_STATUSES.includes(filter.deadline))
+    return bad("deadline", filter.deadline, `expected one of ${DEADLINE_STATUSES.join(", ")}`)
   return undefined
 }
 

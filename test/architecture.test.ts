@@ -30,8 +30,9 @@ const importsOf = (file: string): Array<string> => {
 const allowed: Record<string, (target: string) => boolean> = {
   "src/core": (t) => t === "effect" || t.startsWith("effect/") || t.startsWith("node:") || t.startsWith("src/core/"),
   dsl: (t) => t === "effect" || t === "cron-parser" || t.startsWith("dsl/") || t.startsWith("src/core/"),
-  runtime: (t) => t === "effect" || t === "cron-parser" || t.startsWith("runtime/") || t.startsWith("dsl/") || t.startsWith("src/core/") || t === "src/store/Store.ts",
-  "src/store": (t) => !t.startsWith("runtime/") && !t.startsWith("dsl/") && !t.startsWith("src/") || t.startsWith("src/store/") || t.startsWith("src/core/"),
+  runtime: (t) =>
+    t === "effect" || t === "cron-parser" || t.startsWith("runtime/") || t.startsWith("dsl/") || t.startsWith("src/core/") || t === "src/store/Store.ts",
+  "src/store": (t) => (!t.startsWith("runtime/") && !t.startsWith("dsl/") && !t.startsWith("src/")) || t.startsWith("src/store/") || t.startsWith("src/core/"),
 }
 
 /** The import graph among `files`: each file's imports of other files in the set. */
@@ -70,14 +71,20 @@ const circleEdges = (graph: ReadonlyMap<string, ReadonlyArray<string>>): Array<s
 describe("architecture", () => {
   for (const [dir, ok] of Object.entries(allowed)) {
     it(`${dir}/ imports only what the layering allows`, () => {
-      const bad = files(dir).flatMap((f) => importsOf(f).filter((t) => !ok(t)).map((t) => `${f} -> ${t}`))
+      const bad = files(dir).flatMap((f) =>
+        importsOf(f)
+          .filter((t) => !ok(t))
+          .map((t) => `${f} -> ${t}`),
+      )
       expect(bad).toEqual([])
     })
   }
 
   it("dsl/ and runtime/ never import a concrete store or a database driver", () => {
     const bad = [...files("dsl"), ...files("runtime")].flatMap((f) =>
-      importsOf(f).filter((t) => /^(postgres|@electric-sql\/pglite)/.test(t) || (t.startsWith("src/store/") && t !== "src/store/Store.ts")).map((t) => `${f} -> ${t}`),
+      importsOf(f)
+        .filter((t) => /^(postgres|@electric-sql\/pglite)/.test(t) || (t.startsWith("src/store/") && t !== "src/store/Store.ts"))
+        .map((t) => `${f} -> ${t}`),
     )
     expect(bad).toEqual([])
   })

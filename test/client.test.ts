@@ -26,7 +26,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 describe.each([
   ["memory", () => ({ kind: "memory" as const })],
-  ["pglite", () => ({ kind: "pglite" as const, dataDir: (dirs[dirs.push(mkdtempSync(join(tmpdir(), "squid-mesh-client-"))) - 1])! })],
+  ["pglite", () => ({ kind: "pglite" as const, dataDir: dirs[dirs.push(mkdtempSync(join(tmpdir(), "squid-mesh-client-"))) - 1]! })],
 ])("createMesh on %s", (_name, storeConfig) => {
   it("starts, executes with a worker and inspects runs; errors keep their tags", async () => {
     const store = storeConfig()
@@ -35,7 +35,11 @@ describe.each([
     try {
       const started = await Promise.all([1, 2, 3].map((a) => mesh.start(Calc, { a, b: 10 })))
       const runs = await Promise.all(started.map((s) => mesh.awaitRun(s.runId, { timeout: "5 minutes" })))
-      expect(runs.map((r) => r.output)).toEqual([{ sum: 11, x: 22, y: 24 }, { sum: 12, x: 24, y: 26 }, { sum: 13, x: 26, y: 28 }])
+      expect(runs.map((r) => r.output)).toEqual([
+        { sum: 11, x: 22, y: 24 },
+        { sum: 12, x: 24, y: 26 },
+        { sum: 13, x: 26, y: 28 },
+      ])
       const detailed = await mesh.inspectRun(started[0]!.runId, { history: true })
       expect(detailed.history!.map((e) => e.name)).toEqual(["add", "double", "double"])
       // By name, the payload is not type-checked: the runtime check still refuses it.

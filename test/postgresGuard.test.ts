@@ -94,7 +94,12 @@ await killer.end({ timeout: 1 })
 const runChild = (url: string, pool: Pool, mode: Mode) => {
   const file = join(dir, `${mode}-${pool}.mts`)
   writeFileSync(file, script(pool, mode))
-  const child = spawnSync(process.execPath, ["--import", "tsx", file], { env: { ...process.env, URL: url }, encoding: "utf8", timeout: 30_000, cwd: process.cwd() })
+  const child = spawnSync(process.execPath, ["--import", "tsx", file], {
+    env: { ...process.env, URL: url },
+    encoding: "utf8",
+    timeout: 30_000,
+    cwd: process.cwd(),
+  })
   return { status: child.status, stdout: child.stdout, stderr: child.stderr }
 }
 
@@ -164,7 +169,9 @@ describe("postgres.js null-socket guard over TLS (the guard encrypts, sslmode fr
     // A self-signed certificate in the data directory, owned like it (the server refuses a key others can read).
     const crt = join(cluster.dataDir, "server.crt")
     const key = join(cluster.dataDir, "server.key")
-    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", crt], { encoding: "utf8" })
+    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", crt], {
+      encoding: "utf8",
+    })
     expect(made.status, made.stderr).toBe(0)
     const owner = statSync(cluster.dataDir)
     for (const file of [crt, key]) chownSync(file, owner.uid, owner.gid)

@@ -134,5 +134,6 @@ export const decodeEntry = <A>(
 ): Either.Either<A, CorruptJournalError> =>
   Either.mapLeft(
     decoderOf(schema)(entry[field]),
-    (error) => new CorruptJournalError({ runId, seq: entry.seq, kind: entry.kind, name: entry.name, field, issue: ParseResult.TreeFormatter.formatErrorSync(error) }),
+    (error) =>
+      new CorruptJournalError({ runId, seq: entry.seq, kind: entry.kind, name: entry.name, field, issue: ParseResult.TreeFormatter.formatErrorSync(error) }),
   )

@@ -33,7 +33,8 @@ export const settle = (waiting: Waiting, entryAt: (seq: number) => Entry, feedOf
   }
   if (waiting.race) {
     // The first to settle wins; on replay the losers are already recorded as cancelled.
-    const winner = entries.find((e) => e.status === "completed" || e.status === "failed") ?? (entries.every((e) => e.status === "cancelled") ? entries[0] : undefined)
+    const winner =
+      entries.find((e) => e.status === "completed" || e.status === "failed") ?? (entries.every((e) => e.status === "cancelled") ? entries[0] : undefined)
     return winner ? { feed: feedOf(winner), cancelled: withdraw() } : undefined
   }
   const failed = entries.find((e) => e.status === "failed") ?? entries.find((e) => e.status === "cancelled")

@@ -91,7 +91,10 @@ const signal: Placement<Of<"Signal">, SignalResult<unknown>> = {
   place: (d, { env, inbox }) => {
     // A signal sent before this wait is delivered now (oldest first); invalid ones are dropped.
     const taken = inbox.take(d.name, d.schema)
-    const logs = Array.from({ length: taken.dropped }, () => ({ message: `signal "${d.name}" dropped: its payload does not match the schema`, level: "warning" }))
+    const logs = Array.from({ length: taken.dropped }, () => ({
+      message: `signal "${d.name}" dropped: its payload does not match the schema`,
+      level: "warning",
+    }))
     if (taken.received) {
       const { payload, receivedAt } = taken.received
       return { fields: resolvedNow(env, { _tag: "Received", payload, at: receivedAt }), logs, consumed: taken.ids }
@@ -129,9 +132,27 @@ const TABLE: Table = {
       return { fields: { status: "pending", input: { until } }, task: { kind: "timer", visibleAt: until } }
     },
   },
-  Now: { kind: "now", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.now) }) },
-  Random: { kind: "random", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.NumberOutput, place: (_, { env }) => ({ fields: resolvedNow(env, env.random()) }) },
-  Uuid: { kind: "uuid", name: (d) => d.name, input: Codec.Opaque, output: () => Codec.UuidOutput, place: (_, { env }) => ({ fields: resolvedNow(env, uuidFrom(env.random)) }) },
+  Now: {
+    kind: "now",
+    name: (d) => d.name,
+    input: Codec.Opaque,
+    output: () => Codec.NumberOutput,
+    place: (_, { env }) => ({ fields: resolvedNow(env, env.now) }),
+  },
+  Random: {
+    kind: "random",
+    name: (d) => d.name,
+    input: Codec.Opaque,
+    output: () => Codec.NumberOutput,
+    place: (_, { env }) => ({ fields: resolvedNow(env, env.random()) }),
+  },
+  Uuid: {
+    kind: "uuid",
+    name: (d) => d.name,
+    input: Codec.Opaque,
+    output: () => Codec.UuidOutput,
+    place: (_, { env }) => ({ fields: resolvedNow(env, uuidFrom(env.random)) }),
+  },
   Log: {
     kind: "log",
     name: () => "log",

@@ -69,7 +69,9 @@ export class Replayer {
   pendingSignal(name: string): { readonly entry: Entry; readonly schema: Schema.Schema<any, any, never> } | undefined {
     const entry = this.waitingEntry()
     const data = entry && this.placed.get(entry.seq)
-    return entry && entry.status === "pending" && entry.kind === "signal" && entry.name === name && data?._tag === "Signal" ? { entry, schema: data.schema } : undefined
+    return entry && entry.status === "pending" && entry.kind === "signal" && entry.name === name && data?._tag === "Signal"
+      ? { entry, schema: data.schema }
+      : undefined
   }
 
   /** Records the resolution of a pending entry (warm path: the result the worker just produced). */
@@ -166,7 +168,9 @@ export class Replayer {
       // Checked before anything is placed: a half-placed group would leave entries no replay consumes.
       if (!members.every(isLeaf)) {
         const nested = members.find((member) => !isLeaf(member))!
-        const reason = group ? `Workflow.${data._tag.toLowerCase()}: a ${nested._tag} command cannot run in a group` : `workflow yielded an unknown command (${nested._tag})`
+        const reason = group
+          ? `Workflow.${data._tag.toLowerCase()}: a ${nested._tag} command cannot run in a group`
+          : `workflow yielded an unknown command (${nested._tag})`
         feed = { err: new TypeError(reason) }
         continue
       }
@@ -196,7 +200,8 @@ export class Replayer {
     if (row.irreversible?.(data)) this.irreversible.add(seq)
     const existing = this.journal.get(seq)
     if (existing) {
-      if (existing.kind !== row.kind || existing.name !== name) return this.stop({ _tag: "NonDeterminism", error: this.diverged(seq, existing, { kind: row.kind, name }) })
+      if (existing.kind !== row.kind || existing.name !== name)
+        return this.stop({ _tag: "NonDeterminism", error: this.diverged(seq, existing, { kind: row.kind, name }) })
       const input = decodeEntry(row.input, this.runId, existing, "input")
       if (Either.isLeft(input)) return this.corrupt(input.left)
       this.placed.set(seq, data)
@@ -215,7 +220,12 @@ export class Replayer {
 
   /** The generator's next input if its wait is over (its entries consumed); undefined while pending. */
   private settle(waiting: Waiting, env: Env, draft: Draft): Feed | undefined {
-    const settled = settle(waiting, (seq) => this.journal.get(seq)!, (entry) => this.feedOf(entry), env.now)
+    const settled = settle(
+      waiting,
+      (seq) => this.journal.get(seq)!,
+      (entry) => this.feedOf(entry),
+      env.now,
+    )
     if (!settled) return undefined
     draft.cancelled.push(...settled.cancelled)
     for (const seq of seqsOf(waiting)) this.consume(seq)

@@ -66,7 +66,8 @@ export class Saga {
   consumed(seq: number, entry: Entry | undefined): void {
     const step = this.compensable.get(seq)
     if (!step) return
-    if (entry?.status === "completed") this.undoable.push({ origin: seq, step, input: entry.input, output: entry.output, resolvedAt: entry.resolvedAt ?? entry.createdAt })
+    if (entry?.status === "completed")
+      this.undoable.push({ origin: seq, step, input: entry.input, output: entry.output, resolvedAt: entry.resolvedAt ?? entry.createdAt })
     this.compensable.delete(seq)
   }
 
@@ -88,7 +89,12 @@ export class Saga {
       if (this.waiting !== undefined) {
         const entry = port.entryAt(this.waiting)!
         if (entry.status === "pending") return "blocked"
-        sequence.outcomes.push({ step: entry.name.replace(/^compensate:/, ""), seq: entry.seq, status: entry.status, ...(entry.error ? { error: entry.error.code } : {}) })
+        sequence.outcomes.push({
+          step: entry.name.replace(/^compensate:/, ""),
+          seq: entry.seq,
+          status: entry.status,
+          ...(entry.error ? { error: entry.error.code } : {}),
+        })
         port.consume(this.waiting)
         this.waiting = undefined
       }

@@ -32,7 +32,11 @@ export const parseDuration = (value: unknown, options: { readonly positive?: boo
 }
 
 /** A duration option of a call: undefined when absent or valid, else an InvalidOptionError naming it. */
-export const invalidDuration = (option: string, value: unknown, options: { readonly positive?: boolean } = { positive: true }): InvalidOptionError | undefined => {
+export const invalidDuration = (
+  option: string,
+  value: unknown,
+  options: { readonly positive?: boolean } = { positive: true },
+): InvalidOptionError | undefined => {
   if (value === undefined) return undefined
   const parsed = parseDuration(value, options)
   return parsed.ok ? undefined : new InvalidOptionError({ option, value: showValue(value), reason: parsed.reason })

@@ -55,7 +55,14 @@ export class InvalidPayloadError extends Data.TaggedError("InvalidPayloadError")
 export const showValue = (value: unknown): string => {
   let text: string
   try {
-    text = typeof value === "string" ? JSON.stringify(value) : value === undefined ? "undefined" : typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value))
+    text =
+      typeof value === "string"
+        ? JSON.stringify(value)
+        : value === undefined
+          ? "undefined"
+          : typeof value === "function"
+            ? "a function"
+            : (JSON.stringify(value) ?? String(value))
   } catch {
     text = String(value)
   }

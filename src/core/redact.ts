@@ -50,15 +50,37 @@ const MAX_MESSAGE = 500
 
 // Secret key endings, with `_`/`-` removed and lowercased ("clientSecret" → "clientsecret").
 const KEY_ENDINGS = [
-  "password", "passwords", "passwd", "pwd", "passphrase", "secret", "secrets", "token",
-  "apikey", "accesskey", "secretkey", "privatekey", "signingkey", "encryptionkey", "masterkey", "clientkey", "accountkey",
-  "credential", "credentials", "authorization", "cookie", "cookies", "sessionid", "amzsignature",
+  "password",
+  "passwords",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "secret",
+  "secrets",
+  "token",
+  "apikey",
+  "accesskey",
+  "secretkey",
+  "privatekey",
+  "signingkey",
+  "encryptionkey",
+  "masterkey",
+  "clientkey",
+  "accountkey",
+  "credential",
+  "credentials",
+  "authorization",
+  "cookie",
+  "cookies",
+  "sessionid",
+  "amzsignature",
 ]
 // Field names that are secret on their own but too generic as endings.
 const KEY_EXACT = new Set(["auth", "pass", "pin", "otp", "cvv", "cvc"])
 
 // The same endings for `key=value` text (separators allowed inside).
-const TEXT_KEY = String.raw`(?:pass(?:word|wd)s?|pwd|passphrase|secrets?|token|` +
+const TEXT_KEY =
+  String.raw`(?:pass(?:word|wd)s?|pwd|passphrase|secrets?|token|` +
   String.raw`(?:api|access|secret|private|signing|encryption|master|client|account)[_-]?key|apikey|` +
   String.raw`credentials?|authorization|cookies?|session[_-]?id|amz-signature)`
 
@@ -72,11 +94,16 @@ const SCHEME = String.raw`(?:bearer|basic|token|digest|negotiate)`
 // the next pair ("&b=", ";Database=", ", ") — a "&" or "," inside a password is kept in it.
 const BARE_VALUE = String.raw`(?:[^\s,;&"'<>)}\]]|[,;&](?![\s"']|[\w.-]+[=:]))+`
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 const normalizeKey = (key: string): string => key.replace(/[-_\s]/g, "").toLowerCase()
 /** A host key name for text, with any separator between its words: "pinCode" → `pin[_-]?code`. */
 const textKeyOf = (key: string): string =>
-  key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").split(/[-_\s]+/).filter(Boolean).map(escape).join("[_-]?")
+  key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .split(/[-_\s]+/)
+    .filter(Boolean)
+    .map(escapeRegExp)
+    .join("[_-]?")
 
 /** A value after a scheme word is a credential only if it looks opaque, so "Basic information" stays. */
 const looksOpaque = (value: string): boolean =>
@@ -111,8 +138,10 @@ const builtInRules = (textKey: string): ReadonlyArray<Rule> => [
   ],
   [new RegExp(String.raw`<([\w.-]*?${textKey})>(?!\[REDACTED\])[^<]+</\1>`, "gi"), (_m, key: string) => `<${key}>${REDACTED}</${key}>`],
   // Bearer / Basic credentials anywhere.
-  [/\b(bearer|basic)([ \t]+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]+)/gi, (match: string, scheme: string, gap: string, value: string) =>
-    looksOpaque(value) ? `${scheme}${gap}${REDACTED}` : match],
+  [
+    /\b(bearer|basic)([ \t]+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]+)/gi,
+    (match: string, scheme: string, gap: string, value: string) => (looksOpaque(value) ? `${scheme}${gap}${REDACTED}` : match),
+  ],
   // Well-known token formats.
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, whole], // JWT
   [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}\b/g, whole], // AWS access key id
@@ -138,7 +167,7 @@ const builtInRules = (textKey: string): ReadonlyArray<Rule> => [
 
 /** A host pattern as a global rule: the `secret` group if it has one, else the whole match. */
 const hostRule = (pattern: RegExp | string): Rule => {
-  if (typeof pattern === "string") return [new RegExp(escape(pattern), "g"), whole]
+  if (typeof pattern === "string") return [new RegExp(escapeRegExp(pattern), "g"), whole]
   if (!(pattern instanceof RegExp)) throw new TypeError(`redaction.patterns: expected a RegExp or a string, got ${typeof pattern}`)
   const global = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`)
   return [
@@ -179,7 +208,8 @@ export const makeRedactor = (options: RedactionOptions = {}): Redactor => {
       if (typeof value === "string") return onString(value)
       if (Array.isArray(value)) return value.map(walk)
       // Dates and the like are stored as their JSON form; redact that, not their (empty) entries.
-      if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") return walk((value as { toJSON: () => unknown }).toJSON())
+      if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function")
+        return walk((value as { toJSON: () => unknown }).toJSON())
       if (value !== null && typeof value === "object") {
         const out: Record<string, unknown> = {}
         for (const [key, inner] of Object.entries(value)) out[key] = isSecretKey(key) && inner !== null && inner !== undefined ? REDACTED : walk(inner)

@@ -50,9 +50,7 @@ export interface NewRun {
 }
 
 /** `Existing` when a run with that id was already there (nothing written). */
-export type CreateRunResult =
-  | { readonly _tag: "Created"; readonly run: RunRecord }
-  | { readonly _tag: "Existing"; readonly run: RunRecord }
+export type CreateRunResult = { readonly _tag: "Created"; readonly run: RunRecord } | { readonly _tag: "Existing"; readonly run: RunRecord }
 
 /** Proof of a claim. Only the sha256 of `token` is stored. */
 export interface ClaimRef {
@@ -63,9 +61,7 @@ export interface ClaimRef {
 }
 
 /** What to do with the fenced (claimed) task. */
-export type TaskDisposition =
-  | { readonly _tag: "Done" }
-  | { readonly _tag: "Retry"; readonly attempt: number; readonly visibleAt: number }
+export type TaskDisposition = { readonly _tag: "Done" } | { readonly _tag: "Retry"; readonly attempt: number; readonly visibleAt: number }
 
 /** One atomic, fenced change to a run. */
 export interface Commit {
@@ -108,9 +104,7 @@ export interface TransactionScope {
 }
 
 /** `Rejected` means nothing was written; the reason says why. */
-export type CommitResult =
-  | { readonly _tag: "Committed"; readonly revision: number }
-  | { readonly _tag: "Rejected"; readonly reason: FenceReason }
+export type CommitResult = { readonly _tag: "Committed"; readonly revision: number } | { readonly _tag: "Rejected"; readonly reason: FenceReason }
 
 /** Options of `claim`. */
 export interface ClaimOptions {

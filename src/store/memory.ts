@@ -5,7 +5,16 @@
  */
 import { Effect, Layer } from "effect"
 import { newClaim, sha256Hex } from "../core/ids.js"
-import { isTerminal, type AttemptRecord, type ClaimedTask, type CommandRecord, type Entry, type InboxSignal, type RunRecord, type TaskRecord } from "../core/model.js"
+import {
+  isTerminal,
+  type AttemptRecord,
+  type ClaimedTask,
+  type CommandRecord,
+  type Entry,
+  type InboxSignal,
+  type RunRecord,
+  type TaskRecord,
+} from "../core/model.js"
 import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService } from "./Store.js"
 
 interface MemTask extends NewTask {
@@ -67,7 +76,15 @@ export const make = (): StoreService => {
       if (c.task._tag === "Done") tasks.delete(k)
       else {
         const t = tasks.get(k)!
-        tasks.set(k, { runId: t.runId, seq: t.seq, queue: t.queue, kind: t.kind, attempt: c.task.attempt, visibleAt: c.task.visibleAt, availableAt: c.task.visibleAt })
+        tasks.set(k, {
+          runId: t.runId,
+          seq: t.seq,
+          queue: t.queue,
+          kind: t.kind,
+          attempt: c.task.attempt,
+          visibleAt: c.task.visibleAt,
+          availableAt: c.task.visibleAt,
+        })
       }
     }
     const journal = journals.get(c.runId)!
@@ -138,16 +155,21 @@ export const make = (): StoreService => {
       Effect.sync(() => {
         const out: Array<PendingDeadline> = []
         for (const [runId, journal] of journals) {
-          for (const e of journal) if (e && e.status === "pending" && e.deadline) out.push({ runId, seq: e.seq, kind: e.kind, name: e.name, deadline: e.deadline })
+          for (const e of journal)
+            if (e && e.status === "pending" && e.deadline) out.push({ runId, seq: e.seq, kind: e.kind, name: e.name, deadline: e.deadline })
         }
         return out.slice(0, limit)
       }),
-    getInbox: (runId) =>
-      Effect.sync(() => (inbox.get(runId) ?? []).filter((x) => x.consumedSeq === undefined).map(({ consumedSeq: _c, ...signal }) => signal)),
+    getInbox: (runId) => Effect.sync(() => (inbox.get(runId) ?? []).filter((x) => x.consumedSeq === undefined).map(({ consumedSeq: _c, ...signal }) => signal)),
     getCommands: (runId) => Effect.sync(() => [...(commands.get(runId) ?? [])]),
     getAttempts: (runId) => Effect.sync(() => [...(attempts.get(runId) ?? [])].sort((a, b) => a.seq - b.seq || a.attempt - b.attempt)),
     getTasks: (runId) =>
-      Effect.sync(() => [...tasks.values()].filter((t) => t.runId === runId).sort((a, b) => a.seq - b.seq).map(taskView)),
+      Effect.sync(() =>
+        [...tasks.values()]
+          .filter((t) => t.runId === runId)
+          .sort((a, b) => a.seq - b.seq)
+          .map(taskView),
+      ),
     listRuns: (filter) =>
       Effect.sync(() =>
         [...runs.values()]
@@ -175,7 +197,19 @@ export const make = (): StoreService => {
           const { claimId, token, tokenHash } = newClaim()
           Object.assign(t, { claimId, tokenHash, owner, leaseUntil, availableAt: leaseUntil })
           const run = runs.get(t.runId)!
-          return { runId: t.runId, seq: t.seq, queue: t.queue, kind: t.kind, attempt: t.attempt, visibleAt: t.visibleAt, workflow: run.workflow, owner, claimId, token, leaseUntil }
+          return {
+            runId: t.runId,
+            seq: t.seq,
+            queue: t.queue,
+            kind: t.kind,
+            attempt: t.attempt,
+            visibleAt: t.visibleAt,
+            workflow: run.workflow,
+            owner,
+            claimId,
+            token,
+            leaseUntil,
+          }
         })
       }),
     commit: (c) => Effect.sync(() => commit(c)),
@@ -191,7 +225,15 @@ export const make = (): StoreService => {
       Effect.sync(() => {
         const task = currentClaim(claim)
         if (!task) return false
-        tasks.set(key(task.runId, task.seq), { runId: task.runId, seq: task.seq, queue: task.queue, kind: task.kind, attempt: task.attempt, visibleAt, availableAt: visibleAt })
+        tasks.set(key(task.runId, task.seq), {
+          runId: task.runId,
+          seq: task.seq,
+          queue: task.queue,
+          kind: task.kind,
+          attempt: task.attempt,
+          visibleAt,
+          availableAt: visibleAt,
+        })
         return true
       }),
     nextDueAt: (queue) =>

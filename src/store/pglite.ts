@@ -100,7 +100,14 @@ export const describeEmbedded = (info: EmbeddedStoreInfo): string => {
     case "memory":
       return "embedded store in memory"
     case "holder": {
-      const how = info.tookOverFrom !== undefined ? `taken over from process ${info.tookOverFrom}` : info.created === "template" ? "created from the template" : info.created === "initdb" ? "created" : "opened"
+      const how =
+        info.tookOverFrom !== undefined
+          ? `taken over from process ${info.tookOverFrom}`
+          : info.created === "template"
+            ? "created from the template"
+            : info.created === "initdb"
+              ? "created"
+              : "opened"
       return `embedded store ${info.dataDir} (${how} in ${info.openMs} ms, ${info.socket ? `serving ${info.socket}` : "not serving"})`
     }
     case "client":
@@ -133,7 +140,9 @@ const migrateAsAsked = (client: SqlClient, options: PgliteStoreOptions, where: s
  */
 const register = (store: StoreService, info: EmbeddedStoreInfo, options: PgliteStoreOptions) =>
   Effect.sync(() => infos.set(store, info)).pipe(
-    Effect.zipRight(info.mode === "memory" ? Effect.void : options.announce === true ? Effect.logInfo(describeEmbedded(info)) : Effect.logDebug(describeEmbedded(info))),
+    Effect.zipRight(
+      info.mode === "memory" ? Effect.void : options.announce === true ? Effect.logInfo(describeEmbedded(info)) : Effect.logDebug(describeEmbedded(info)),
+    ),
     Effect.as(store),
   )
 
@@ -169,7 +178,13 @@ const openHolder = (dataDir: string, options: PgliteStoreOptions, socket: Socket
     )
     const client = pgliteClient(holding.db, holding.server?.listen)
     yield* migrateAsAsked(client, options, dataDir)
-    const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: holding.created, openMs: holding.openMs, ...(holding.server ? { socket: holding.server.path } : {}) }
+    const info: EmbeddedStoreInfo = {
+      mode: "holder",
+      dataDir,
+      created: holding.created,
+      openMs: holding.openMs,
+      ...(holding.server ? { socket: holding.server.path } : {}),
+    }
     return yield* register(makeSqlStore(client, "pglite"), info, options)
   })
 
@@ -188,7 +203,14 @@ const openClient = (dataDir: string, record: LockRecord & { readonly socket: str
           mustExist: false,
           connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
           onTakeover: (holding, previous) => {
-            const info: EmbeddedStoreInfo = { mode: "holder", dataDir, created: holding.created, openMs: holding.openMs, socket: holding.server!.path, tookOverFrom: previous?.pid ?? record.pid }
+            const info: EmbeddedStoreInfo = {
+              mode: "holder",
+              dataDir,
+              created: holding.created,
+              openMs: holding.openMs,
+              socket: holding.server!.path,
+              tookOverFrom: previous?.pid ?? record.pid,
+            }
             if (store) infos.set(store, info)
             Runtime.runFork(runtime)(Effect.logInfo(describeEmbedded(info)))
           },
@@ -275,7 +297,9 @@ export const make = (options: PgliteStoreOptions = {}): Effect.Effect<StoreServi
     }
     yield* Effect.try({ try: () => mkdirSync(dataDir, { recursive: true, mode: 0o700 }), catch: (cause) => storeError("open", cause) })
     const decision = yield* decide(dataDir, options)
-    return decision._tag === "Holder" ? yield* openHolder(dataDir, options, decision.socket, decision.release) : yield* openClient(dataDir, decision.record, options)
+    return decision._tag === "Holder"
+      ? yield* openHolder(dataDir, options, decision.socket, decision.release)
+      : yield* openClient(dataDir, decision.record, options)
   })
 
 /** A scoped layer providing the PGlite Store; the database closes (and the lock is released) when the layer is released. */

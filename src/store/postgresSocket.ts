@@ -61,7 +61,12 @@ const HOLD_MS = 10 * 60_000
 const TX_END = /^(commit|rollback|end|abort|prepare\s+transaction)\b(?!\s+to\b)/
 
 const endsTransaction = (buf: Buffer, start: number, end: number): boolean =>
-  TX_END.test(buf.toString("latin1", start, Math.min(end, start + 48)).trimStart().toLowerCase())
+  TX_END.test(
+    buf
+      .toString("latin1", start, Math.min(end, start + 48))
+      .trimStart()
+      .toLowerCase(),
+  )
 
 /** Mark on socket factories made here, so a store can tell an `sql` it already guarded. */
 const GUARD = Symbol.for("squid-mesh.postgresSocketGuard")
@@ -191,7 +196,10 @@ class GuardedSocket extends EventEmitter {
 
   private onRawClose(hadError: boolean): void {
     if (this.closeEmitted || this.dead) return
-    if (!this.established || this.ending) return this.emitClose(hadError)
+    if (!this.established || this.ending) {
+      this.emitClose(hadError)
+      return
+    }
     // A clean close (the server went away): reject what is in flight before postgres.js
     // sees the close, so its reactions write to this object, not to a null socket.
     this.failure = connectionError("CONNECTION_CLOSED", this.host, this.port)
@@ -225,9 +233,13 @@ class GuardedSocket extends EventEmitter {
       this.wroteWhileDead = false
       this.quiet = 0
       this.emitError(this.failure!)
-      return this.kick()
+      this.kick()
+      return
     }
-    if (++this.quiet < QUIET_TURNS && !exhausted) return this.kick()
+    if (++this.quiet < QUIET_TURNS && !exhausted) {
+      this.kick()
+      return
+    }
     // A transaction's owner still holds the connection: wait for its next write (or the valve).
     if (this.inTransaction && !this.endSent && !this.holdExpired && !exhausted) return
     // hadError=false makes postgres.js reject anything still queued with CONNECTION_CLOSED

@@ -78,7 +78,11 @@ export const drain = (options: DrainOptions = {}): Effect.Effect<ReadonlyArray<E
     const results: Array<ExecuteResult> = []
     const max = options.maxTasks ?? 100_000
     while (results.length < max) {
-      const r = yield* mesh.executeNext({ queue: options.queue ?? "default", ownerId: options.ownerId ?? "test-worker", ...(options.leaseFor ? { leaseFor: options.leaseFor } : {}) })
+      const r = yield* mesh.executeNext({
+        queue: options.queue ?? "default",
+        ownerId: options.ownerId ?? "test-worker",
+        ...(options.leaseFor ? { leaseFor: options.leaseFor } : {}),
+      })
       if (r._tag === "Idle") break
       results.push(r)
     }
@@ -86,8 +90,7 @@ export const drain = (options: DrainOptions = {}): Effect.Effect<ReadonlyArray<E
   })
 
 /** Moves the TestClock forward by `duration`, then drains. */
-export const advance = (duration: Duration.DurationInput, options: DrainOptions = {}) =>
-  Effect.zipRight(TestClock.adjust(duration), drain(options))
+export const advance = (duration: Duration.DurationInput, options: DrainOptions = {}) => Effect.zipRight(TestClock.adjust(duration), drain(options))
 
 /** Options of `runUntilDone`. */
 export interface RunUntilOptions extends DrainOptions {
@@ -99,10 +102,7 @@ export interface RunUntilOptions extends DrainOptions {
  * Drains, then jumps the TestClock to the next due task, until the run is terminal or no
  * task is left (the run waits for something external). Returns the run with its history.
  */
-export const runUntilDone = (
-  runId: string,
-  options: RunUntilOptions = {},
-): Effect.Effect<RunView, ReadError, Mesh> =>
+export const runUntilDone = (runId: string, options: RunUntilOptions = {}): Effect.Effect<RunView, ReadError, Mesh> =>
   Effect.gen(function* () {
     const mesh = yield* Mesh
     const queue = options.queue ?? "default"

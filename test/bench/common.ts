@@ -24,8 +24,7 @@ export const now = (): number => performance.now()
 /** Epoch milliseconds with sub-ms resolution, comparable across processes of one machine. */
 export const epochNow = (): number => performance.timeOrigin + performance.now()
 
-export const r2 = (x: number | null | undefined): number | null =>
-  x == null || Number.isNaN(x) ? null : Math.round(x * 100) / 100
+export const r2 = (x: number | null | undefined): number | null => (x == null || Number.isNaN(x) ? null : Math.round(x * 100) / 100)
 
 /** Linear interpolation between closest ranks (numpy's default). */
 export const percentile = (values: ReadonlyArray<number>, p: number): number | null => {
@@ -51,7 +50,14 @@ export const latencyStats = (values: ReadonlyArray<number>, prefix = ""): Record
 /** Median of each numeric field across rounds (other fields from the last round). */
 export const medianRow = (rows: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...rows[rows.length - 1] }
-  for (const [k, v] of Object.entries(out)) if (typeof v === "number") out[k] = r2(percentile(rows.map((r) => r[k] as number), 50))
+  for (const [k, v] of Object.entries(out))
+    if (typeof v === "number")
+      out[k] = r2(
+        percentile(
+          rows.map((r) => r[k] as number),
+          50,
+        ),
+      )
   return out
 }
 
@@ -68,7 +74,14 @@ export const w1Result = (starts: ReadonlyArray<number>, ends: ReadonlyArray<numb
     runs_per_sec: r2((n * 1000) / totalMs),
     ...latencyStats(starts.map((s, i) => e[i]! - s)),
   }
-  if (bodyStarts) Object.assign(res, latencyStats(bodyStarts.map((b, i) => e[i]! - (b ?? NaN)), "exec_"))
+  if (bodyStarts)
+    Object.assign(
+      res,
+      latencyStats(
+        bodyStarts.map((b, i) => e[i]! - (b ?? NaN)),
+        "exec_",
+      ),
+    )
   return res
 }
 
@@ -186,10 +199,10 @@ export const resetSchema = async (admin: postgres.Sql) => {
 }
 
 export const countRuns = async (admin: postgres.Sql, workflow: string, status = "completed"): Promise<number> => {
-  const [row] = await admin.unsafe<Array<{ n: number }>>(
-    "SELECT count(*)::int AS n FROM squid_mesh.runs WHERE workflow = $1 AND status = $2",
-    [workflow, status],
-  )
+  const [row] = await admin.unsafe<Array<{ n: number }>>("SELECT count(*)::int AS n FROM squid_mesh.runs WHERE workflow = $1 AND status = $2", [
+    workflow,
+    status,
+  ])
   return row?.n ?? 0
 }
 
@@ -214,9 +227,7 @@ export interface Counters {
 }
 
 export const dbCounters = async (admin: postgres.Sql): Promise<Counters> => {
-  const [row] = await admin.unsafe<Array<{ xid: string; lsn: string }>>(
-    "SELECT pg_current_xact_id()::text::bigint AS xid, pg_current_wal_lsn()::text AS lsn",
-  )
+  const [row] = await admin.unsafe<Array<{ xid: string; lsn: string }>>("SELECT pg_current_xact_id()::text::bigint AS xid, pg_current_wal_lsn()::text AS lsn")
   return { xid: Number(row!.xid), lsn: row!.lsn, t: now(), cpu: process.cpuUsage(), busy: machineBusyMs() }
 }
 
@@ -273,13 +284,16 @@ export class CompletionTracker {
 export const trackedStore = (url: string, tracker: CompletionTracker, max = 10): Layer.Layer<Store, StoreError> =>
   Layer.effect(
     Store,
-    Effect.map(Store, (inner): StoreService => ({
-      ...inner,
-      commit: (c) =>
-        Effect.tap(inner.commit(c), (r) => {
-          if (r._tag === "Committed" && c.run?.status === "completed") tracker.record(c.runId)
-        }),
-    })),
+    Effect.map(
+      Store,
+      (inner): StoreService => ({
+        ...inner,
+        commit: (c) =>
+          Effect.tap(inner.commit(c), (r) => {
+            if (r._tag === "Committed" && c.run?.status === "completed") tracker.record(c.runId)
+          }),
+      }),
+    ),
   ).pipe(Layer.provide(PostgresStore.layer({ url, max })))
 
 /** Installs the common.js watchdog: a result line with ok:false and exit 3 after `ms`. */

@@ -94,7 +94,11 @@ export const selfTimes = (profile: CpuProfile, root: string, fromUs = -Infinity,
     byGroup.set(g, (byGroup.get(g) ?? 0) + n)
   }
   const pct = (n: number) => r2((100 * n) / Math.max(1, busy))!
-  const top = (n: number) => [...byFn.values()].sort((a, b) => b.n - a.n).slice(0, n).map((e) => ({ function: e.function, file: e.file, samples: e.n, self_pct: pct(e.n) }))
+  const top = (n: number) =>
+    [...byFn.values()]
+      .sort((a, b) => b.n - a.n)
+      .slice(0, n)
+      .map((e) => ({ function: e.function, file: e.file, samples: e.n, self_pct: pct(e.n) }))
   const groups = [...byGroup.entries()].sort((a, b) => b[1] - a[1]).map(([group, n]) => ({ group, samples: n, self_pct: pct(n) }))
   return { busy_samples: busy, idle_samples: idle, top, groups }
 }

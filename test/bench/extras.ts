@@ -39,8 +39,24 @@ import { fileURLToPath } from "node:url"
 import { Schema } from "effect"
 import { createMesh, PostgresStore, Step, Trigger, Workflow, type AnyWorkflow } from "../../src/index.js"
 import {
-  CompletionTracker, countRuns, dbCounters, dbDelta, emitLine, epochNow, log, medianRow, now, openDb, peakRssMb, r2,
-  resetSchema, sleep, trackedStore, w1Result, waitUntil, type BenchDb,
+  CompletionTracker,
+  countRuns,
+  dbCounters,
+  dbDelta,
+  emitLine,
+  epochNow,
+  log,
+  medianRow,
+  now,
+  openDb,
+  peakRssMb,
+  r2,
+  resetSchema,
+  sleep,
+  trackedStore,
+  w1Result,
+  waitUntil,
+  type BenchDb,
 } from "./common.js"
 import { activitySampler, claimProbeSql, explainSummary, modSinceAnalyze, statsDelta, tableStats } from "./pgdiag.js"
 import { makeW1, startAll } from "./workloads.js"
@@ -181,7 +197,14 @@ const w1Scaling = async (db: BenchDb) => {
     for (const [k, { procs, conc }] of configs.entries()) {
       const { row, results } = await scalingRound(db, procs, conc)
       rounds[k]!.push(row)
-      workerRss.push(...results.map((r) => ({ config: `${procs}x${conc}`, rss_ready_mb: r.rss_ready_mb, peak_rss_mb: r.peak_rss_mb, sampled_peak_rss_mb: r.sampled_peak_rss_mb })))
+      workerRss.push(
+        ...results.map((r) => ({
+          config: `${procs}x${conc}`,
+          rss_ready_mb: r.rss_ready_mb,
+          peak_rss_mb: r.peak_rss_mb,
+          sampled_peak_rss_mb: r.sampled_peak_rss_mb,
+        })),
+      )
     }
   }
   const rows: Array<Record<string, unknown>> = rounds.map((rs) => ({ ...medianRow(rs), runs_per_sec_per_round: rs.map((r) => r.runs_per_sec) }))
@@ -259,12 +282,21 @@ const claimWithBacklog = async (db: BenchDb) => {
       await waitUntil(() => runIds.every((id) => tracker.at.has(id)), 120000, 5, `${w.workflow.name} final commits`)
       const activity = await sampler.stop()
       await waitUntil(async () => (await countRuns(db.admin, w.workflow.name)) === SHORT, 30000, 20, `${w.workflow.name} completed`)
-      const res = w1Result(starts, runIds.map((id) => tracker.at.get(id)), w.body0)
+      const res = w1Result(
+        starts,
+        runIds.map((id) => tracker.at.get(id)),
+        w.body0,
+      )
       const dbf = await dbDelta(db.admin, db0, SHORT, "run")
       await worker.stop()
       return {
-        runs_per_sec: res.runs_per_sec, p50_ms: res.p50_ms, exec_p50_ms: res.exec_p50_ms, exec_p95_ms: res.exec_p95_ms,
-        write_tx_per_run: dbf.write_tx_per_run, cpu_node_cores: dbf.cpu_node_cores, cpu_other_cores: dbf.cpu_other_cores,
+        runs_per_sec: res.runs_per_sec,
+        p50_ms: res.p50_ms,
+        exec_p50_ms: res.exec_p50_ms,
+        exec_p95_ms: res.exec_p95_ms,
+        write_tx_per_run: dbf.write_tx_per_run,
+        cpu_node_cores: dbf.cpu_node_cores,
+        cpu_other_cores: dbf.cpu_other_cores,
         pg_active: activity,
         ...(stats0 ? { table_scans: statsDelta(stats0, await settledStats(), SHORT) } : {}),
         tasks_mod_since_analyze: [modAtStart, await modSinceAnalyze(db.admin, "tasks")],
@@ -300,7 +332,11 @@ const claimWithBacklog = async (db: BenchDb) => {
       table_scans: rs[0]!.table_scans,
       per_round: rs.map((r) => {
         const top = (r.pg_active as { top: Array<{ statement: string; avg_active: number }> }).top[0]
-        return { runs_per_sec: r.runs_per_sec, tasks_mod_since_analyze: (r.tasks_mod_since_analyze as Array<number>)[0], busiest: top ? `${top.statement} ${top.avg_active}` : null }
+        return {
+          runs_per_sec: r.runs_per_sec,
+          tasks_mod_since_analyze: (r.tasks_mod_since_analyze as Array<number>)[0],
+          busiest: top ? `${top.statement} ${top.avg_active}` : null,
+        }
       }),
     })
     const [a, b, c] = [summary(as), summary(bs), summary(cs)]
@@ -349,7 +385,13 @@ const peakRss = async (db: BenchDb) => {
     child.stdout!.on("data", (d: Buffer) => (text += d.toString()))
     child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`wfbench W1 exited with ${code}`))))
   })
-  const line = JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).pop()!) as Record<string, unknown>
+  const line = JSON.parse(
+    out
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .pop()!,
+  ) as Record<string, unknown>
   emitLine({
     measurement: "peak_rss",
     w1_process_peak_rss_mb: line.peak_rss_mb,

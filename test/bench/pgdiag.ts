@@ -125,7 +125,14 @@ export const statsDelta = (before: TableStats, after: TableStats, units: number)
     Object.entries(after)
       .map(([t, a]) => {
         const b = before[t] ?? { seq_scan: 0, seq_tup_read: 0, idx_scan: 0 }
-        return [t, { seq_scans_per_run: r2((a.seq_scan - b.seq_scan) / units), seq_rows_read_per_run: r2((a.seq_tup_read - b.seq_tup_read) / units), idx_scans_per_run: r2((a.idx_scan - b.idx_scan) / units) }] as const
+        return [
+          t,
+          {
+            seq_scans_per_run: r2((a.seq_scan - b.seq_scan) / units),
+            seq_rows_read_per_run: r2((a.seq_tup_read - b.seq_tup_read) / units),
+            idx_scans_per_run: r2((a.idx_scan - b.idx_scan) / units),
+          },
+        ] as const
       })
       .filter(([, d]) => (d.seq_scans_per_run ?? 0) > 0 || (d.idx_scans_per_run ?? 0) > 0),
   )

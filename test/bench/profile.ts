@@ -87,7 +87,9 @@ const runChild = (url: string, dir: string) =>
   })
 
 const newestProfile = (dir: string): string => {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f))
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f))
   if (!files.length) throw new Error(`no .cpuprofile in ${dir}`)
   return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!
 }
@@ -135,7 +137,9 @@ const main = async () => {
     }
     emitLine(summary)
     log(`\nW1 ${N} runs × 3 steps, ${summary.runs_per_sec} runs/s, window ${summary.window_ms} ms`)
-    log(`Node ${summary.node_us_per_step} µs/step (${summary.node_cores} cores), Postgres ${summary.pg_us_per_step} µs/step (${summary.pg_cores} cores, ${summary.pg_processes} processes)`)
+    log(
+      `Node ${summary.node_us_per_step} µs/step (${summary.node_cores} cores), Postgres ${summary.pg_us_per_step} µs/step (${summary.pg_cores} cores, ${summary.pg_processes} processes)`,
+    )
     log(`top ${topN} by self time (share of ${summary.profile_busy_samples} non-idle main-thread samples; µs/step = share × Node µs/step):`)
     for (const t of summary.top_self) log(`  ${String(t.self_pct).padStart(6)}%  ${String(t.est_us_per_step).padStart(7)} µs  ${t.function}  ${t.file}`)
     log("by group:", summary.by_group.map((g) => `${g.group} ${g.self_pct}%`).join(", "))

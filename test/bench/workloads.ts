@@ -132,7 +132,13 @@ export const runW1 = async (db: BenchDb, hooks: WindowHooks = {}) => {
     const ends = completion === "final_commit" ? runIds.map((id) => m.tracker.at.get(id)) : w1.bodyEnd
     const res = w1Result(starts, ends, w1.body0)
     const body = w1Result(starts, w1.bodyEnd)
-    const lag = completion === "final_commit" ? latencyStats(runIds.map((id, i) => m.tracker.at.get(id)! - w1.bodyEnd[i]!), "commit_lag_") : {}
+    const lag =
+      completion === "final_commit"
+        ? latencyStats(
+            runIds.map((id, i) => m.tracker.at.get(id)! - w1.bodyEnd[i]!),
+            "commit_lag_",
+          )
+        : {}
     const dbFields = await dbDelta(db.admin, db0, N, "run")
     await hooks.after?.()
     return {

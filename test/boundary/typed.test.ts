@@ -119,7 +119,8 @@ describe("typed boundary at run time", () => {
       const history = (yield* mesh.inspectRun(cold.runId, { history: true })).history!
       expect(history.find((e) => e.name === "due-typed")?.output).toBe("2026-01-04T00:00:00.000Z")
       expect(history.find((e) => e.name === "amounts")?.output).toEqual({ cents: "1250", at: "2026-01-01T00:00:00.000Z" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [PlaceOrder, Empty] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [PlaceOrder, Empty] }))),
+  )
 
   const Bad = Step.make("bad-output", { run: () => "not a date" as unknown as Date, output: Schema.DateFromSelf })
   const BadOutput = Workflow.make({
@@ -138,7 +139,8 @@ describe("typed boundary at run time", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run.status).toBe("failed")
       expect(run.history?.[0]).toMatchObject({ status: "failed", attemptCount: 1, error: { code: "output_invalid" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [BadOutput] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [BadOutput] }))),
+  )
 
   it("awaitRun given another workflow's run is an InvalidWorkflowError", async () => {
     const mesh = await createMesh({ workflows: [PlaceOrder, Empty], store: { kind: "memory" } })

@@ -21,8 +21,16 @@ const definitionCases: ReadonlyArray<readonly [string, () => unknown, { readonly
   ["step timeout zero", () => Step.make("s", { run: () => 1, timeout: 0 }), { field: "timeout" }],
   ["retry.maxAttempts zero", () => Step.make("s", { run: () => 1, retry: { maxAttempts: 0 } }), { field: "retry.maxAttempts", value: "0" }],
   ["retry.maxAttempts fractional", () => Step.make("s", { run: () => 1, retry: { maxAttempts: 2.5 } }), { field: "retry.maxAttempts" }],
-  ["backoff min not a duration", () => Step.make("s", { run: () => 1, retry: { backoff: { type: "exponential", min: "soon" as never, max: "1 minute" } } }), { field: "retry.backoff.min" }],
-  ["backoff max below min", () => Step.make("s", { run: () => 1, retry: { backoff: { type: "exponential", min: "1 minute", max: "1 second" } } }), { field: "retry.backoff.max" }],
+  [
+    "backoff min not a duration",
+    () => Step.make("s", { run: () => 1, retry: { backoff: { type: "exponential", min: "soon" as never, max: "1 minute" } } }),
+    { field: "retry.backoff.min" },
+  ],
+  [
+    "backoff max below min",
+    () => Step.make("s", { run: () => 1, retry: { backoff: { type: "exponential", min: "1 minute", max: "1 second" } } }),
+    { field: "retry.backoff.max" },
+  ],
   ["backoff of unknown type", () => Step.make("s", { run: () => 1, retry: { backoff: { type: "linear" } as never } }), { field: "retry.backoff" }],
   ["fixed backoff delay negative", () => Step.make("s", { run: () => 1, retry: { backoff: { type: "fixed", delay: -1 } } }), { field: "retry.backoff.delay" }],
   ["retry.schedule not a Schedule", () => Step.make("s", { run: () => 1, retry: { schedule: "daily" as never } }), { field: "retry.schedule" }],
@@ -110,27 +118,87 @@ const snapshot = Effect.gen(function* () {
 
 type Call = Effect.Effect<unknown, unknown, Mesh.Mesh>
 const callCases: ReadonlyArray<readonly [string, Call, Record<string, unknown>]> = [
-  ["start: actor not a string", Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { actor: 42 as never })), { _tag: "InvalidOptionError", option: "actor", value: "42" }],
-  ["start: metadata not an object", Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { metadata: "x" as never })), { _tag: "InvalidOptionError", option: "metadata" }],
-  ["start: runId not a UUID", Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { runId: "nope" })), { _tag: "InvalidOptionError", option: "runId" }],
-  ["start: empty idempotency key", Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { idempotencyKey: "" })), { _tag: "InvalidOptionError", option: "idempotencyKey" }],
-  ["start: a cron trigger", Effect.flatMap(Mesh.Mesh, (m) => m.start("order", {}, { trigger: "nightly" })), { _tag: "InvalidTriggerError", trigger: "nightly", available: ["manual"] }],
+  [
+    "start: actor not a string",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { actor: 42 as never })),
+    { _tag: "InvalidOptionError", option: "actor", value: "42" },
+  ],
+  [
+    "start: metadata not an object",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { metadata: "x" as never })),
+    { _tag: "InvalidOptionError", option: "metadata" },
+  ],
+  [
+    "start: runId not a UUID",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { runId: "nope" })),
+    { _tag: "InvalidOptionError", option: "runId" },
+  ],
+  [
+    "start: empty idempotency key",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "o" }, { idempotencyKey: "" })),
+    { _tag: "InvalidOptionError", option: "idempotencyKey" },
+  ],
+  [
+    "start: a cron trigger",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start("order", {}, { trigger: "nightly" })),
+    { _tag: "InvalidTriggerError", trigger: "nightly", available: ["manual"] },
+  ],
   ["start: a cron-only workflow", Effect.flatMap(Mesh.Mesh, (m) => m.start("nightly-only", {})), { _tag: "InvalidTriggerError", available: [] }],
-  ["start: unknown trigger", Effect.flatMap(Mesh.Mesh, (m) => m.start("order", { orderId: "o" }, { trigger: "nope" })), { _tag: "InvalidTriggerError", trigger: "nope" }],
-  ["start: payload over the limit", Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "x".repeat(5_000) })), { _tag: "PayloadTooLargeError", what: "payload", limit: 4096 }],
+  [
+    "start: unknown trigger",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start("order", { orderId: "o" }, { trigger: "nope" })),
+    { _tag: "InvalidTriggerError", trigger: "nope" },
+  ],
+  [
+    "start: payload over the limit",
+    Effect.flatMap(Mesh.Mesh, (m) => m.start(Order, { orderId: "x".repeat(5_000) })),
+    { _tag: "PayloadTooLargeError", what: "payload", limit: 4096 },
+  ],
   ["start: payload of the wrong shape", Effect.flatMap(Mesh.Mesh, (m) => m.start("order", { orderId: 7 })), { _tag: "InvalidPayloadError" }],
-  ["awaitRun: timeout malformed", Effect.flatMap(Mesh.Mesh, (m) => m.awaitRun("7f1c0b9e-8f0e-4f59-9a57-3f1d2b1c0a11", { timeout: "soon" as never })), { _tag: "InvalidOptionError", option: "timeout" }],
-  ["awaitRun: pollInterval zero", Effect.flatMap(Mesh.Mesh, (m) => m.awaitRun("7f1c0b9e-8f0e-4f59-9a57-3f1d2b1c0a11", { pollInterval: 0 })), { _tag: "InvalidOptionError", option: "pollInterval" }],
-  ["worker: concurrency negative", Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ concurrency: -1 }))), { _tag: "InvalidOptionError", option: "concurrency", value: "-1" }],
-  ["worker: concurrency fractional", Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ concurrency: 1.5 }))), { _tag: "InvalidOptionError", option: "concurrency" }],
-  ["worker: pollInterval malformed", Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ pollInterval: "often" as never }))), { _tag: "InvalidOptionError", option: "pollInterval" }],
+  [
+    "awaitRun: timeout malformed",
+    Effect.flatMap(Mesh.Mesh, (m) => m.awaitRun("7f1c0b9e-8f0e-4f59-9a57-3f1d2b1c0a11", { timeout: "soon" as never })),
+    { _tag: "InvalidOptionError", option: "timeout" },
+  ],
+  [
+    "awaitRun: pollInterval zero",
+    Effect.flatMap(Mesh.Mesh, (m) => m.awaitRun("7f1c0b9e-8f0e-4f59-9a57-3f1d2b1c0a11", { pollInterval: 0 })),
+    { _tag: "InvalidOptionError", option: "pollInterval" },
+  ],
+  [
+    "worker: concurrency negative",
+    Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ concurrency: -1 }))),
+    { _tag: "InvalidOptionError", option: "concurrency", value: "-1" },
+  ],
+  [
+    "worker: concurrency fractional",
+    Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ concurrency: 1.5 }))),
+    { _tag: "InvalidOptionError", option: "concurrency" },
+  ],
+  [
+    "worker: pollInterval malformed",
+    Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ pollInterval: "often" as never }))),
+    { _tag: "InvalidOptionError", option: "pollInterval" },
+  ],
   ["worker: leaseFor zero", Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.worker({ leaseFor: 0 }))), { _tag: "InvalidOptionError", option: "leaseFor" }],
-  ["executeNext: leaseFor malformed", Effect.flatMap(Mesh.Mesh, (m) => m.executeNext({ leaseFor: "long" as never })), { _tag: "InvalidOptionError", option: "leaseFor" }],
-  ["listRuns: unknown status", Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ status: "bogus" as never })), { _tag: "InvalidOptionError", option: "status", value: '"bogus"' }],
+  [
+    "executeNext: leaseFor malformed",
+    Effect.flatMap(Mesh.Mesh, (m) => m.executeNext({ leaseFor: "long" as never })),
+    { _tag: "InvalidOptionError", option: "leaseFor" },
+  ],
+  [
+    "listRuns: unknown status",
+    Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ status: "bogus" as never })),
+    { _tag: "InvalidOptionError", option: "status", value: '"bogus"' },
+  ],
   ["listRuns: negative limit", Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ limit: -5 })), { _tag: "InvalidOptionError", option: "limit", value: "-5" }],
   ["listRuns: limit too large", Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ limit: 50_000 })), { _tag: "InvalidOptionError", option: "limit" }],
   ["listRuns: unknown filter", Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ tenant: "acme" } as never)), { _tag: "InvalidOptionError", option: "tenant" }],
-  ["listRuns: unknown deadline status", Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ deadline: "late" as never })), { _tag: "InvalidOptionError", option: "deadline" }],
+  [
+    "listRuns: unknown deadline status",
+    Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ deadline: "late" as never })),
+    { _tag: "InvalidOptionError", option: "deadline" },
+  ],
 ]
 
 describe("calls refuse bad input with a tagged error and write nothing", () => {
@@ -165,7 +233,8 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
       ] as const
       for (const [call, expected] of refused) expect(yield* Effect.flip(call as Effect.Effect<unknown, unknown>)).toMatchObject(expected)
       expect(yield* snapshot).toBe(before)
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer)),
+  )
 
   it.effect("rerun of a run that is not terminal is refused with not_terminal", () =>
     Effect.gen(function* () {
@@ -174,7 +243,8 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
       const before = yield* snapshot
       expect(yield* Effect.flip(mesh.rerun(runId, { actor: "ops" }))).toMatchObject({ _tag: "RerunRefusedError", reason: "not_terminal" })
       expect(yield* snapshot).toBe(before)
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer)),
+  )
 
   it.effect("awaitRun on a run that does not finish in time fails with AwaitTimeoutError", () =>
     Effect.gen(function* () {
@@ -183,7 +253,8 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
       const waiting = yield* Effect.fork(Effect.flip(mesh.awaitRun(runId, { timeout: "5 seconds", pollInterval: "1 second" })))
       yield* TestMesh.advance("6 seconds")
       expect(yield* waiting.await.pipe(Effect.flatten)).toMatchObject({ _tag: "AwaitTimeoutError", runId, status: "paused", timeoutMs: 5000 })
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer)),
+  )
 
   it.effect("a step result over the output limit fails the step for good with output_too_large", () =>
     Effect.gen(function* () {
@@ -192,14 +263,18 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run.status).toBe("failed")
       expect(run.history?.[0]).toMatchObject({ status: "failed", attemptCount: 1, error: { code: "output_too_large", retryable: false } })
-    }).pipe(Effect.provide(layer)))
+    }).pipe(Effect.provide(layer)),
+  )
 
   it("engine options are checked when the mesh is made", async () => {
     await expect(createMesh({ workflows: [Order], store: { kind: "memory" }, limits: { payloadBytes: 0 } })).rejects.toMatchObject({
       _tag: "InvalidOptionError",
       option: "limits.payloadBytes",
     })
-    await expect(createMesh({ workflows: [Order], store: { kind: "memory" }, cacheSize: -1 })).rejects.toMatchObject({ _tag: "InvalidOptionError", option: "cacheSize" })
+    await expect(createMesh({ workflows: [Order], store: { kind: "memory" }, cacheSize: -1 })).rejects.toMatchObject({
+      _tag: "InvalidOptionError",
+      option: "cacheSize",
+    })
   })
 
   it("idempotent start compares the resolved input: a defaulted field written out is the same request", async () => {

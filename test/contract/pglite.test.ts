@@ -45,7 +45,14 @@ const migrationRows = async (dataDir: string) => {
 describe("migrations", () => {
   it("lists the package's migration files in version order", () => {
     const migrations = loadMigrations()
-    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([[1, "init", "0001_init.sql"], [2, "commands", "0002_commands.sql"], [3, "signals", "0003_signals.sql"], [4, "rerun", "0004_rerun.sql"], [5, "deadlines", "0005_deadlines.sql"], [6, "children", "0006_children.sql"]])
+    expect(migrations.map((m) => [m.version, m.name, m.filename])).toStrictEqual([
+      [1, "init", "0001_init.sql"],
+      [2, "commands", "0002_commands.sql"],
+      [3, "signals", "0003_signals.sql"],
+      [4, "rerun", "0004_rerun.sql"],
+      [5, "deadlines", "0005_deadlines.sql"],
+      [6, "children", "0006_children.sql"],
+    ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
   })
@@ -58,7 +65,14 @@ describe("migrations", () => {
       expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 6])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
-      expect(rows).toStrictEqual([{ version: 1, name: "init" }, { version: 2, name: "commands" }, { version: 3, name: "signals" }, { version: 4, name: "rerun" }, { version: 5, name: "deadlines" }, { version: 6, name: "children" }])
+      expect(rows).toStrictEqual([
+        { version: 1, name: "init" },
+        { version: 2, name: "commands" },
+        { version: 3, name: "signals" },
+        { version: 4, name: "rerun" },
+        { version: 5, name: "deadlines" },
+        { version: 6, name: "children" },
+      ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
       )
@@ -72,7 +86,10 @@ describe("migrations", () => {
     const db = await PGlite.create()
     try {
       const client = PgliteStore.pgliteClient(db)
-      const broken = [...loadMigrations(), { version: 2, name: "broken", filename: "0002_broken.sql", path: "", sql: "CREATE TABLE squid_mesh.x (a int); SELECT nope;" }]
+      const broken = [
+        ...loadMigrations(),
+        { version: 2, name: "broken", filename: "0002_broken.sql", path: "", sql: "CREATE TABLE squid_mesh.x (a int); SELECT nope;" },
+      ]
       await expect(migrate(client, broken)).rejects.toThrow()
       const { rows } = await db.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = 'squid_mesh'")
       expect(rows).toStrictEqual([])
@@ -110,7 +127,14 @@ describe("PGlite store", () => {
       ),
     )
     const firstMigrations = await migrationRows(dataDir)
-    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([[1, "init"], [2, "commands"], [3, "signals"], [4, "rerun"], [5, "deadlines"], [6, "children"]])
+    expect(firstMigrations.map((m) => [m.version, m.name])).toStrictEqual([
+      [1, "init"],
+      [2, "commands"],
+      [3, "signals"],
+      [4, "rerun"],
+      [5, "deadlines"],
+      [6, "children"],
+    ])
 
     const reopened = await Effect.runPromise(
       Effect.scoped(
@@ -179,7 +203,12 @@ describe("PGlite store", () => {
             tasks: [{ runId: record.id, seq: 1, queue: "default", kind: "step", attempt: 1, visibleAt: T0 }],
           })
           yield* store.commit({ runId: record.id, now: T0 + 1, expectedRevision: 0, resolve: [], append: [], attempts: [attempt], tasks: [], withdraw: [] })
-          const snapshot = Effect.all({ run: store.getRun(record.id), journal: store.getJournal(record.id), tasks: store.getTasks(record.id), attempts: store.getAttempts(record.id) })
+          const snapshot = Effect.all({
+            run: store.getRun(record.id),
+            journal: store.getJournal(record.id),
+            tasks: store.getTasks(record.id),
+            attempts: store.getAttempts(record.id),
+          })
           const before = yield* snapshot
           // The journal and task writes come before the attempts insert, which hits the primary key.
           const exit = yield* Effect.exit(

@@ -39,12 +39,29 @@ describe("postgres-only", () => {
       Effect.gen(function* () {
         const store = yield* PostgresStore.make({ url: db.url, max: 8 })
         const queue = `q-${randomUUID()}`
-        const runs = Array.from({ length: 40 }, (): RunRecord => ({
-          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
-          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0,
-        }))
+        const runs = Array.from(
+          { length: 40 },
+          (): RunRecord => ({
+            id: randomUUID(),
+            workflow: "w",
+            trigger: "manual",
+            queue,
+            status: "running",
+            input: {},
+            revision: 1,
+            requestHash: "r",
+            definitionHash: "d",
+            createdAt: 0,
+            updatedAt: 0,
+          }),
+        )
         yield* Effect.forEach(runs, (run) =>
-          store.createRun({ run, entries: [], tasks: [1, 2, 3].map((seq) => ({ runId: run.id, seq, queue, kind: "step" as const, attempt: 1, visibleAt: 0 })) }))
+          store.createRun({
+            run,
+            entries: [],
+            tasks: [1, 2, 3].map((seq) => ({ runId: run.id, seq, queue, kind: "step" as const, attempt: 1, visibleAt: 0 })),
+          }),
+        )
         const claims = yield* Effect.all(
           Array.from({ length: 8 }, (_, i) => store.claim({ queue, owner: `w${i}`, now: 10, leaseUntil: 1_000, limit: 20 })),
           { concurrency: "unbounded" },
@@ -62,11 +79,27 @@ describe("postgres-only", () => {
       Effect.gen(function* () {
         const store = yield* PostgresStore.make({ url: db.url, max: 4 })
         const queue = `q-${randomUUID()}`
-        const runs = Array.from({ length: 60 }, (): RunRecord => ({
-          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
-          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0,
-        }))
-        yield* Effect.forEach(runs, (run) => store.createRun({ run, entries: [], tasks: [{ runId: run.id, seq: 1, queue, kind: "step", attempt: 1, visibleAt: 0 }] }), { concurrency: "unbounded" })
+        const runs = Array.from(
+          { length: 60 },
+          (): RunRecord => ({
+            id: randomUUID(),
+            workflow: "w",
+            trigger: "manual",
+            queue,
+            status: "running",
+            input: {},
+            revision: 1,
+            requestHash: "r",
+            definitionHash: "d",
+            createdAt: 0,
+            updatedAt: 0,
+          }),
+        )
+        yield* Effect.forEach(
+          runs,
+          (run) => store.createRun({ run, entries: [], tasks: [{ runId: run.id, seq: 1, queue, kind: "step", attempt: 1, visibleAt: 0 }] }),
+          { concurrency: "unbounded" },
+        )
         const claims = yield* store.claim({ queue, owner: "w", now: 10, leaseUntil: 10_000, limit: 60 })
         expect(claims).toHaveLength(60)
         // Every third commit uses a wrong token (stale), every fifth a wrong revision; the rest are valid.
@@ -74,9 +107,17 @@ describe("postgres-only", () => {
           claims,
           (t, k) =>
             store.commit({
-              runId: t.runId, now: 20, fence: { runId: t.runId, seq: 1, claimId: t.claimId, token: k % 3 === 0 ? "wrong" : t.token },
-              task: { _tag: "Done" }, expectedRevision: k % 5 === 0 ? 7 : 1, run: { status: "completed", output: k },
-              resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
+              runId: t.runId,
+              now: 20,
+              fence: { runId: t.runId, seq: 1, claimId: t.claimId, token: k % 3 === 0 ? "wrong" : t.token },
+              task: { _tag: "Done" },
+              expectedRevision: k % 5 === 0 ? 7 : 1,
+              run: { status: "completed", output: k },
+              resolve: [],
+              append: [],
+              attempts: [],
+              tasks: [],
+              withdraw: [],
             }),
           { concurrency: "unbounded" },
         )
@@ -104,8 +145,18 @@ describe("postgres-only", () => {
         const store = yield* PostgresStore.make({ url: db.url, max: 4 })
         const queue = `q-${randomUUID()}`
         const mk = (extra: Partial<RunRecord> = {}): RunRecord => ({
-          id: randomUUID(), workflow: "w", trigger: "manual", queue, status: "running", input: {}, revision: 1,
-          requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0, ...extra,
+          id: randomUUID(),
+          workflow: "w",
+          trigger: "manual",
+          queue,
+          status: "running",
+          input: {},
+          revision: 1,
+          requestHash: "r",
+          definitionHash: "d",
+          createdAt: 0,
+          updatedAt: 0,
+          ...extra,
         })
         const parent = mk()
         const child = mk({ parentRunId: parent.id, parentSeq: 1 })
@@ -118,8 +169,16 @@ describe("postgres-only", () => {
           store.transaction!((scope) =>
             Effect.gen(function* () {
               const parked = yield* scope.commit({
-                runId: parent.id, now: 20, fence: { runId: parent.id, seq: 1, claimId: task!.claimId, token: task!.token },
-                task: { _tag: "Retry", attempt: 1, visibleAt: 3_600_000 }, expectedRevision: 1, resolve: [], append: [], attempts: [], tasks: [], withdraw: [],
+                runId: parent.id,
+                now: 20,
+                fence: { runId: parent.id, seq: 1, claimId: task!.claimId, token: task!.token },
+                task: { _tag: "Retry", attempt: 1, visibleAt: 3_600_000 },
+                expectedRevision: 1,
+                resolve: [],
+                append: [],
+                attempts: [],
+                tasks: [],
+                withdraw: [],
               })
               yield* Deferred.await(release)
               return parked
@@ -128,7 +187,20 @@ describe("postgres-only", () => {
         )
         // T2: the child ends while T1 is open; it blocks on the parent's row lock.
         while ((yield* Effect.promise(() => admin`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`))[0]!.n === 0 && parking.unsafePoll() === null) {
-          const ending = yield* Effect.fork(store.commit({ runId: child.id, now: 30, expectedRevision: 1, run: { status: "completed", output: 1 }, wakeParent: { runId: parent.id, seq: 1 }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] }))
+          const ending = yield* Effect.fork(
+            store.commit({
+              runId: child.id,
+              now: 30,
+              expectedRevision: 1,
+              run: { status: "completed", output: 1 },
+              wakeParent: { runId: parent.id, seq: 1 },
+              resolve: [],
+              append: [],
+              attempts: [],
+              tasks: [],
+              withdraw: [],
+            }),
+          )
           while ((yield* Effect.promise(() => admin`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`))[0]!.n === 0) yield* Effect.yieldNow()
           yield* Deferred.succeed(release, undefined)
           expect(yield* Fiber.join(parking)).toMatchObject({ _tag: "Committed" })
@@ -146,4 +218,3 @@ describe("postgres-only", () => {
     }
   })
 })
-

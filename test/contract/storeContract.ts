@@ -30,7 +30,7 @@ const orderedIds = (): readonly [string, string] => {
 }
 
 const nested: Json = {
-  text: "héllo \"quoted\" \\ ✓ 🦑",
+  text: 'héllo "quoted" \\ ✓ 🦑',
   int: 42,
   neg: -7,
   float: 3.25,
@@ -118,9 +118,7 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
 
     /** Everything the store holds about a run. */
     const snapshot = (runId: string) =>
-      run((s) =>
-        Effect.all({ run: s.getRun(runId), journal: s.getJournal(runId), tasks: s.getTasks(runId), attempts: s.getAttempts(runId) }),
-      )
+      run((s) => Effect.all({ run: s.getRun(runId), journal: s.getJournal(runId), tasks: s.getTasks(runId), attempts: s.getAttempts(runId) }))
 
     const claimOne = async (queue: string, owner: string, now: number, leaseUntil: number) => {
       const claimed = await run((s) => s.claim({ queue, owner, now, leaseUntil, limit: 1 }))
@@ -198,9 +196,23 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       it("createRun and commit honour a claim written with a new task (claimed inline)", async () => {
         const record = makeRun({ queue: `q-${randomUUID()}` })
         const token = "inline-token"
-        await seed(record, [], [task(record, 1, T0 + 1000, { claim: { claimId: "c-inline", tokenHash: sha256Hex(token), owner: "keeper", leaseUntil: T0 + 5000 } })])
+        await seed(
+          record,
+          [],
+          [task(record, 1, T0 + 1000, { claim: { claimId: "c-inline", tokenHash: sha256Hex(token), owner: "keeper", leaseUntil: T0 + 5000 } })],
+        )
         expect((await snapshot(record.id)).tasks).toStrictEqual([
-          { runId: record.id, seq: 1, queue: record.queue, kind: "step", attempt: 1, visibleAt: T0 + 1000, owner: "keeper", claimId: "c-inline", leaseUntil: T0 + 5000 },
+          {
+            runId: record.id,
+            seq: 1,
+            queue: record.queue,
+            kind: "step",
+            attempt: 1,
+            visibleAt: T0 + 1000,
+            owner: "keeper",
+            claimId: "c-inline",
+            leaseUntil: T0 + 5000,
+          },
         ])
         // Nobody else can claim it before its lease ends, even though it is due.
         expect(await run((s) => s.claim({ queue: record.queue, owner: "other", now: T0 + 2000, leaseUntil: T0 + 9000, limit: 5 }))).toStrictEqual([])
@@ -313,7 +325,17 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
         expect(again.token).not.toBe(claimed.token)
         expect(again.leaseUntil).toBe(T0 + 3000)
         const [t] = await run((s) => s.getTasks(record.id))
-        expect(t).toStrictEqual({ runId: record.id, seq: 1, queue: record.queue, kind: "step", attempt: 1, visibleAt: T0, owner: "owner-b", claimId: again.claimId, leaseUntil: T0 + 3000 })
+        expect(t).toStrictEqual({
+          runId: record.id,
+          seq: 1,
+          queue: record.queue,
+          kind: "step",
+          attempt: 1,
+          visibleAt: T0,
+          owner: "owner-b",
+          claimId: again.claimId,
+          leaseUntil: T0 + 3000,
+        })
       })
     })
 
@@ -322,7 +344,10 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
         const { record, claimed } = await setupClaimed()
         const now = T0 + 500
         const resolved = pendingStep(1, { status: "completed", output: { paid: true, ids: [1, 2] }, attempts: 1, resolvedAt: now })
-        const appended = [pendingStep(3, { input: null }), { seq: 4, kind: "sleep", name: "nap", status: "pending", input: now + 9000, attempts: 0, createdAt: now } as Entry]
+        const appended = [
+          pendingStep(3, { input: null }),
+          { seq: 4, kind: "sleep", name: "nap", status: "pending", input: now + 9000, attempts: 0, createdAt: now } as Entry,
+        ]
         const attempt: AttemptRecord = { seq: 1, attempt: 1, status: "completed", owner: "owner-a", startedAt: T0 + 1, finishedAt: now }
         const result = await run((s) =>
           s.commit({
@@ -444,7 +469,16 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       it("a Retry disposition reschedules the task: new attempt, new visibility, claim cleared", async () => {
         const { record, claimed } = await setupClaimed()
         const now = T0 + 200
-        const failed: AttemptRecord = { seq: 1, attempt: 1, status: "failed", error: errorInfo, owner: "owner-a", startedAt: T0 + 1, finishedAt: now, retryAt: T0 + 5000 }
+        const failed: AttemptRecord = {
+          seq: 1,
+          attempt: 1,
+          status: "failed",
+          error: errorInfo,
+          owner: "owner-a",
+          startedAt: T0 + 1,
+          finishedAt: now,
+          retryAt: T0 + 5000,
+        }
         const result = await run((s) =>
           s.commit({
             ...emptyCommit(record.id, now),
@@ -471,7 +505,9 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
         const next = await claimOne(record.queue, "owner-b", T0 + 5000, T0 + 9000)
         expect([next.seq, next.attempt, next.visibleAt]).toStrictEqual([1, 2, T0 + 5000])
         const second: AttemptRecord = { seq: 1, attempt: 2, status: "completed", owner: "owner-b", startedAt: T0 + 5000, finishedAt: T0 + 5100 }
-        await run((s) => s.commit({ ...emptyCommit(record.id, T0 + 5100), fence: refOf(next), task: { _tag: "Done" }, expectedRevision: 1, attempts: [second] }))
+        await run((s) =>
+          s.commit({ ...emptyCommit(record.id, T0 + 5100), fence: refOf(next), task: { _tag: "Done" }, expectedRevision: 1, attempts: [second] }),
+        )
         expect(await run((s) => s.getAttempts(record.id))).toStrictEqual([failed, second])
       })
 

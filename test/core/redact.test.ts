@@ -41,7 +41,18 @@ describe("redaction: secret shapes", () => {
 
   it("scrubs adversarial 200 KB inputs in linear time", () => {
     const fill = (unit: string) => unit.repeat(Math.ceil(200_000 / unit.length))
-    const inputs = [fill("a."), fill("a-"), `http://${fill("a:")}`, fill("<a"), fill("xoxb-"), fill("sk-"), `password=${fill(",a")}`, fill("token "), fill("u:p@"), `"password":"${fill("\\a")}`]
+    const inputs = [
+      fill("a."),
+      fill("a-"),
+      `http://${fill("a:")}`,
+      fill("<a"),
+      fill("xoxb-"),
+      fill("sk-"),
+      `password=${fill(",a")}`,
+      fill("token "),
+      fill("u:p@"),
+      `"password":"${fill("\\a")}`,
+    ]
     const started = performance.now()
     for (const input of inputs) defaultRedactor.scrub(input)
     expect(performance.now() - started).toBeLessThan(2_000) // a quadratic rule takes many seconds here
@@ -56,7 +67,13 @@ describe("redaction: secret shapes", () => {
 describe("redaction: structured values", () => {
   it("replaces secret-named fields deeply and scrubs strings", () => {
     expect(
-      redactValue({ a: { apiKey: "x", list: [{ refresh_token: "y", ok: 1 }] }, Authorization: "z", "x-api-key": "k", clientSecret: { nested: 1 }, note: "password=pw1" }),
+      redactValue({
+        a: { apiKey: "x", list: [{ refresh_token: "y", ok: 1 }] },
+        Authorization: "z",
+        "x-api-key": "k",
+        clientSecret: { nested: 1 },
+        note: "password=pw1",
+      }),
     ).toEqual({
       a: { apiKey: REDACTED, list: [{ refresh_token: REDACTED, ok: 1 }] },
       Authorization: REDACTED,
@@ -147,7 +164,9 @@ describe("redaction: step log lines", () => {
     const seen: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
     const capture = Logger.make(({ message, annotations }) => seen.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) }))
     const when = new Date(0)
-    const logged = Effect.logInfo("token=tok-Z123", new Error("password=pw-Z9"), { apiKey: "k", n: 1 }, when).pipe(Effect.annotateLogs({ password: "p", runId: "r-1" }))
+    const logged = Effect.logInfo("token=tok-Z123", new Error("password=pw-Z9"), { apiKey: "k", n: 1 }, when).pipe(
+      Effect.annotateLogs({ password: "p", runId: "r-1" }),
+    )
     await Effect.runPromise(withRedactedLogs(defaultRedactor, logged).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture))))
     const [line] = seen
     const [text, error, data, date] = line!.message as Array<unknown>

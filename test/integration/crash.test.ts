@@ -117,7 +117,13 @@ describe("crash safety (real Postgres, worker processes)", () => {
         `store failures ${JSON.stringify(supervisor.storeTotals().failureMessages)}` +
         (kills.afterCommitNotLanded.length > 0 ? `; after-commit kills whose commit did not land: ${JSON.stringify(kills.afterCommitNotLanded)}` : ""),
     )
-    expect(verdict.problems, `kill log (pauses and kills by pid and time):\n${readKillLog(s.killLog).filter((k) => k.kind === "freeze" || k.kind === "external").map((k) => JSON.stringify(k)).join("\n")}`).toEqual([])
+    expect(
+      verdict.problems,
+      `kill log (pauses and kills by pid and time):\n${readKillLog(s.killLog)
+        .filter((k) => k.kind === "freeze" || k.kind === "external")
+        .map((k) => JSON.stringify(k))
+        .join("\n")}`,
+    ).toEqual([])
     expect(counts).toEqual({ completed: RUNS })
     expect(verdict.ledgerRows).toBe(RUNS)
     expect(supervisor.unexpectedExits(), supervisor.describe()).toEqual([])

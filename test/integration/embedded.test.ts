@@ -119,7 +119,19 @@ describe("embedded store across processes", () => {
           const store = yield* PgliteStore.make({ dataDir, progress: false })
           const before = PgliteStore.storeInfo(store)
           yield* store.createRun({
-            run: { id: runId, workflow: "w", trigger: "manual", queue: "default", status: "running", input: { n: 1 }, revision: 0, requestHash: "r".repeat(64), definitionHash: "d".repeat(64), createdAt: 1, updatedAt: 1 },
+            run: {
+              id: runId,
+              workflow: "w",
+              trigger: "manual",
+              queue: "default",
+              status: "running",
+              input: { n: 1 },
+              revision: 0,
+              requestHash: "r".repeat(64),
+              definitionHash: "d".repeat(64),
+              createdAt: 1,
+              updatedAt: 1,
+            },
             entries: [],
             tasks: [],
           })
@@ -151,7 +163,19 @@ describe("embedded store across processes", () => {
     const viaSocket = await withStore(dataDir, (store) =>
       Effect.zipRight(
         store.createRun({
-          run: { id: "6a1d3c7e-8a6b-4a55-9f0e-0c5d2f1b9e01", workflow: "w", trigger: "manual", queue: "default", status: "running", input: { kept: true }, revision: 0, requestHash: "r".repeat(64), definitionHash: "d".repeat(64), createdAt: 1, updatedAt: 1 },
+          run: {
+            id: "6a1d3c7e-8a6b-4a55-9f0e-0c5d2f1b9e01",
+            workflow: "w",
+            trigger: "manual",
+            queue: "default",
+            status: "running",
+            input: { kept: true },
+            revision: 0,
+            requestHash: "r".repeat(64),
+            definitionHash: "d".repeat(64),
+            createdAt: 1,
+            updatedAt: 1,
+          },
           entries: [],
           tasks: [],
         }),
@@ -166,7 +190,11 @@ describe("embedded store across processes", () => {
     expect(JSON.parse(readFileSync(join(dataDir, stale[0]!), "utf8"))).toMatchObject({ pid: holder.pid })
 
     const exit = await withStore(dataDir, (store) =>
-      Effect.all({ info: Effect.succeed(PgliteStore.storeInfo(store)), run: store.getRun("6a1d3c7e-8a6b-4a55-9f0e-0c5d2f1b9e01"), holder: Effect.sync(() => PgliteStore.holderOf(dataDir)) }),
+      Effect.all({
+        info: Effect.succeed(PgliteStore.storeInfo(store)),
+        run: store.getRun("6a1d3c7e-8a6b-4a55-9f0e-0c5d2f1b9e01"),
+        holder: Effect.sync(() => PgliteStore.holderOf(dataDir)),
+      }),
     )
     expect(failureOf(exit)).toBeUndefined()
     const value = Exit.isSuccess(exit) ? exit.value : undefined

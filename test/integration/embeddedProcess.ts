@@ -78,7 +78,13 @@ const main = async (c: ChildConfig) => {
     const worker = await mesh.startWorker({ concurrency: 4, pollInterval: "250 millis" })
     const started = await Promise.all(Array.from({ length: c.count ?? 30 }, (_, n) => mesh.start(Pair, { label: c.label ?? "x", n })))
     const runs = await Promise.all(started.map((s) => mesh.awaitRun(s.runId, { timeout: "10 minutes", pollInterval: "200 millis" })))
-    send({ type: "done", runIds: runs.map((r) => r.id), statuses: runs.map((r) => r.status), outputs: runs.map((r) => r.output), executed: worker.stats().executed })
+    send({
+      type: "done",
+      runIds: runs.map((r) => r.id),
+      statuses: runs.map((r) => r.status),
+      outputs: runs.map((r) => r.output),
+      executed: worker.stats().executed,
+    })
     await told("close")
     await worker.stop()
   } else if (c.role === "gate-holder") {
@@ -102,7 +108,12 @@ const main = async (c: ChildConfig) => {
 main(config).then(
   () => process.exit(0),
   (error: unknown) => {
-    send({ type: "error", tag: (error as { _tag?: string })._tag, message: error instanceof Error ? error.message : String(error), error: JSON.parse(JSON.stringify(error ?? null)) as unknown })
+    send({
+      type: "error",
+      tag: (error as { _tag?: string })._tag,
+      message: error instanceof Error ? error.message : String(error),
+      error: JSON.parse(JSON.stringify(error ?? null)) as unknown,
+    })
     setTimeout(() => process.exit(1), 100)
   },
 )

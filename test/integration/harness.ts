@@ -3,7 +3,7 @@
  * (and a readable report of the stuck ones), the exactly-once checks, and the kill summary.
  */
 import { isDeepStrictEqual } from "node:util"
-import postgres from "postgres"
+import type postgres from "postgres"
 import type { MeshClient, RunView } from "../../src/index.js"
 import { CrashFlow, STEP_NAMES, expected } from "./crashWorkflows.js"
 import type { KillRecord } from "./workerProcess.js"
@@ -27,11 +27,15 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** Starts runs n = 0..count-1 with idempotency keys `${prefix}-${n}`; returns run id by n. */
 export const startRuns = async (mesh: MeshClient, prefix: string, count: number): Promise<Array<string>> =>
-  mapPool(Array.from({ length: count }, (_, n) => n), 8, async (n) => {
-    const started = await mesh.start(CrashFlow, { n }, { idempotencyKey: `${prefix}-${n}` })
-    if (!started.created) throw new Error(`run ${prefix}-${n} was not created`)
-    return started.runId
-  })
+  mapPool(
+    Array.from({ length: count }, (_, n) => n),
+    8,
+    async (n) => {
+      const started = await mesh.start(CrashFlow, { n }, { idempotencyKey: `${prefix}-${n}` })
+      if (!started.created) throw new Error(`run ${prefix}-${n} was not created`)
+      return started.runId
+    },
+  )
 
 /** Run status counts straight from the table; undefined while the database is unreachable. */
 export const statusCounts = async (sql: postgres.Sql): Promise<Record<string, number> | undefined> => {
@@ -47,9 +51,13 @@ const terminal = (counts: Record<string, number>) => (counts.completed ?? 0) + (
 
 /** Compact journal of a run, for failure messages. */
 export const explain = (view: RunView): string => {
-  const lines = [`run ${view.id} status=${view.status} revision=${view.revision} input=${JSON.stringify(view.input)}${view.error ? ` error=${JSON.stringify(view.error)}` : ""}`]
+  const lines = [
+    `run ${view.id} status=${view.status} revision=${view.revision} input=${JSON.stringify(view.input)}${view.error ? ` error=${JSON.stringify(view.error)}` : ""}`,
+  ]
   for (const e of view.history ?? []) {
-    lines.push(`  #${e.seq} ${e.kind} ${e.name} ${e.status} attempts=${e.attemptCount} output=${JSON.stringify(e.output)}${e.error ? ` error=${JSON.stringify(e.error)}` : ""}`)
+    lines.push(
+      `  #${e.seq} ${e.kind} ${e.name} ${e.status} attempts=${e.attemptCount} output=${JSON.stringify(e.output)}${e.error ? ` error=${JSON.stringify(e.error)}` : ""}`,
+    )
     for (const a of e.attempts) lines.push(`      attempt ${a.attempt} ${a.status} owner=${a.owner}${a.error ? ` ${a.error.code}: ${a.error.message}` : ""}`)
   }
   for (const t of view.tasks ?? []) lines.push(`  task seq=${t.seq} ${JSON.stringify(t)}`)
@@ -132,7 +140,8 @@ export const verifyExactlyOnce = async (sql: postgres.Sql, mesh: MeshClient, run
   views.forEach((view, n) => {
     const where = `run n=${n} (${view.id})`
     if (view.status !== "completed") return problem(`${where}: status ${view.status}\n${explain(view)}\n${incomplete.get(view.id)}`)
-    if (!isDeepStrictEqual(view.output, expected.run(n))) problem(`${where}: output ${JSON.stringify(view.output)}, expected ${JSON.stringify(expected.run(n))}`)
+    if (!isDeepStrictEqual(view.output, expected.run(n)))
+      problem(`${where}: output ${JSON.stringify(view.output)}, expected ${JSON.stringify(expected.run(n))}`)
     const history = view.history ?? []
     const names = history.map((e) => e.name)
     if (!isDeepStrictEqual(names, [...STEP_NAMES])) problem(`${where}: journal names ${JSON.stringify(names)}\n${explain(view)}`)
@@ -141,10 +150,12 @@ export const verifyExactlyOnce = async (sql: postgres.Sql, mesh: MeshClient, run
     const want = expectedSteps(n)
     for (const entry of history) {
       if (entry.kind !== "step" || entry.status !== "completed") problem(`${where}: entry #${entry.seq} ${entry.kind} ${entry.name} is ${entry.status}`)
-      if (!isDeepStrictEqual(entry.output, want[entry.name])) problem(`${where}: ${entry.name} output ${JSON.stringify(entry.output)}, expected ${JSON.stringify(want[entry.name])}`)
+      if (!isDeepStrictEqual(entry.output, want[entry.name]))
+        problem(`${where}: ${entry.name} output ${JSON.stringify(entry.output)}, expected ${JSON.stringify(want[entry.name])}`)
       const completed = entry.attempts.filter((a) => a.status === "completed")
       if (completed.length !== 1) problem(`${where}: ${entry.name} has ${completed.length} completed attempts\n${explain(view)}`)
-      else if (completed[0]!.attempt !== entry.attemptCount) problem(`${where}: ${entry.name} completed attempt ${completed[0]!.attempt} but attemptCount ${entry.attemptCount}`)
+      else if (completed[0]!.attempt !== entry.attemptCount)
+        problem(`${where}: ${entry.name} completed attempt ${completed[0]!.attempt} but attemptCount ${entry.attemptCount}`)
     }
     if ((view.tasks ?? []).length > 0) problem(`${where}: live tasks remain ${JSON.stringify(view.tasks)}`)
   })

@@ -32,7 +32,11 @@ afterAll(async () => {
 const Empty = Schema.Struct({})
 
 /** Runs one workflow on an in-process worker and returns the run and the rows its step wrote. */
-const runOne = async (flow: Workflow.WorkflowDef<any, any>, worker: { leaseFor: Duration.DurationInput }, during?: (mesh: MeshClient, runId: string) => Promise<void>) => {
+const runOne = async (
+  flow: Workflow.WorkflowDef<any, any>,
+  worker: { leaseFor: Duration.DurationInput },
+  during?: (mesh: MeshClient, runId: string) => Promise<void>,
+) => {
   const mesh = await createMesh({ workflows: [flow], store: { kind: "layer", layer: PostgresStore.layer({ url: db.url, max: 4 }) } })
   const handle = await mesh.startWorker({ concurrency: 1, pollInterval: "50 millis", leaseFor: worker.leaseFor })
   try {
@@ -63,7 +67,13 @@ describe("transactional step interrupted mid-body", () => {
         return "ok"
       },
     })
-    const Flow = Workflow.make({ name: "tx-timeout", triggers: { manual: Trigger.manual({ payload: Empty }) }, *run() { return yield* Slow({}) } })
+    const Flow = Workflow.make({
+      name: "tx-timeout",
+      triggers: { manual: Trigger.manual({ payload: Empty }) },
+      *run() {
+        return yield* Slow({})
+      },
+    })
     const { run, rows } = await runOne(Flow, { leaseFor: "5 seconds" })
     expect(run.status).toBe("failed")
     expect(run.error?.code).toBe("step_timeout")
@@ -88,7 +98,13 @@ describe("transactional step interrupted mid-body", () => {
         return { execution }
       },
     })
-    const Flow = Workflow.make({ name: "tx-lost-claim", triggers: { manual: Trigger.manual({ payload: Empty }) }, *run() { return yield* Paused({}) } })
+    const Flow = Workflow.make({
+      name: "tx-lost-claim",
+      triggers: { manual: Trigger.manual({ payload: Empty }) },
+      *run() {
+        return yield* Paused({})
+      },
+    })
     const { run, rows } = await runOne(Flow, { leaseFor: "600 millis" }, async (_mesh, runId) => {
       await entered
       // What a second worker does after the first one's lease ran out: take over the claim.

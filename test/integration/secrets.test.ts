@@ -30,11 +30,16 @@ const pick = (i: number) => S[i % S.length]!
  */
 const Leaky = Step.make("leaky", {
   run: ({ index }: { index: number }, ctx) =>
-    Effect.logWarning(`attempt ${ctx.attempt}: ${pick(index).text}`).pipe(Effect.annotateLogs({ apiKey: pick(index).secret }), Effect.zipRight(Effect.fail(
-      ctx.attempt === 1
-        ? Object.assign(new Error(pick(index).text), { code: `token=${pick(index).secret}` })
-        : new StepError({ code: pick(index).text, message: `attempt 2: ${pick(index).text}`, retryable: false }),
-    ))),
+    Effect.logWarning(`attempt ${ctx.attempt}: ${pick(index).text}`).pipe(
+      Effect.annotateLogs({ apiKey: pick(index).secret }),
+      Effect.zipRight(
+        Effect.fail(
+          ctx.attempt === 1
+            ? Object.assign(new Error(pick(index).text), { code: `token=${pick(index).secret}` })
+            : new StepError({ code: pick(index).text, message: `attempt 2: ${pick(index).text}`, retryable: false }),
+        ),
+      ),
+    ),
   retry: { maxAttempts: 2 },
 })
 const Echo = Step.make("echo", { run: (value: { readonly password: string; readonly memo: string }) => value })
@@ -84,7 +89,9 @@ const captureLogger = (lines: Array<string>) =>
       Logger.defaultLogger,
       Logger.make(({ logLevel, message, annotations, cause }) => {
         const parts = (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : JSON.stringify(m)))
-        lines.push(`${logLevel.label} ${parts.join(" ")} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))} ${Cause.isEmpty(cause) ? "" : Cause.pretty(cause)}`)
+        lines.push(
+          `${logLevel.label} ${parts.join(" ")} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))} ${Cause.isEmpty(cause) ? "" : Cause.pretty(cause)}`,
+        )
       }),
     ),
     Logger.minimumLogLevel(LogLevel.All),
@@ -230,7 +237,11 @@ describe("no secret persisted, anywhere", () => {
       },
     })
     await Effect.runPromise(
-      Effect.scoped(Effect.flatMap(Mesh.Mesh, (m) => m.start(Inputs, { raw: secret })).pipe(Effect.provide(Mesh.layer({ workflows: [Inputs] }).pipe(Layer.provide(PgliteStore.layer({ dataDir })))))),
+      Effect.scoped(
+        Effect.flatMap(Mesh.Mesh, (m) => m.start(Inputs, { raw: secret })).pipe(
+          Effect.provide(Mesh.layer({ workflows: [Inputs] }).pipe(Layer.provide(PgliteStore.layer({ dataDir })))),
+        ),
+      ),
     )
     expect(leaks(readTree(dataDir))).toContain(pick(24).name)
   })

@@ -238,11 +238,17 @@ export class Supervisor {
       const pid = victim?.child.pid
       if (victim && pid !== undefined) {
         const forMs = uniform(this.options.freezeForMs ?? [2_500, 4_000])
-        appendFileSync(this.options.worker.killLog, JSON.stringify({ kind: "freeze", pid, at: Date.now(), forMs: Math.round(forMs) } satisfies KillRecord) + "\n")
+        appendFileSync(
+          this.options.worker.killLog,
+          JSON.stringify({ kind: "freeze", pid, at: Date.now(), forMs: Math.round(forMs) } satisfies KillRecord) + "\n",
+        )
         this.frozen.add(pid)
         // A detached shell pauses and resumes the worker, so it resumes even if this test
         // process dies meanwhile (it then sees its IPC channel closed and exits).
-        spawn("sh", ["-c", `kill -STOP ${pid} && sleep ${(forMs / 1000).toFixed(3)}; kill -CONT ${pid} 2>/dev/null`], { detached: true, stdio: "ignore" }).unref()
+        spawn("sh", ["-c", `kill -STOP ${pid} && sleep ${(forMs / 1000).toFixed(3)}; kill -CONT ${pid} 2>/dev/null`], {
+          detached: true,
+          stdio: "ignore",
+        }).unref()
         setTimeout(() => this.frozen.delete(pid), forMs)
       }
       this.scheduleFreeze()
@@ -251,18 +257,21 @@ export class Supervisor {
 
   private scheduleExternalKill() {
     const [min, max] = this.options.externalKillEveryMs!
-    this.externalTimer = setTimeout(() => {
-      if (this.stopping) return
-      // Only workers that are up and working: killing one still booting proves nothing.
-      const ready = [...this.live.values()].filter((w) => w.ready && !this.frozen.has(w.child.pid ?? -1))
-      const victim = ready[Math.floor(Math.random() * ready.length)]
-      if (victim?.child.pid !== undefined) {
-        const record: KillRecord = { kind: "external", pid: victim.child.pid, at: Date.now() }
-        appendFileSync(this.options.worker.killLog, JSON.stringify(record) + "\n")
-        victim.child.kill("SIGKILL")
-      }
-      this.scheduleExternalKill()
-    }, min + Math.random() * (max - min))
+    this.externalTimer = setTimeout(
+      () => {
+        if (this.stopping) return
+        // Only workers that are up and working: killing one still booting proves nothing.
+        const ready = [...this.live.values()].filter((w) => w.ready && !this.frozen.has(w.child.pid ?? -1))
+        const victim = ready[Math.floor(Math.random() * ready.length)]
+        if (victim?.child.pid !== undefined) {
+          const record: KillRecord = { kind: "external", pid: victim.child.pid, at: Date.now() }
+          appendFileSync(this.options.worker.killLog, JSON.stringify(record) + "\n")
+          victim.child.kill("SIGKILL")
+        }
+        this.scheduleExternalKill()
+      },
+      min + Math.random() * (max - min),
+    )
   }
 }
 

@@ -91,8 +91,7 @@ const openTx = new Map<number, Array<string>>()
  * own INSERT), or a JSON parameter holding it as a string (the store's commit statement carries
  * its batch of commits as JSON, with `"run_id":"<id>"`).
  */
-const names = (parameters: ReadonlyArray<string>, runId: string, exact: boolean) =>
-  parameters.some((p) => (exact && p === runId) || p.includes(`"${runId}"`))
+const names = (parameters: ReadonlyArray<string>, runId: string, exact: boolean) => parameters.some((p) => (exact && p === runId) || p.includes(`"${runId}"`))
 
 /**
  * Called by postgres.js as each statement is built, before it is written to the socket.
@@ -143,7 +142,9 @@ const sql = postgres(config.url, {
   max: 6,
   onnotice: () => undefined,
   connection: { application_name: "crash-worker" },
-  ...(config.kill.midCommit > 0 || config.kill.transactional > 0 ? { debug: (connection: number, text: string, parameters: ReadonlyArray<unknown>) => onStatement(connection, text, parameters) } : {}),
+  ...(config.kill.midCommit > 0 || config.kill.transactional > 0
+    ? { debug: (connection: number, text: string, parameters: ReadonlyArray<unknown>) => onStatement(connection, text, parameters) }
+    : {}),
 })
 
 /** Arms some commits at random: the debug hook then kills the process at the armed commit's statement. */

@@ -39,7 +39,8 @@ const ok = (r: SpawnSyncReturns<string>, what: string): string => {
 }
 
 /** The exact version of a dev dependency installed here, so the consumer's install hits npm's cache. */
-const installedVersion = (name: string): string => (JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
+const installedVersion = (name: string): string =>
+  (JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
 
 const CONSUMER_TSCONFIG = {
   compilerOptions: {
@@ -104,7 +105,10 @@ describe("the npm package", () => {
 
   beforeAll(() => {
     // npm pack runs `prepare` (the build), as it does for git and folder installs.
-    const packed = JSON.parse(ok(run("npm", ["pack", "--json", "--pack-destination", work], root), "npm pack")) as Array<{ filename: string; files: Array<{ path: string }> }>
+    const packed = JSON.parse(ok(run("npm", ["pack", "--json", "--pack-destination", work], root), "npm pack")) as Array<{
+      filename: string
+      files: Array<{ path: string }>
+    }>
     tarball = join(work, packed[0]!.filename)
     packedFiles = packed[0]!.files.map((f) => f.path)
 
@@ -113,19 +117,36 @@ describe("the npm package", () => {
     writeFileSync(join(consumer, "tsconfig.json"), JSON.stringify(CONSUMER_TSCONFIG, null, 2))
     writeFileSync(join(consumer, "src", "workflows.ts"), WORKFLOWS_TS)
     writeFileSync(join(consumer, "src", "main.ts"), MAIN_TS)
-    const deps = [tarball, `effect@${installedVersion("effect")}`, `typescript@${installedVersion("typescript")}`, `@types/node@${installedVersion("@types/node")}`, "@types/emscripten@1"]
+    const deps = [
+      tarball,
+      `effect@${installedVersion("effect")}`,
+      `typescript@${installedVersion("typescript")}`,
+      `@types/node@${installedVersion("@types/node")}`,
+      "@types/emscripten@1",
+    ]
     ok(run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...deps], consumer), "npm install")
   }, 180_000)
 
   it("ships the compiled JS, the declarations, the bin and the migrations, and nothing else", () => {
-    for (const file of ["package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/testing/index.js", "dist/src/testing/index.d.ts", "dist/src/bin.js", "dist/src/cli.js"]) {
+    for (const file of [
+      "package.json",
+      "dist/src/index.js",
+      "dist/src/index.d.ts",
+      "dist/src/testing/index.js",
+      "dist/src/testing/index.d.ts",
+      "dist/src/bin.js",
+      "dist/src/cli.js",
+    ]) {
       expect(packedFiles).toContain(file)
     }
     for (const m of loadMigrations()) expect(packedFiles).toContain(`migrations/${m.filename}`)
     // The embedded store's pre-initialised, migrated template (a fast first open).
     for (const file of ["dist/template/pgdata.tar.gz", "dist/template/template.json"]) expect(packedFiles).toContain(file)
     const stray = packedFiles.filter(
-      (f) => !/^(dist\/(src|dsl|runtime)\/.+\.(js|d\.ts)|dist\/template\/(pgdata\.tar\.gz|template\.json)|migrations\/\d+_\w+\.sql|package\.json|README\.md|LICENSE)$/.test(f),
+      (f) =>
+        !/^(dist\/(src|dsl|runtime)\/.+\.(js|d\.ts)|dist\/template\/(pgdata\.tar\.gz|template\.json)|migrations\/\d+_\w+\.sql|package\.json|README\.md|LICENSE)$/.test(
+          f,
+        ),
     )
     expect(stray).toEqual([])
     expect(readFileSync(join(consumer, "node_modules/squid-mesh/dist/src/bin.js"), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true)
@@ -154,7 +175,11 @@ describe("the npm package", () => {
     dropDatabases.push(db.drop)
     const migrated = cli("migrate", "--url", db.url)
     expect(migrated.status, migrated.stderr).toBe(0)
-    expect(migrated.stdout.trim()).toBe(`applied: ${loadMigrations().map((m) => m.filename).join(", ")}`)
+    expect(migrated.stdout.trim()).toBe(
+      `applied: ${loadMigrations()
+        .map((m) => m.filename)
+        .join(", ")}`,
+    )
     const sql = postgres(db.url, { max: 1, onnotice: () => undefined })
     try {
       const [row] = await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM squid_mesh.schema_migrations`
@@ -164,7 +189,12 @@ describe("the npm package", () => {
     }
 
     // A run waiting for its approval, left in Postgres by the consumer's own code.
-    const seeded = JSON.parse(ok(run(process.execPath, ["out/main.js", db.url], consumer), "seed a paused run").trim().split("\n").pop()!) as { status: string }
+    const seeded = JSON.parse(
+      ok(run(process.execPath, ["out/main.js", db.url], consumer), "seed a paused run")
+        .trim()
+        .split("\n")
+        .pop()!,
+    ) as { status: string }
     expect(seeded.status).toBe("paused")
     const gate = cli("check-replay", "--module", join(consumer, "out/workflows.js"), "--url", db.url)
     expect(gate.status, gate.stderr).toBe(0)

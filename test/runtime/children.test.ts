@@ -7,7 +7,9 @@ import { Effect, Schema } from "effect"
 import { Mesh, Step, StepFailedError, Trigger, Workflow } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
 
-const Label = Step.make("print-label", { run: (orderId: string) => (orderId === "bad" ? Effect.fail(Step.fatal("printer_jam")) : Effect.succeed({ label: `LBL-${orderId}` })) })
+const Label = Step.make("print-label", {
+  run: (orderId: string) => (orderId === "bad" ? Effect.fail(Step.fatal("printer_jam")) : Effect.succeed({ label: `LBL-${orderId}` })),
+})
 const PrintLabel = Workflow.make({
   name: "print-label",
   triggers: { manual: Trigger.manual({ payload: Schema.Struct({ orderId: Schema.String }) }) },
@@ -68,7 +70,8 @@ describe("child runs", () => {
       expect(run).toMatchObject({ status: "completed", output: { label: "LBL-o1" } })
       expect((yield* mesh.inspectRun(childId)).status).toBe("completed")
       expect(yield* mesh.listRuns({ workflow: "print-label" })).toHaveLength(1) // never a second child
-    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
+  )
 
   it.effect("a child's failure is thrown into the parent (catchable) or fails it", () =>
     Effect.gen(function* () {
@@ -77,7 +80,8 @@ describe("child runs", () => {
       const uncaught = yield* TestMesh.start(Ship, { orderId: "bad", recover: false })
       const run = yield* TestMesh.runUntilDone(uncaught.runId)
       expect(run).toMatchObject({ status: "failed", error: { code: "child_failed", details: { status: "failed", error: { code: "printer_jam" } } } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
+  )
 
   it.effect("startChild does not wait; the child runs on after its parent completed", () =>
     Effect.gen(function* () {
@@ -87,7 +91,8 @@ describe("child runs", () => {
       const childId = (yield* mesh.inspectRun(runId)).output as string
       const child = yield* TestMesh.runUntilDone(childId)
       expect(child).toMatchObject({ status: "completed", parentRunId: runId, output: { label: "LBL-o2" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
+  )
 
   it.effect("cancelling a parent cancels its children; cancelling a child fails the waiting parent", () =>
     Effect.gen(function* () {
@@ -102,7 +107,8 @@ describe("child runs", () => {
       const childB = (yield* mesh.inspectRun(b.runId, { history: true })).children![0]!.id
       yield* mesh.cancel(childB, { actor: "ops" })
       expect(yield* TestMesh.runUntilDone(b.runId)).toMatchObject({ status: "completed", output: { because: "child_failed" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
+  )
 
   it.effect("a parent waiting on a running child survives an engine restart", () => {
     const store = TestMesh.memoryStore()
@@ -126,5 +132,6 @@ describe("child runs", () => {
       yield* mesh.approve(childId, { actor: "boss" })
       yield* TestMesh.drain() // no clock movement: the wake, not the backstop, brings the parent on
       expect(yield* mesh.inspectRun(runId)).toMatchObject({ status: "completed", output: { signedBy: "boss" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
+  )
 })

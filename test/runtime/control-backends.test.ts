@@ -44,7 +44,9 @@ const scenario = (name: string, store: () => Layer.Layer<Store, unknown>) =>
     // Each command runs in a fresh engine: nothing survives in memory between them.
     const step = <A>(f: (mesh: Mesh.MeshService) => Effect.Effect<A, unknown>) =>
       Effect.runPromiseExit(
-        Effect.scoped(Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow, Parent, Child] }).pipe(Layer.provide(store()))))) as Effect.Effect<A, unknown, never>,
+        Effect.scoped(
+          Effect.flatMap(Mesh.Mesh, f).pipe(Effect.provide(Mesh.layer({ workflows: [Flow, Parent, Child] }).pipe(Layer.provide(store())))),
+        ) as Effect.Effect<A, unknown, never>,
       ).then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
     const { runId } = await step((m) => m.start(Flow, { id: "r1" }, { idempotencyKey: `k-${name}` }))
     const opened = await step((m) => m.inspectRun(runId, { history: true }))

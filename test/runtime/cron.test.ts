@@ -3,8 +3,8 @@
  * trigger's time zone, payload defaults resolved at each window, bad expressions refused.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema, TestClock } from "effect"
-import { Mesh, Step, Store, Trigger, Workflow } from "../../src/index.js"
+import { Effect, Schema, TestClock } from "effect"
+import { Mesh, Step, Trigger, Workflow } from "../../src/index.js"
 import { nextWindow } from "../../runtime/Scheduler.js"
 import * as TestMesh from "../../src/testing/index.js"
 

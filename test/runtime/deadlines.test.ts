@@ -13,7 +13,13 @@ const Slow = Step.make("fulfil", {
   retry: { maxAttempts: 10, backoff: { type: "fixed", delay: "40 minutes" } },
   deadline: { within: "1 hour", dueSoon: "15 minutes", escalateAfter: "2 hours", escalation: "page the on-call" },
 })
-const Fulfil = Workflow.make({ name: "fulfil", triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) }, *run() { return yield* Slow() } })
+const Fulfil = Workflow.make({
+  name: "fulfil",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+  *run() {
+    return yield* Slow()
+  },
+})
 const Review = Workflow.make({
   name: "review",
   triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
@@ -33,7 +39,15 @@ describe("deadlines", () => {
           yield* TestMesh.drain()
           return yield* mesh.inspectRun(runId, { history: true })
         })
-      expect((yield* at(0)).deadline).toEqual({ status: "on_time", seq: 1, kind: "step", name: "fulfil", dueAt: 60 * MIN, remainingMs: 60 * MIN, escalation: "page the on-call" })
+      expect((yield* at(0)).deadline).toEqual({
+        status: "on_time",
+        seq: 1,
+        kind: "step",
+        name: "fulfil",
+        dueAt: 60 * MIN,
+        remainingMs: 60 * MIN,
+        escalation: "page the on-call",
+      })
       expect((yield* at(50 * MIN)).deadline).toMatchObject({ status: "due_soon", remainingMs: 10 * MIN })
       const overdue = yield* at(61 * MIN)
       expect(overdue.deadline).toMatchObject({ status: "overdue", remainingMs: -1 * MIN })
@@ -43,7 +57,8 @@ describe("deadlines", () => {
       expect(escalated.history![0]!.attempts.map((a) => a.startedAt)).toEqual([0, 50 * MIN, 181 * MIN]) // retried meanwhile, same deadline
       expect(yield* mesh.listRuns({ deadline: "escalated" })).toMatchObject([{ id: runId, deadline: { status: "escalated" } }])
       expect(yield* mesh.listRuns({ deadline: "on_time" })).toEqual([])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Fulfil] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Fulfil] }))),
+  )
 
   it.effect("an approval's deadline is reported without deciding it (onDeadline: none), and lists by status", () =>
     Effect.gen(function* () {
@@ -61,5 +76,6 @@ describe("deadlines", () => {
       expect(done.status).toBe("completed")
       expect(done.deadline).toBeUndefined()
       expect(yield* mesh.listRuns({ deadline: "overdue" })).toEqual([])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Review] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Review] }))),
+  )
 })

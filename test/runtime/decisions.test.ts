@@ -44,7 +44,11 @@ const rows: ReadonlyArray<Row> = [
     workflow: function* () {
       return yield* A(7)
     },
-    expect: { entries: [{ seq: 1, kind: "step", name: "a", status: "pending", input: 7, attempts: 0, createdAt: NOW }], tasks: [{ seq: 1, kind: "step", visibleAt: NOW }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 1, kind: "step", name: "a", status: "pending", input: 7, attempts: 0, createdAt: NOW }],
+      tasks: [{ seq: 1, kind: "step", visibleAt: NOW }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   {
     title: "a completed step feeds its result to the workflow, which places the next command",
@@ -54,7 +58,11 @@ const rows: ReadonlyArray<Row> = [
     },
     journal: [pending(1, "step", "a", { input: 1 })],
     resolution: completed(1, "step", "a", 41, { input: 1 }),
-    expect: { entries: [{ seq: 2, kind: "step", name: "b", status: "pending", input: 41 }], tasks: [{ seq: 2, kind: "step", visibleAt: NOW }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 2, kind: "step", name: "b", status: "pending", input: 41 }],
+      tasks: [{ seq: 2, kind: "step", visibleAt: NOW }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   {
     title: "an uncaught step failure fails the run with the step's error",
@@ -76,7 +84,11 @@ const rows: ReadonlyArray<Row> = [
     },
     journal: [pending(1, "step", "a")],
     resolution: failed(1, "step", "a", "boom"),
-    expect: { entries: [{ seq: 2, kind: "step", name: "b", status: "pending" }], tasks: [{ seq: 2, kind: "step", visibleAt: NOW }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 2, kind: "step", name: "b", status: "pending" }],
+      tasks: [{ seq: 2, kind: "step", visibleAt: NOW }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   {
     title: "a step's output schema decodes its journaled result before the workflow sees it",
@@ -93,7 +105,11 @@ const rows: ReadonlyArray<Row> = [
     workflow: function* () {
       return yield* Sla()
     },
-    expect: { entries: [{ seq: 1, kind: "step", name: "sla", status: "pending", deadline: { dueAt: NOW + 3_600_000 } }], tasks: [{ seq: 1, kind: "step", visibleAt: NOW }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 1, kind: "step", name: "sla", status: "pending", deadline: { dueAt: NOW + 3_600_000 } }],
+      tasks: [{ seq: 1, kind: "step", visibleAt: NOW }],
+      outcome: { _tag: "Blocked" },
+    },
     also: (r) => expect([...r.irreversible]).toEqual([1]),
   },
   // ---- journaled values, logs, timers
@@ -127,7 +143,13 @@ const rows: ReadonlyArray<Row> = [
       yield* Workflow.sleep("nap", "1 day")
       return { t, r, id }
     },
-    journal: [completed(1, "now", "now", 5), completed(2, "random", "random", 0.25), completed(3, "uuid", "uuid", "u-1"), completed(4, "log", "log", undefined, { input: { message: "hello", level: "info" } }), pending(5, "sleep", "nap", { input: { until: 5 + DAY } })],
+    journal: [
+      completed(1, "now", "now", 5),
+      completed(2, "random", "random", 0.25),
+      completed(3, "uuid", "uuid", "u-1"),
+      completed(4, "log", "log", undefined, { input: { message: "hello", level: "info" } }),
+      pending(5, "sleep", "nap", { input: { until: 5 + DAY } }),
+    ],
     resolution: completed(5, "sleep", "nap", undefined, { input: { until: 5 + DAY } }),
     expect: { outcome: { _tag: "Completed", output: { t: 5, r: 0.25, id: "u-1" } } },
   },
@@ -136,7 +158,11 @@ const rows: ReadonlyArray<Row> = [
     workflow: function* () {
       yield* Workflow.sleep("cool-off", "10 minutes")
     },
-    expect: { entries: [{ seq: 1, kind: "sleep", name: "cool-off", status: "pending", input: { until: NOW + 600_000 } }], tasks: [{ seq: 1, kind: "timer", visibleAt: NOW + 600_000 }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 1, kind: "sleep", name: "cool-off", status: "pending", input: { until: NOW + 600_000 } }],
+      tasks: [{ seq: 1, kind: "timer", visibleAt: NOW + 600_000 }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   // ---- gates
   {
@@ -181,7 +207,13 @@ const rows: ReadonlyArray<Row> = [
       return vote.approved ? "ship" : `rejected by ${vote.actor}`
     },
     journal: [pending(1, "approval", "review", { input: { onDeadline: "reject" } })],
-    resolution: completed(1, "approval", "review", { approved: false, actor: "system:deadline", note: "deadline passed", at: 9, automatic: true }, { input: { onDeadline: "reject" } }),
+    resolution: completed(
+      1,
+      "approval",
+      "review",
+      { approved: false, actor: "system:deadline", note: "deadline passed", at: 9, automatic: true },
+      { input: { onDeadline: "reject" } },
+    ),
     expect: { outcome: { _tag: "Completed", output: "rejected by system:deadline" } },
   },
   {
@@ -199,7 +231,11 @@ const rows: ReadonlyArray<Row> = [
     workflow: function* () {
       return yield* Workflow.signal("paid", { schema: Paid, timeout: "1 hour" })
     },
-    expect: { entries: [{ seq: 1, kind: "signal", name: "paid", status: "pending", input: { timeoutAt: NOW + 3_600_000 } }], tasks: [{ seq: 1, kind: "timer", visibleAt: NOW + 3_600_000 }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 1, kind: "signal", name: "paid", status: "pending", input: { timeoutAt: NOW + 3_600_000 } }],
+      tasks: [{ seq: 1, kind: "timer", visibleAt: NOW + 3_600_000 }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   {
     title: "a signal sent before the wait is delivered from the inbox at once, decoded by the wait's schema",
@@ -209,7 +245,15 @@ const rows: ReadonlyArray<Row> = [
     },
     inbox: [{ id: 7, name: "paid", payload: { cents: 5, on: "2030-01-01T00:00:00.000Z" }, receivedAt: 500 }],
     expect: {
-      entries: [{ seq: 1, kind: "signal", name: "paid", status: "completed", output: { _tag: "Received", payload: { cents: 5, on: "2030-01-01T00:00:00.000Z" }, at: 500 } }],
+      entries: [
+        {
+          seq: 1,
+          kind: "signal",
+          name: "paid",
+          status: "completed",
+          output: { _tag: "Received", payload: { cents: 5, on: "2030-01-01T00:00:00.000Z" }, at: 500 },
+        },
+      ],
       consumed: [{ id: 7, seq: 1 }],
       outcome: { _tag: "Completed", output: { cents: 5, on: true } },
     },
@@ -228,7 +272,10 @@ const rows: ReadonlyArray<Row> = [
     expect: {
       entries: [{ seq: 1, kind: "signal", status: "completed" }],
       logs: [{ message: 'signal "paid" dropped: its payload does not match the schema', level: "warning" }],
-      consumed: [{ id: 1, seq: 1 }, { id: 3, seq: 1 }],
+      consumed: [
+        { id: 1, seq: 1 },
+        { id: 3, seq: 1 },
+      ],
       outcome: { _tag: "Completed", output: 3 },
     },
   },
@@ -248,7 +295,10 @@ const rows: ReadonlyArray<Row> = [
       return (yield* Workflow.patched("v2")) ? yield* B(2) : yield* A(1)
     },
     expect: {
-      entries: [{ seq: 1, kind: "patch", name: "v2", status: "completed", output: true }, { seq: 2, kind: "step", name: "b", status: "pending" }],
+      entries: [
+        { seq: 1, kind: "patch", name: "v2", status: "completed", output: true },
+        { seq: 2, kind: "step", name: "b", status: "pending" },
+      ],
       tasks: [{ seq: 2, kind: "step", visibleAt: NOW }],
       outcome: { _tag: "Blocked" },
     },
@@ -278,7 +328,15 @@ const rows: ReadonlyArray<Row> = [
       return yield* Workflow.child(Label, {}, { key: "label" })
     },
     expect: {
-      entries: [{ seq: 1, kind: "child", name: "label", status: "pending", input: { workflow: "label", key: "label", runId: deterministicUuid("run-1", "child", "label"), wait: true, input: {} } }],
+      entries: [
+        {
+          seq: 1,
+          kind: "child",
+          name: "label",
+          status: "pending",
+          input: { workflow: "label", key: "label", runId: deterministicUuid("run-1", "child", "label"), wait: true, input: {} },
+        },
+      ],
       tasks: [{ seq: 1, kind: "child", visibleAt: NOW }],
       outcome: { _tag: "Blocked" },
     },
@@ -311,8 +369,14 @@ const rows: ReadonlyArray<Row> = [
       return yield* Workflow.all([A(1), B(2)])
     },
     expect: {
-      entries: [{ seq: 1, name: "a", status: "pending" }, { seq: 2, name: "b", status: "pending" }],
-      tasks: [{ seq: 1, kind: "step", visibleAt: NOW }, { seq: 2, kind: "step", visibleAt: NOW }],
+      entries: [
+        { seq: 1, name: "a", status: "pending" },
+        { seq: 2, name: "b", status: "pending" },
+      ],
+      tasks: [
+        { seq: 1, kind: "step", visibleAt: NOW },
+        { seq: 2, kind: "step", visibleAt: NOW },
+      ],
       outcome: { _tag: "Blocked" },
     },
   },
@@ -332,7 +396,13 @@ const rows: ReadonlyArray<Row> = [
     },
     journal: [pending(1, "step", "a", { input: 1 }), pending(2, "step", "b", { input: 2 }), pending(3, "sleep", "wait", { input: { until: 7 } })],
     resolution: failed(2, "step", "b", "down", { input: 2 }),
-    expect: { cancelled: [{ seq: 1, name: "a", status: "cancelled", resolvedAt: NOW }, { seq: 3, name: "wait", status: "cancelled", resolvedAt: NOW }], outcome: { _tag: "Failed", error: { code: "down", step: "b" } } },
+    expect: {
+      cancelled: [
+        { seq: 1, name: "a", status: "cancelled", resolvedAt: NOW },
+        { seq: 3, name: "wait", status: "cancelled", resolvedAt: NOW },
+      ],
+      outcome: { _tag: "Failed", error: { code: "down", step: "b" } },
+    },
   },
   {
     title: "race: the first member to settle wins and the others are cancelled (a sleep as a timeout)",
@@ -359,7 +429,11 @@ const rows: ReadonlyArray<Row> = [
       yield* Charge()
       return yield* A(1)
     },
-    journal: [completed(1, "step", "reserve", { r: 1 }, { resolvedAt: 10 }), completed(2, "step", "charge", { id: "ch" }, { resolvedAt: 20 }), pending(3, "step", "a", { input: 1 })],
+    journal: [
+      completed(1, "step", "reserve", { r: 1 }, { resolvedAt: 10 }),
+      completed(2, "step", "charge", { id: "ch" }, { resolvedAt: 20 }),
+      pending(3, "step", "a", { input: 1 }),
+    ],
     resolution: failed(3, "step", "a", "boom", { input: 1 }),
     expect: {
       entries: [{ seq: 4, kind: "compensation", name: "compensate:charge", status: "pending", input: { seq: 2, output: { id: "ch" } } }],
@@ -385,7 +459,16 @@ const rows: ReadonlyArray<Row> = [
     expect: {
       outcome: {
         _tag: "Failed",
-        error: { code: "boom", step: "a", details: { compensations: [{ step: "charge", seq: 4, status: "completed" }, { step: "reserve", seq: 5, status: "failed", error: "refund_failed" }] } },
+        error: {
+          code: "boom",
+          step: "a",
+          details: {
+            compensations: [
+              { step: "charge", seq: 4, status: "completed" },
+              { step: "reserve", seq: 5, status: "failed", error: "refund_failed" },
+            ],
+          },
+        },
       },
     },
   },
@@ -398,7 +481,11 @@ const rows: ReadonlyArray<Row> = [
     },
     journal: [completed(1, "step", "charge", { id: "ch" }), pending(2, "compensation", "compensate:charge", { input: { seq: 1, output: { id: "ch" } } })],
     resolution: completed(2, "compensation", "compensate:charge", undefined, { input: { seq: 1, output: { id: "ch" } } }),
-    expect: { entries: [{ seq: 3, kind: "step", name: "b", status: "pending" }], tasks: [{ seq: 3, kind: "step", visibleAt: NOW }], outcome: { _tag: "Blocked" } },
+    expect: {
+      entries: [{ seq: 3, kind: "step", name: "b", status: "pending" }],
+      tasks: [{ seq: 3, kind: "step", visibleAt: NOW }],
+      outcome: { _tag: "Blocked" },
+    },
   },
   {
     title: "Workflow.fail fails the run with workflow_failed (nothing to compensate)",
@@ -428,7 +515,12 @@ const rows: ReadonlyArray<Row> = [
       return yield* C()
     },
     journal: [completed(1, "step", "a", 1, { input: 1 }), pending(2, "step", "b", { input: 1 })],
-    expect: { outcome: { _tag: "NonDeterminism", error: { _tag: "NonDeterminismError", runId: "run-1", seq: 2, expected: { kind: "step", name: "b" }, actual: { kind: "step", name: "c" } } } },
+    expect: {
+      outcome: {
+        _tag: "NonDeterminism",
+        error: { _tag: "NonDeterminismError", runId: "run-1", seq: 2, expected: { kind: "step", name: "b" }, actual: { kind: "step", name: "c" } },
+      },
+    },
   },
   {
     title: "a different kind under the same name is non-determinism too",
@@ -528,7 +620,11 @@ function corruptRows(): ReadonlyArray<Row> {
         yield* Charge()
         return yield* A(1)
       },
-      journal: [completed(1, "step", "charge", { id: "ch" }), failed(2, "step", "a", "boom", { input: 1 }), pending(3, "compensation", "compensate:charge", { input: { output: { id: "ch" } } })],
+      journal: [
+        completed(1, "step", "charge", { id: "ch" }),
+        failed(2, "step", "a", "boom", { input: 1 }),
+        pending(3, "compensation", "compensate:charge", { input: { output: { id: "ch" } } }),
+      ],
       expect: { outcome: corrupt(3, "compensation", "compensate:charge", "input") },
     },
     {
@@ -564,7 +660,9 @@ describe("interpreter decisions", () => {
 
       // Cold: the same journal with the resolution already recorded decides the same.
       const journal = (row.journal ?? []).map((e) => (e.seq === row.resolution?.seq ? row.resolution : e))
-      const cold = make(row).load(journal, row.inbox ?? []).advance(env(NOW))
+      const cold = make(row)
+        .load(journal, row.inbox ?? [])
+        .advance(env(NOW))
       expect(cold).toEqual(decision)
     })
   }

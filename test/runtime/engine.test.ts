@@ -29,12 +29,13 @@ describe("running workflows", () => {
       expect(run.status).toBe("completed")
       expect(run.output).toEqual({ reservation: "r-o1", chargeId: "ch-o1", tracking: "T-o1", email: "sent" })
       const byName = Object.fromEntries(run.history!.map((e) => [e.name, e]))
-      expect(byName["charge"]!.attemptCount).toBe(3)
+      expect(byName.charge!.attemptCount).toBe(3)
       // charge succeeded at t = 1h + 2h; the sleep fires 30 days later; both parallel steps run then.
       expect(byName["cool-off"]!.resolvedAt).toBe(3 * 3_600_000 + 30 * DAY)
-      expect(byName["ship"]!.resolvedAt).toBe(byName["cool-off"]!.resolvedAt)
+      expect(byName.ship!.resolvedAt).toBe(byName["cool-off"]!.resolvedAt)
       expect(run.tasks).toEqual([])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("routes a failure with try/catch and completes", () => {
     const Pay = Step.make("pay", { run: () => Effect.fail(Step.fatal("card_declined")) })
@@ -60,13 +61,16 @@ describe("running workflows", () => {
 
   it.effect("fails the run when a failure is not caught", () =>
     Effect.gen(function* () {
-      yield* TestMesh.stubStep("reserve", () => { throw new TypeError("out of stock") })
+      yield* TestMesh.stubStep("reserve", () => {
+        throw new TypeError("out of stock")
+      })
       const run = yield* TestMesh.runUntilDone((yield* TestMesh.start(Order, order)).runId)
       expect(run.status).toBe("failed")
       expect(run.error).toEqual({ code: "type_error", message: "out of stock", step: "reserve", seq: 1 })
       expect(run.finishedAt).toBe(0)
       expect(run.history).toHaveLength(1)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("joins parallel steps in order, and fails fast cancelling the pending siblings", () =>
     Effect.gen(function* () {
@@ -83,7 +87,8 @@ describe("running workflows", () => {
       expect(second).toMatchObject({ _tag: "Executed", name: "email", result: "failed", runStatus: "failed" })
       const run = yield* mesh.inspectRun(runId, { history: true })
       expect(run.error).toMatchObject({ code: "smtp_down", step: "email" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("cancels a sibling still pending when the group fails", () => {
     const Fast = Step.make("fast-fail", { run: () => Effect.fail(Step.fatal("nope")) })
@@ -121,10 +126,11 @@ describe("determinism and replay", () => {
       const journaled = Object.fromEntries(before.history!.filter((e) => e.status === "completed").map((e) => [e.name, e.output]))
       yield* TestMesh.dropCache
       const run = yield* TestMesh.runUntilDone(runId)
-      expect(run.output).toEqual({ t1: 1_700_000_000_000, r: journaled["random"], id: journaled["uuid"], t2: 1_700_000_000_000 + DAY })
+      expect(run.output).toEqual({ t1: 1_700_000_000_000, r: journaled.random, id: journaled.uuid, t2: 1_700_000_000_000 + DAY })
       const stats = yield* TestMesh.cacheStats
       expect(stats.misses).toBeGreaterThan(0)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nondeterministic] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nondeterministic] }))),
+  )
 
   it.effect("replay from scratch at every step gives the same journal as the warm path", () =>
     Effect.gen(function* () {
@@ -149,7 +155,8 @@ describe("determinism and replay", () => {
       expect(shape(cold)).toEqual(shape(warm))
       const stats = yield* TestMesh.cacheStats
       expect(stats.hits).toBeGreaterThan(0)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("fails the run with a NonDeterminismError diff when the code changed under its journal", () => {
     const store = TestMesh.memoryStore()
@@ -181,14 +188,18 @@ describe("determinism and replay", () => {
     Effect.gen(function* () {
       const lines: Array<unknown> = []
       const { Logger } = yield* Effect.promise(() => import("effect"))
-      const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(message)))
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message }) => lines.push(message)),
+      )
       yield* Effect.gen(function* () {
         const { runId } = yield* TestMesh.start(Nondeterministic, {})
         yield* TestMesh.dropCache
         yield* TestMesh.runUntilDone(runId)
       }).pipe(Effect.provide(capture))
       expect(lines.flat().filter((m) => String(m).startsWith("picked "))).toHaveLength(1)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nondeterministic] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Nondeterministic] }))),
+  )
 })
 
 describe("start", () => {
@@ -209,7 +220,8 @@ describe("start", () => {
       expect((yield* TestMesh.start(Order, order, { runId: explicit })).runId).toBe(explicit)
       expect((yield* TestMesh.start(Order, order, { runId: explicit })).created).toBe(false)
       expect((yield* Effect.flip(TestMesh.start(Order, order, { runId: "nope" })))._tag).toBe("InvalidOptionError")
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("rejects a bad payload with every missing, unknown and mistyped field, writing nothing", () =>
     Effect.gen(function* () {
@@ -223,7 +235,8 @@ describe("start", () => {
       expect(yield* Effect.flip(TestMesh.start("order", order, { trigger: "cron" }))).toMatchObject({ _tag: "InvalidTriggerError", available: ["manual"] })
       expect(yield* mesh.listRuns()).toEqual([])
       expect(yield* mesh.store.nextDueAt("default")).toBeUndefined()
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("resolves payload defaults once from the Clock and stores them with the run", () => {
     const Report = Workflow.make({
@@ -256,8 +269,20 @@ describe("claims and fencing", () => {
   const gated = () => {
     const gate = Deferred.unsafeMake<void>(undefined as never)
     let runs = 0
-    const Gated = Step.make("gated", { run: () => Effect.zipRight(Effect.sync(() => runs++), Deferred.await(gate)).pipe(Effect.as("done")) })
-    const Wf = Workflow.make({ name: "gated", triggers: { manual: empty }, *run() { return yield* Gated() } })
+    const Gated = Step.make("gated", {
+      run: () =>
+        Effect.zipRight(
+          Effect.sync(() => runs++),
+          Deferred.await(gate),
+        ).pipe(Effect.as("done")),
+    })
+    const Wf = Workflow.make({
+      name: "gated",
+      triggers: { manual: empty },
+      *run() {
+        return yield* Gated()
+      },
+    })
     return { Wf, gate, runs: () => runs }
   }
 
@@ -290,7 +315,13 @@ describe("claims and fencing", () => {
   it.effect("a worker that loses its claim interrupts the step and writes nothing", () => {
     let interrupted = false
     const Stuck = Step.make("stuck", { run: () => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => (interrupted = true)))) })
-    const Wf = Workflow.make({ name: "stuck", triggers: { manual: empty }, *run() { return yield* Stuck() } })
+    const Wf = Workflow.make({
+      name: "stuck",
+      triggers: { manual: empty },
+      *run() {
+        return yield* Stuck()
+      },
+    })
     const store = { ...TestMesh.memoryStore(), heartbeat: () => Effect.succeed(false) }
     return Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
@@ -307,7 +338,13 @@ describe("claims and fencing", () => {
 
   it.effect("a heartbeat keeps a long step's claim alive past its lease", () => {
     const Long = Step.make("long", { run: () => Effect.sleep("10 minutes").pipe(Effect.as("ok")) })
-    const Wf = Workflow.make({ name: "long", triggers: { manual: empty }, *run() { return yield* Long() } })
+    const Wf = Workflow.make({
+      name: "long",
+      triggers: { manual: empty },
+      *run() {
+        return yield* Long()
+      },
+    })
     return Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
       const { runId } = yield* TestMesh.start(Wf, {})
@@ -329,5 +366,6 @@ describe("claims and fencing", () => {
       expect((yield* Effect.flip(mesh.inspectRun("x")))._tag).toBe("InvalidOptionError")
       const exit = yield* Effect.exit(Mesh.make({ workflows: [Order, { ...Order }] }).pipe(Effect.provide(Layer.succeed(Store, mesh.store)), Effect.scoped))
       expect(Exit.isFailure(exit)).toBe(true)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 })

@@ -49,7 +49,8 @@ describe("pause and approval gates", () => {
         { kind: "resume", actor: "ops:ana", note: "stock checked", seq: 1, at: 7_200_000, auto: true },
         { kind: "approve", actor: "mgr:bo", note: "ok", metadata: { ticket: "T-1", apiToken: "[REDACTED]" }, seq: 2, at: 7_200_000, auto: true },
       ])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))),
+  )
 
   it.effect("reject returns a typed rejection to the workflow", () =>
     Effect.gen(function* () {
@@ -58,7 +59,8 @@ describe("pause and approval gates", () => {
       yield* mesh.resume(runId, { actor: "a" })
       yield* mesh.reject(runId, { actor: "mgr:bo", note: "budget" })
       expect(yield* mesh.inspectRun(runId)).toMatchObject({ status: "completed", output: { rejectedBy: "mgr:bo", note: "budget" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))),
+  )
 
   it.effect("a command that does not fit the gate is a tagged error and writes nothing", () =>
     Effect.gen(function* () {
@@ -76,8 +78,12 @@ describe("pause and approval gates", () => {
       const order = yield* mesh.start(Reviewed, {})
       yield* mesh.resume(order.runId, { actor: "a" })
       yield* mesh.approve(order.runId, { actor: "b" })
-      expect(yield* Effect.flip(mesh.resume(order.runId, { actor: "a" }))).toMatchObject({ _tag: "InvalidTransitionError", reason: "the run is not paused at a gate" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))))
+      expect(yield* Effect.flip(mesh.resume(order.runId, { actor: "a" }))).toMatchObject({
+        _tag: "InvalidTransitionError",
+        reason: "the run is not paused at a gate",
+      })
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))),
+  )
 
   it.effect("idempotent commands: a repeat returns the same outcome and writes nothing; reusing the key for another command conflicts", () =>
     Effect.gen(function* () {
@@ -93,7 +99,8 @@ describe("pause and approval gates", () => {
       expect((yield* Effect.flip(mesh.reject(runId, { actor: "c", idempotencyKey: "a-2" })))._tag).toBe("InvalidTransitionError")
       const run = yield* mesh.inspectRun(runId, { history: true })
       expect(run.commands!.map((c) => `${c.kind}:${c.idempotencyKey}`)).toEqual(["resume:r-1", "approve:a-1"])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Reviewed] }))),
+  )
 
   it.effect("an approval deadline of 30 days rejects automatically, on the simulated clock", () => {
     const Wf = Expiring("reject")
@@ -147,14 +154,31 @@ describe("cancel", () => {
   it.effect("is immediate and final: pending work is withdrawn, an in-flight result is fenced out", () => {
     const gate = Deferred.unsafeMake<void>(undefined as never)
     let started = 0
-    const Slow = Step.make("slow", { run: () => Effect.zipRight(Effect.sync(() => started++), Deferred.await(gate)).pipe(Effect.as("late")) })
-    const Wf = Workflow.make({ name: "cancellable", triggers: { manual: empty }, *run() { yield* Slow(); return yield* Slow() } })
+    const Slow = Step.make("slow", {
+      run: () =>
+        Effect.zipRight(
+          Effect.sync(() => started++),
+          Deferred.await(gate),
+        ).pipe(Effect.as("late")),
+    })
+    const Wf = Workflow.make({
+      name: "cancellable",
+      triggers: { manual: empty },
+      *run() {
+        yield* Slow()
+        return yield* Slow()
+      },
+    })
     return Effect.gen(function* () {
       const mesh = yield* Mesh.Mesh
       const { runId } = yield* mesh.start(Wf, {})
       const inFlight = yield* Effect.fork(mesh.executeNext())
       while (started < 1) yield* Effect.yieldNow()
-      expect(yield* mesh.cancel(runId, { actor: "ops", reason: "customer asked", idempotencyKey: "c-1" })).toEqual({ runId, status: "cancelled", duplicate: false })
+      expect(yield* mesh.cancel(runId, { actor: "ops", reason: "customer asked", idempotencyKey: "c-1" })).toEqual({
+        runId,
+        status: "cancelled",
+        duplicate: false,
+      })
       expect((yield* mesh.cancel(runId, { actor: "ops", idempotencyKey: "c-1" })).duplicate).toBe(true)
       yield* Deferred.succeed(gate, undefined)
       expect(yield* Fiber.join(inFlight)).toMatchObject({ _tag: "Fenced", reason: "terminal_run" })

@@ -8,7 +8,7 @@ import { Nondeterministic, Order } from "../fixtures/workflows.js"
 
 const env = (now: number, seed = 1): Env => {
   let s = seed
-  return { now, random: () => ((s = (s * 16807) % 2147483647) / 2147483647) }
+  return { now, random: () => (s = (s * 16807) % 2147483647) / 2147483647 }
 }
 const input = { orderId: "o1", cents: 500 }
 const complete = (e: Entry, output: unknown, at = 0): Entry => ({ ...e, status: "completed", output: output as never, attempts: 1, resolvedAt: at })
@@ -104,13 +104,25 @@ describe("Replayer", () => {
     const d = new Replayer("run-1", Changed, input).load(journal).advance(env(0))
     expect(d.outcome._tag).toBe("NonDeterminism")
     const error = (d.outcome as Extract<Decision["outcome"], { _tag: "NonDeterminism" }>).error
-    expect(error).toMatchObject({ _tag: "NonDeterminismError", runId: "run-1", seq: 2, expected: { kind: "step", name: "charge" }, actual: { kind: "step", name: "refund" } })
+    expect(error).toMatchObject({
+      _tag: "NonDeterminismError",
+      runId: "run-1",
+      seq: 2,
+      expected: { kind: "step", name: "charge" },
+      actual: { kind: "step", name: "refund" },
+    })
     expect(error.message).toContain("seq 2")
   })
 
   it("reports non-determinism when the code finishes before the journal does", () => {
     const { journal } = driveWarm(outputs)
-    const Shorter = Workflow.make({ name: "order", triggers: Order.triggers, *run(i) { return yield* Step.make("reserve", { run: (_: unknown) => null })(i) } })
+    const Shorter = Workflow.make({
+      name: "order",
+      triggers: Order.triggers,
+      *run(i) {
+        return yield* Step.make("reserve", { run: (_: unknown) => null })(i)
+      },
+    })
     const d = new Replayer("run-1", Shorter, input).load(journal).advance(env(0))
     expect(d.outcome).toMatchObject({ _tag: "NonDeterminism", error: { seq: 2, expected: { name: "charge" }, actual: null } })
   })
@@ -215,7 +227,13 @@ describe("Replayer", () => {
   })
 
   it("fails the run with workflow_failed when the code calls Workflow.fail", () => {
-    const Wf = Workflow.make({ name: "quitter", triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) }, *run() { return yield* Workflow.fail("rejected by policy") } })
+    const Wf = Workflow.make({
+      name: "quitter",
+      triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+      *run() {
+        return yield* Workflow.fail("rejected by policy")
+      },
+    })
     expect(new Replayer("x", Wf, {}).advance(env(0)).outcome).toEqual({ _tag: "Failed", error: { code: "workflow_failed", message: "rejected by policy" } })
   })
 })

@@ -30,7 +30,8 @@ describe("race", () => {
       expect(run.output).toBe("timed out")
       expect(run.history!.map((e) => `${e.name}:${e.status}`)).toEqual(["slow-psp:cancelled", "timeout:completed"])
       expect(run.tasks).toEqual([])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Charge] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Charge] }))),
+  )
 
   it.effect("the step wins the race and the timer is withdrawn", () =>
     Effect.gen(function* () {
@@ -39,7 +40,8 @@ describe("race", () => {
       expect(run.output).toBe("charged")
       expect(run.history!.map((e) => `${e.name}:${e.status}`)).toEqual(["slow-psp:completed", "timeout:cancelled"])
       expect(run.finishedAt).toBe(90 * 60_000)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Charge] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Charge] }))),
+  )
 })
 
 describe("forEach", () => {
@@ -59,7 +61,11 @@ describe("forEach", () => {
     name: "fanout",
     triggers: { manual: Trigger.manual({ payload: Schema.Struct({ n: Schema.Number }) }) },
     *run({ n }) {
-      return yield* Workflow.forEach(Array.from({ length: n }, (_, i) => i), (i) => Ship(i), { concurrency: 10 })
+      return yield* Workflow.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        (i) => Ship(i),
+        { concurrency: 10 },
+      )
     },
   })
 
@@ -77,7 +83,8 @@ describe("forEach", () => {
       expect(run.output).toEqual(Array.from({ length: 250 }, (_, i) => i * 10))
       expect(peak).toBe(10)
       expect(run.history).toHaveLength(250)
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Fanout] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Fanout] }))),
+  )
 })
 
 describe("versioning", () => {
@@ -85,27 +92,40 @@ describe("versioning", () => {
   const B = Step.make("b", { run: () => "b" })
   const Fraud = Step.make("fraud-check", { run: () => "checked" })
   // v1: a → b → sleep. v2 adds a fraud check between a and b behind a patch; v3 adds it without one.
-  const V1 = Workflow.make({ name: "versioned", triggers: { manual: empty }, *run() {
-    const out = [yield* A(), yield* B()]
-    yield* Workflow.sleep("wait", "1 day")
-    return out
-  } })
-  const V2 = Workflow.make({ name: "versioned", triggers: { manual: empty }, *run() {
-    const a = yield* A()
-    const extra = (yield* Workflow.patched("fraud-check-v2")) ? [yield* Fraud()] : []
-    const out = [a, ...extra, yield* B()]
-    yield* Workflow.sleep("wait", "1 day")
-    return out
-  } })
-  const V3 = Workflow.make({ name: "versioned", triggers: { manual: empty }, *run() {
-    const out = [yield* A(), yield* Fraud(), yield* B()]
-    yield* Workflow.sleep("wait", "1 day")
-    return out
-  } })
+  const V1 = Workflow.make({
+    name: "versioned",
+    triggers: { manual: empty },
+    *run() {
+      const out = [yield* A(), yield* B()]
+      yield* Workflow.sleep("wait", "1 day")
+      return out
+    },
+  })
+  const V2 = Workflow.make({
+    name: "versioned",
+    triggers: { manual: empty },
+    *run() {
+      const a = yield* A()
+      const extra = (yield* Workflow.patched("fraud-check-v2")) ? [yield* Fraud()] : []
+      const out = [a, ...extra, yield* B()]
+      yield* Workflow.sleep("wait", "1 day")
+      return out
+    },
+  })
+  const V3 = Workflow.make({
+    name: "versioned",
+    triggers: { manual: empty },
+    *run() {
+      const out = [yield* A(), yield* Fraud(), yield* B()]
+      yield* Workflow.sleep("wait", "1 day")
+      return out
+    },
+  })
 
   it.effect("patched() is false where the journal predates the patch and true for new runs; checkReplay gates the deploy", () => {
     const store = TestMesh.memoryStore()
-    const check = (workflow: typeof V1) => Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay()).pipe(Effect.provide(TestMesh.layer({ workflows: [workflow], store })))
+    const check = (workflow: typeof V1) =>
+      Effect.flatMap(Mesh.Mesh, (m) => m.checkReplay()).pipe(Effect.provide(TestMesh.layer({ workflows: [workflow], store })))
     return Effect.gen(function* () {
       // An in-flight v1 run has done a and b and sleeps.
       const old = yield* Effect.gen(function* () {
@@ -129,16 +149,24 @@ describe("versioning", () => {
 
   it.effect("checkReplay reports the first divergence of each open run", () => {
     const store = TestMesh.memoryStore()
-    const Waiting = Workflow.make({ name: "versioned", triggers: { manual: empty }, *run() {
-      yield* A()
-      yield* B()
-      return yield* Workflow.pause("hold")
-    } })
-    const Changed = Workflow.make({ name: "versioned", triggers: { manual: empty }, *run() {
-      yield* A()
-      yield* Fraud()
-      return yield* Workflow.pause("hold")
-    } })
+    const Waiting = Workflow.make({
+      name: "versioned",
+      triggers: { manual: empty },
+      *run() {
+        yield* A()
+        yield* B()
+        return yield* Workflow.pause("hold")
+      },
+    })
+    const Changed = Workflow.make({
+      name: "versioned",
+      triggers: { manual: empty },
+      *run() {
+        yield* A()
+        yield* Fraud()
+        return yield* Workflow.pause("hold")
+      },
+    })
     return Effect.gen(function* () {
       const runId = yield* Effect.gen(function* () {
         const { runId } = yield* TestMesh.start(Waiting, {})

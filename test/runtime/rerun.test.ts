@@ -37,12 +37,23 @@ describe("rerun", () => {
       const again = yield* mesh.rerun(source.runId, { actor: "ops", idempotencyKey: "r-1" })
       expect(again).toMatchObject({ rerunOf: source.runId, duplicate: false })
       const run = yield* TestMesh.runUntilDone(again.runId)
-      expect(run).toMatchObject({ status: "completed", rerunOf: source.runId, input: { day: "2026-01-05", pay: false }, output: { day: "2026-01-05", booked: 42 } })
+      expect(run).toMatchObject({
+        status: "completed",
+        rerunOf: source.runId,
+        input: { day: "2026-01-05", pay: false },
+        output: { day: "2026-01-05", booked: 42 },
+      })
       expect(run.commands).toMatchObject([{ kind: "rerun", actor: "ops", idempotencyKey: "r-1" }])
       expect(yield* mesh.inspectRun(source.runId, { history: true })).toEqual(before)
-      expect(yield* mesh.rerun(source.runId, { actor: "ops", idempotencyKey: "r-1" })).toEqual({ runId: again.runId, rerunOf: source.runId, status: "completed", duplicate: true })
+      expect(yield* mesh.rerun(source.runId, { actor: "ops", idempotencyKey: "r-1" })).toEqual({
+        runId: again.runId,
+        rerunOf: source.runId,
+        status: "completed",
+        duplicate: true,
+      })
       expect((yield* Effect.flip(mesh.rerun(source.runId, { actor: "ops", idempotencyKey: "r-1", fromStep: "book" })))._tag).toBe("ConflictError")
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Trip] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Trip] }))),
+  )
 
   it.effect("is refused after an irreversible step completed, unless allowed", () => {
     const Charged = Workflow.make({
@@ -80,14 +91,19 @@ describe("rerun", () => {
       expect(calls).toEqual({ quote: 1, book: 2 }) // quote was kept, not re-run
       expect(run.history!.map((e) => `${e.name}:${e.status}`)).toEqual(["quote:completed", "book:completed", "pay:completed"])
       expect(yield* Effect.flip(mesh.rerun(source.runId, { actor: "ops", fromStep: "nope" }))).toMatchObject({ reason: "unknown_step" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Trip] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Trip] }))),
+  )
 
   it.effect("a fork needs the same code as the source", () => {
     const store = TestMesh.memoryStore()
-    const Changed = Workflow.make({ name: "trip", triggers: Trip.triggers, *run(input) {
-      const quote = yield* Quote(input.day)
-      return { day: quote.day, booked: (yield* Book(quote.price)).booked, v: 2 }
-    } })
+    const Changed = Workflow.make({
+      name: "trip",
+      triggers: Trip.triggers,
+      *run(input) {
+        const quote = yield* Quote(input.day)
+        return { day: quote.day, booked: (yield* Book(quote.price)).booked, v: 2 }
+      },
+    })
     return Effect.gen(function* () {
       const runId = yield* Effect.gen(function* () {
         const { runId } = yield* TestMesh.start(Trip, { day: "2026-03-03", pay: false })

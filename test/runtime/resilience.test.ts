@@ -16,7 +16,13 @@ import type { StoreService } from "../../src/store/Store.js"
 
 let calls = 0
 const Once = Step.make("once", { run: () => ++calls })
-const Wf = Workflow.make({ name: "resilient", triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) }, *run() { return yield* Once() } })
+const Wf = Workflow.make({
+  name: "resilient",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({}) }) },
+  *run() {
+    return yield* Once()
+  },
+})
 
 /**
  * A memory store whose first `failures` commits fail (transient ones unless `transient: false`);
@@ -33,9 +39,7 @@ const flaky = (failures: number, applyFirst: boolean, options: { readonly transi
     commit: (c) =>
       Effect.suspend(() => {
         commits++
-        return left-- > 0
-          ? (applyFirst ? Effect.asVoid(base.commit(c)) : Effect.void).pipe(Effect.zipRight(Effect.fail(failure)))
-          : base.commit(c)
+        return left-- > 0 ? (applyFirst ? Effect.asVoid(base.commit(c)) : Effect.void).pipe(Effect.zipRight(Effect.fail(failure))) : base.commit(c)
       }),
   }
 }
@@ -80,7 +84,8 @@ it.live("a commit applied before its reply was lost is not applied again on retr
     expect(run).toMatchObject({ status: "completed", output: 1 })
     expect(run.history![0]!.attempts).toHaveLength(1)
     expect(calls).toBe(1)
-  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf], store: flaky(1, true) }))))
+  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wf], store: flaky(1, true) }))),
+)
 
 it.live("a keyless command whose commit reply was lost is not applied twice (its internal key finds it)", () => {
   const Wait = Workflow.make({
@@ -101,7 +106,6 @@ it.live("a keyless command whose commit reply was lost is not applied twice (its
   }).pipe(Effect.provide(TestMesh.layer({ workflows: [Wait], store: flaky(1, true) })))
 })
 
-
 /**
  * The SQL store (on PGlite) with its commit statements intercepted: "sql-bug" sends a broken
  * statement (the database answers with a real undefined-table error), "connection" fails the
@@ -109,7 +113,10 @@ it.live("a keyless command whose commit reply was lost is not applied twice (its
  */
 const interceptedSqlStore = (fault: "sql-bug" | "connection") =>
   Effect.gen(function* () {
-    const db = yield* Effect.acquireRelease(Effect.promise(() => openMemory()), (db) => Effect.promise(() => db.close()))
+    const db = yield* Effect.acquireRelease(
+      Effect.promise(() => openMemory()),
+      (db) => Effect.promise(() => db.close()),
+    )
     const client = pgliteClient(db)
     yield* Effect.promise(() => migrate(client))
     let commits = 0
@@ -152,4 +159,5 @@ it.live("on a SQL store, a SQL error in the commit is not retried; a dropped con
       expect(dropped.commits()).toBe(3)
       expect(calls).toBe(1)
     }),
-  ))
+  ),
+)

@@ -19,20 +19,30 @@ describe("backoff math", () => {
 /** A workflow whose single step fails the way `fail(attempt)` says. */
 const failing = (name: string, retry: Step.StepOptions<void, unknown>["retry"], fail: (attempt: number) => unknown) => {
   const Flaky = Step.make(name, {
-    run: (_: void, ctx) => Effect.suspend(() => {
-      const outcome = fail(ctx.attempt)
-      return outcome === "ok" ? Effect.succeed({ attempt: ctx.attempt }) : Effect.fail(outcome)
-    }),
+    run: (_: void, ctx) =>
+      Effect.suspend(() => {
+        const outcome = fail(ctx.attempt)
+        return outcome === "ok" ? Effect.succeed({ attempt: ctx.attempt }) : Effect.fail(outcome)
+      }),
     ...(retry ? { retry } : {}),
   })
-  return Workflow.make({ name, triggers: { manual: empty }, *run() { return yield* Flaky() } })
+  return Workflow.make({
+    name,
+    triggers: { manual: empty },
+    *run() {
+      return yield* Flaky()
+    },
+  })
 }
 
 const attemptsOf = (run: RunView) => run.history![0]!.attempts
 
 it.effect("retries with exponential backoff, counting every attempt, then fails the run", () => {
-  const Wf = failing("always-fails", { maxAttempts: 4, backoff: { type: "exponential", min: "1 hour", max: "3 hours" } }, () =>
-    new Error("gateway said password=hunter2 and no"))
+  const Wf = failing(
+    "always-fails",
+    { maxAttempts: 4, backoff: { type: "exponential", min: "1 hour", max: "3 hours" } },
+    () => new Error("gateway said password=hunter2 and no"),
+  )
   return Effect.gen(function* () {
     const { runId } = yield* TestMesh.start(Wf, {})
     const run = yield* TestMesh.runUntilDone(runId)
@@ -79,7 +89,8 @@ it.effect("honours nonRetryable predicates in the policy", () => {
 
 it.effect("lets retryAfter from the error override the backoff", () => {
   const Wf = failing("rate-limited", { maxAttempts: 3, backoff: { type: "exponential", min: "1 hour", max: "1 hour" } }, (n) =>
-    n === 1 ? Step.retryAfter("90 seconds", "rate_limited") : n === 2 ? new StepError({ code: "busy", message: "busy" }) : "ok")
+    n === 1 ? Step.retryAfter("90 seconds", "rate_limited") : n === 2 ? new StepError({ code: "busy", message: "busy" }) : "ok",
+  )
   return Effect.gen(function* () {
     const run = yield* TestMesh.runUntilDone((yield* TestMesh.start(Wf, {})).runId)
     expect(run.status).toBe("completed")
@@ -104,7 +115,13 @@ it.effect("times an attempt out with step_timeout and retries it", () => {
     timeout: "1 minute",
     retry: { maxAttempts: 2 },
   })
-  const Wf = Workflow.make({ name: "timeouts", triggers: { manual: empty }, *run() { return yield* Slow() } })
+  const Wf = Workflow.make({
+    name: "timeouts",
+    triggers: { manual: empty },
+    *run() {
+      return yield* Slow()
+    },
+  })
   return Effect.gen(function* () {
     const { runId } = yield* TestMesh.start(Wf, {})
     const fiber = yield* Effect.fork(TestMesh.runUntilDone(runId))
@@ -122,7 +139,13 @@ it.effect("a run restarted mid-backoff (new engine, same store) retries exactly 
     run: () => Effect.suspend(() => (++calls < 2 ? Effect.fail(new Error("503")) : Effect.succeed("ok"))),
     retry: { maxAttempts: 3, backoff: { type: "exponential", min: "6 hours", max: "1 day" } },
   })
-  const Wf = Workflow.make({ name: "backoff-restart", triggers: { manual: empty }, *run() { return yield* Flaky() } })
+  const Wf = Workflow.make({
+    name: "backoff-restart",
+    triggers: { manual: empty },
+    *run() {
+      return yield* Flaky()
+    },
+  })
   const store = TestMesh.memoryStore()
   return Effect.gen(function* () {
     const runId = yield* Effect.gen(function* () {

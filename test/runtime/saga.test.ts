@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Mesh, Step, StepFailedError, Trigger, Workflow } from "../../src/index.js"
+import { Mesh, Step, type StepFailedError, Trigger, Workflow } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
 
 const undone: Array<string> = []
@@ -49,14 +49,24 @@ describe("saga compensation", () => {
       expect(run.error).toMatchObject({
         code: "no_courier",
         step: "ship",
-        details: { compensations: [{ step: "charge", status: "completed" }, { step: "reserve", status: "completed" }] },
+        details: {
+          compensations: [
+            { step: "charge", status: "completed" },
+            { step: "reserve", status: "completed" },
+          ],
+        },
       })
       expect(run.history!.map((e) => `${e.kind}:${e.name}:${e.status}`)).toEqual([
-        "step:reserve:completed", "step:notify:completed", "step:charge:completed", "step:ship:failed",
-        "compensation:compensate:charge:completed", "compensation:compensate:reserve:completed",
+        "step:reserve:completed",
+        "step:notify:completed",
+        "step:charge:completed",
+        "step:ship:failed",
+        "compensation:compensate:charge:completed",
+        "compensation:compensate:reserve:completed",
       ])
       expect(run.history![4]!.input).toEqual({ seq: 3, input: 500, output: { chargeId: "ch-500" } })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("records a compensation that fails for good and still runs the others", () =>
     Effect.gen(function* () {
@@ -67,11 +77,20 @@ describe("saga compensation", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(tries).toBe(3) // the default compensation retry: 3 attempts with backoff
       expect(undone).toEqual(["release res-sku-1 (sku-1)"])
-      expect(run.error).toMatchObject({ code: "no_courier", details: { compensations: [{ step: "charge", status: "failed", error: "error" }, { step: "reserve", status: "completed" }] } })
+      expect(run.error).toMatchObject({
+        code: "no_courier",
+        details: {
+          compensations: [
+            { step: "charge", status: "failed", error: "error" },
+            { step: "reserve", status: "completed" },
+          ],
+        },
+      })
       const failed = run.history!.find((e) => e.name === "compensate:charge")!
       expect(failed).toMatchObject({ status: "failed", attemptCount: 3 })
       expect(failed.attempts.map((a) => a.startedAt)).toEqual([0, 1000, 3000])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("Workflow.compensate() in a catch undoes on demand and the workflow continues", () =>
     Effect.gen(function* () {
@@ -80,7 +99,8 @@ describe("saga compensation", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run).toMatchObject({ status: "completed", output: { refundedBecause: "no_courier" } })
       expect(undone).toEqual(["refund ch-500", "release res-sku-1 (sku-1)"])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+  )
 
   it.effect("a restart in the middle of compensating resumes it without repeating finished undos", () => {
     const store = TestMesh.memoryStore()

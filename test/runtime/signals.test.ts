@@ -29,12 +29,15 @@ describe("signals", () => {
       const { runId } = yield* mesh.start(AwaitPayment, {})
       yield* TestMesh.drain()
       expect((yield* mesh.inspectRun(runId, { history: true })).history!.map((e) => `${e.kind}:${e.status}`)).toEqual(["step:completed", "signal:pending"])
-      expect(yield* mesh.signal(runId, "payment-received", { amount: "21", ref: "psp-1" }, { actor: "psp-webhook", idempotencyKey: "evt-1" })).toMatchObject({ duplicate: false })
+      expect(yield* mesh.signal(runId, "payment-received", { amount: "21", ref: "psp-1" }, { actor: "psp-webhook", idempotencyKey: "evt-1" })).toMatchObject({
+        duplicate: false,
+      })
       expect((yield* mesh.signal(runId, "payment-received", { amount: "21", ref: "psp-1" }, { idempotencyKey: "evt-1" })).duplicate).toBe(true)
       const run = yield* mesh.inspectRun(runId, { history: true })
       expect(run).toMatchObject({ status: "completed", output: { status: "paid", amount: 42, ref: "psp-1" } })
       expect(run.commands).toMatchObject([{ kind: "signal", actor: "psp-webhook", note: "payment-received", idempotencyKey: "evt-1", seq: 2 }])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))),
+  )
 
   it.effect("keeps a signal sent before the run waits and delivers it then", () =>
     Effect.gen(function* () {
@@ -46,7 +49,8 @@ describe("signals", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run).toMatchObject({ status: "completed", output: { status: "paid", amount: 10, ref: "early" } })
       expect(yield* mesh.store.getInbox(runId)).toMatchObject([{ name: "other-event" }])
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))),
+  )
 
   it.effect("refuses a payload that fails the wait's schema and writes nothing", () =>
     Effect.gen(function* () {
@@ -59,7 +63,8 @@ describe("signals", () => {
       expect(error).toMatchObject({ missing: ["ref"], invalid: [{ field: "amount" }] })
       expect(yield* mesh.inspectRun(runId, { history: true })).toEqual(before)
       expect((yield* Effect.flip(mesh.signal(runId, "", {})))._tag).toBe("InvalidOptionError")
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))),
+  )
 
   it.effect("a wait with a timeout returns TimedOut when nothing arrives", () =>
     Effect.gen(function* () {
@@ -68,7 +73,8 @@ describe("signals", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run).toMatchObject({ status: "completed", output: { status: "expired", at: 3 * 86_400_000 } })
       expect(yield* Effect.flip(mesh.signal(runId, "payment-received", { amount: "1", ref: "late" }))).toMatchObject({ _tag: "InvalidTransitionError" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))))
+    }).pipe(Effect.provide(TestMesh.layer({ workflows: [AwaitPayment] }))),
+  )
 
   it.effect("a run waiting for a signal survives an engine restart", () => {
     const store = TestMesh.memoryStore()

@@ -12,7 +12,10 @@ type Query = (text: string, params?: ReadonlyArray<unknown>) => Promise<unknown>
 
 /** Runs SQL through either driver's transaction handle. */
 const queryOf = (handle: unknown): Query => {
-  const h = handle as { unsafe?: (t: string, p?: ReadonlyArray<unknown>) => Promise<unknown>; query?: (t: string, p?: ReadonlyArray<unknown>) => Promise<unknown> }
+  const h = handle as {
+    unsafe?: (t: string, p?: ReadonlyArray<unknown>) => Promise<unknown>
+    query?: (t: string, p?: ReadonlyArray<unknown>) => Promise<unknown>
+  }
   if (h.unsafe) return (t, p) => h.unsafe!(t, p ?? [])
   return (t, p) => h.query!(t, [...(p ?? [])])
 }
@@ -41,17 +44,23 @@ const ensureLedger = (store: StoreService) =>
 const rows = (store: StoreService) =>
   Effect.gen(function* () {
     let out: ReadonlyArray<{ ref: string; attempt: number }> = []
-    yield* store.transaction!((scope) => Effect.promise(async () => {
-      const r = (await queryOf(scope.handle)("SELECT ref, attempt FROM ledger ORDER BY ref, attempt")) as { rows?: Array<{ ref: string; attempt: number }> } | Array<{ ref: string; attempt: number }>
-      out = Array.isArray(r) ? r.map((x) => ({ ref: x.ref, attempt: Number(x.attempt) })) : r.rows!.map((x) => ({ ref: x.ref, attempt: Number(x.attempt) }))
-    }))
+    yield* store.transaction!((scope) =>
+      Effect.promise(async () => {
+        const r = (await queryOf(scope.handle)("SELECT ref, attempt FROM ledger ORDER BY ref, attempt")) as
+          | { rows?: Array<{ ref: string; attempt: number }> }
+          | Array<{ ref: string; attempt: number }>
+        out = Array.isArray(r) ? r.map((x) => ({ ref: x.ref, attempt: Number(x.attempt) })) : r.rows!.map((x) => ({ ref: x.ref, attempt: Number(x.attempt) }))
+      }),
+    )
     return out
   })
 
 const suite = (name: string, storeLayer: () => Layer.Layer<Store, unknown>) =>
   describe(`transactional steps on ${name}`, () => {
     const run = <A>(program: Effect.Effect<A, unknown, Mesh.Mesh | Store>) =>
-      Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(Layer.provideMerge(Mesh.layer({ workflows: [Booking] }), storeLayer())))) as Effect.Effect<A, unknown, never>)
+      Effect.runPromise(
+        Effect.scoped(program.pipe(Effect.provide(Layer.provideMerge(Mesh.layer({ workflows: [Booking] }), storeLayer())))) as Effect.Effect<A, unknown, never>,
+      )
 
     it("commits the step's row with its result; a failed attempt's row is rolled back", () =>
       run(
@@ -79,13 +88,35 @@ const suite = (name: string, storeLayer: () => Layer.Layer<Store, unknown>) =>
           const { runId } = yield* mesh.start(Booking, { ref: "r2" })
           const [task] = yield* store.claim({ queue: "default", owner: "x", now: Date.now(), leaseUntil: Date.now() + 60_000, limit: 1 })
           // Someone else finishes the run first: any late result must be fenced out.
-          expect(yield* store.commit({ runId, now: Date.now(), expectedRevision: 1, run: { status: "failed", error: { code: "x", message: "x" } }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })).toMatchObject({ _tag: "Committed" })
+          expect(
+            yield* store.commit({
+              runId,
+              now: Date.now(),
+              expectedRevision: 1,
+              run: { status: "failed", error: { code: "x", message: "x" } },
+              resolve: [],
+              append: [],
+              attempts: [],
+              tasks: [],
+              withdraw: [],
+            }),
+          ).toMatchObject({ _tag: "Committed" })
           expect(task).toBeDefined()
           // The old claim is gone with the run's tasks; replaying a fenced commit inside a transaction writes nothing.
           const fenced = yield* store.transaction!((scope) =>
             Effect.gen(function* () {
               yield* Effect.promise(() => queryOf(scope.handle)("INSERT INTO ledger (ref, attempt) VALUES ('r2', 1)"))
-              const r = yield* scope.commit({ runId, now: Date.now(), fence: { runId, seq: 1, claimId: task!.claimId, token: task!.token }, task: { _tag: "Done" }, resolve: [], append: [], attempts: [], tasks: [], withdraw: [] })
+              const r = yield* scope.commit({
+                runId,
+                now: Date.now(),
+                fence: { runId, seq: 1, claimId: task!.claimId, token: task!.token },
+                task: { _tag: "Done" },
+                resolve: [],
+                append: [],
+                attempts: [],
+                tasks: [],
+                withdraw: [],
+              })
               return r._tag === "Rejected" ? yield* Effect.fail(r) : r
             }),
           ).pipe(Effect.flip)

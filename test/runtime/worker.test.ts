@@ -11,15 +11,20 @@ it.scoped("a worker runs many runs concurrently, waking on new work and on due t
     const mesh = yield* Mesh.Mesh
     let inFlight = 0
     let peak = 0
-    yield* TestMesh.stubStep("ship", () => Effect.gen(function* () {
-      inFlight++
-      peak = Math.max(peak, inFlight)
-      yield* Effect.repeat(Effect.yieldNow(), { times: 20 })
-      inFlight--
-      return { tracking: "T" }
-    }))
+    yield* TestMesh.stubStep("ship", () =>
+      Effect.gen(function* () {
+        inFlight++
+        peak = Math.max(peak, inFlight)
+        yield* Effect.repeat(Effect.yieldNow(), { times: 20 })
+        inFlight--
+        return { tracking: "T" }
+      }),
+    )
     const worker = yield* mesh.worker({ concurrency: 4, pollInterval: "365 days" })
-    const ids = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => Effect.map(mesh.start(Order, { orderId: `o${i}`, cents: i }), (r) => r.runId))
+    const ids = yield* Effect.forEach(
+      Array.from({ length: 20 }, (_, i) => i),
+      (i) => Effect.map(mesh.start(Order, { orderId: `o${i}`, cents: i }), (r) => r.runId),
+    )
     // Every run reaches its 30-day sleep without any clock movement: wakeups, not polling.
     yield* Effect.repeat(Effect.yieldNow(), { until: () => false, times: 200 })
     const sleeping = yield* Effect.forEach(ids, (id) => mesh.inspectRun(id, { history: true }))
@@ -32,13 +37,26 @@ it.scoped("a worker runs many runs concurrently, waking on new work and on due t
     expect(peak).toBeLessThanOrEqual(4)
     const stats = yield* worker.stats
     expect(stats.executed).toBe(20 * 5) // reserve, charge, the timer, ship and email, once each
-  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))))
+  }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
+)
 
 it.scoped("shutdown stops claiming and waits for the in-flight step to finish and commit", () => {
   const gate = Deferred.unsafeMake<void>(undefined as never)
   let started = 0
-  const Slow = Step.make("slow", { run: () => Effect.zipRight(Effect.sync(() => started++), Deferred.await(gate)).pipe(Effect.as("ok")) })
-  const Wf = Workflow.make({ name: "slow", triggers: { manual: empty }, *run() { return yield* Slow() } })
+  const Slow = Step.make("slow", {
+    run: () =>
+      Effect.zipRight(
+        Effect.sync(() => started++),
+        Deferred.await(gate),
+      ).pipe(Effect.as("ok")),
+  })
+  const Wf = Workflow.make({
+    name: "slow",
+    triggers: { manual: empty },
+    *run() {
+      return yield* Slow()
+    },
+  })
   return Effect.gen(function* () {
     const mesh = yield* Mesh.Mesh
     const worker = yield* mesh.worker({ concurrency: 1 })
@@ -58,10 +76,14 @@ it.scoped("shutdown stops claiming and waits for the in-flight step to finish an
 
 it.scoped("a worker keeps a short timer it created and fires it locally on time; shutdown gives it back", () => {
   const After = Step.make("after-nap", { run: () => "woke" })
-  const Nap = Workflow.make({ name: "nap", triggers: { manual: empty }, *run() {
-    yield* Workflow.sleep("nap", "5 seconds")
-    return yield* After()
-  } })
+  const Nap = Workflow.make({
+    name: "nap",
+    triggers: { manual: empty },
+    *run() {
+      yield* Workflow.sleep("nap", "5 seconds")
+      return yield* After()
+    },
+  })
   return Effect.gen(function* () {
     const mesh = yield* Mesh.Mesh
     const worker = yield* mesh.worker({ concurrency: 2, pollInterval: "365 days", ownerId: "w-1" })

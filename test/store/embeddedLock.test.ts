@@ -17,7 +17,10 @@ const freshDir = () => {
   dirs.push(dir)
   return dir
 }
-const records = (dir: string) => readdirSync(dir).filter((f) => f.startsWith("squid-mesh.lock.")).sort()
+const records = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith("squid-mesh.lock."))
+    .sort()
 
 /** A pid that certainly belonged to a process that has exited. */
 const deadPid = (): number => {
@@ -47,7 +50,9 @@ describe("data-directory lock", () => {
     expect(holderAlive(dead)).toBe(false)
     // Our own pid, but a different process start time: the pid was reused.
     expect(holderAlive({ pid: process.pid, host: hostname(), startedAt: "", procStart: "1" })).toBe(processStart(process.pid) === undefined)
-    expect(holderAlive({ pid: process.pid, host: hostname(), startedAt: "", ...(processStart(process.pid) ? { procStart: processStart(process.pid)! } : {}) })).toBe(true)
+    expect(
+      holderAlive({ pid: process.pid, host: hostname(), startedAt: "", ...(processStart(process.pid) ? { procStart: processStart(process.pid)! } : {}) }),
+    ).toBe(true)
     // A record of another host cannot be checked: it counts as held.
     expect(holderAlive({ ...dead, host: `not-${hostname()}` })).toBe(true)
     writeFileSync(join(dir, "squid-mesh.lock.7"), JSON.stringify(dead))

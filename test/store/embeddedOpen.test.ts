@@ -73,7 +73,12 @@ describe("socket path", () => {
           const client = yield* PgliteStore.make({ dataDir })
           const holderInfo = PgliteStore.storeInfo(holder)
           const socket = holderInfo?.mode === "holder" ? holderInfo.socket : undefined
-          return { holderInfo, clientInfo: PgliteStore.storeInfo(client), mode: socket ? statSync(dirname(socket)).mode & 0o777 : undefined, runs: yield* client.listRuns({}) }
+          return {
+            holderInfo,
+            clientInfo: PgliteStore.storeInfo(client),
+            mode: socket ? statSync(dirname(socket)).mode & 0o777 : undefined,
+            runs: yield* client.listRuns({}),
+          }
         }),
       ),
     )
@@ -131,7 +136,10 @@ describe("creating a store", () => {
     const root = freshDir()
     const template = join(root, "future")
     mkdirSync(template)
-    writeFileSync(join(template, "template.json"), JSON.stringify({ pglite: pgliteVersion(), migrations: [...loadMigrations().map((m) => m.version), 9999], createdAt: "" }))
+    writeFileSync(
+      join(template, "template.json"),
+      JSON.stringify({ pglite: pgliteVersion(), migrations: [...loadMigrations().map((m) => m.version), 9999], createdAt: "" }),
+    )
     writeFileSync(join(template, "pgdata.tar.gz"), "unused")
     expect(findTemplate([template])).toBeUndefined()
     writeFileSync(join(template, "template.json"), JSON.stringify({ pglite: pgliteVersion(), migrations: [1, 2], createdAt: "" }))

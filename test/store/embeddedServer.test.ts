@@ -125,7 +125,14 @@ describe("embedded socket server", () => {
     await until(() => received.includes(Buffer.from("Z\0\0\0\x05I", "latin1")))
     received = Buffer.alloc(0)
     // One write: a complete query, then the first half of an unnamed extended query.
-    raw.write(Buffer.concat([protocol.serialize.query("SELECT 1"), protocol.serialize.parse({ text: "SELECT $1::int * 6 AS answer" }), protocol.serialize.describe({ type: "S" }), protocol.serialize.flush()]))
+    raw.write(
+      Buffer.concat([
+        protocol.serialize.query("SELECT 1"),
+        protocol.serialize.parse({ text: "SELECT $1::int * 6 AS answer" }),
+        protocol.serialize.describe({ type: "S" }),
+        protocol.serialize.flush(),
+      ]),
+    )
     await until(() => received.includes(Buffer.from("1", "latin1")) && received.includes(Buffer.from("t", "latin1")))
     // The holder's own query (which uses the unnamed statement too) must wait for the client's sequence.
     let holderDone = false
@@ -166,7 +173,10 @@ describe("embedded socket server", () => {
 
   it.skipIf(spawnSync("psql", ["--version"]).status !== 0)("speaks to psql (libpq): `psql -h <data dir>` opens a session", async () => {
     // Asynchronously: the server answers from this process's event loop.
-    const { stdout } = await promisify(execFile)("psql", ["-h", dir, "-U", "postgres", "-At", "-c", "SELECT v FROM counter", "-c", "SELECT 6 * 7"], { encoding: "utf8", timeout: 30_000 })
+    const { stdout } = await promisify(execFile)("psql", ["-h", dir, "-U", "postgres", "-At", "-c", "SELECT v FROM counter", "-c", "SELECT 6 * 7"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    })
     expect(stdout.trim().split("\n").at(-1)).toBe("42")
   })
 

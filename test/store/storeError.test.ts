@@ -136,8 +136,17 @@ describe("real driver errors", () => {
 
   it("PGlite: a value a column refuses is not transient, nor is a closed database", async () => {
     const run: RunRecord = {
-      id: "not-a-uuid", workflow: "w", trigger: "manual", queue: "default", status: "running", input: {}, revision: 0,
-      requestHash: "r", definitionHash: "d", createdAt: 0, updatedAt: 0,
+      id: "not-a-uuid",
+      workflow: "w",
+      trigger: "manual",
+      queue: "default",
+      status: "running",
+      input: {},
+      revision: 0,
+      requestHash: "r",
+      definitionHash: "d",
+      createdAt: 0,
+      updatedAt: 0,
     }
     const refused = await failureOf(Effect.scoped(Effect.flatMap(PgliteStore.make(), (store) => store.createRun({ run, entries: [], tasks: [] }))))
     expect(refused).toMatchObject({ _tag: "StoreError", operation: "createRun", cause: { code: "22P02" }, transient: false })

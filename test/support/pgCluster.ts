@@ -27,7 +27,9 @@ const isRoot = () => typeof process.getuid === "function" && process.getuid() ==
 export const findBinDir = (): string | undefined => {
   const base = "/usr/lib/postgresql"
   if (existsSync(base)) {
-    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a))
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a))
     if (versions[0]) return join(base, versions[0], "bin")
   }
   const which = spawnSync("sh", ["-c", "command -v initdb"], { encoding: "utf8" })

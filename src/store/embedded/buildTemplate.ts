@@ -9,4 +9,6 @@ const outDir = process.argv[2] ?? templateDirs()[0]!
 const started = performance.now()
 const info = await buildTemplate(outDir)
 // stderr: `npm pack --json` runs this build and prints its JSON on stdout.
-console.error(`squid-mesh: embedded store template (PGlite ${info.pglite}, migrations ${info.migrations.join(",")}) written to ${outDir} in ${Math.round(performance.now() - started)} ms`)
+console.error(
+  `squid-mesh: embedded store template (PGlite ${info.pglite}, migrations ${info.migrations.join(",")}) written to ${outDir} in ${Math.round(performance.now() - started)} ms`,
+)

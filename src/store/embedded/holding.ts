@@ -39,7 +39,9 @@ export const openHolding = async (dataDir: string, options: HoldingOptions, sock
   try {
     const opened = await openDataDir(dataDir, options)
     db = opened.db
-    const server = socket ? await serve(opened.db, { path: socket.path, ...(options.holdIdleTimeoutMs !== undefined ? { holdIdleTimeoutMs: options.holdIdleTimeoutMs } : {}) }) : undefined
+    const server = socket
+      ? await serve(opened.db, { path: socket.path, ...(options.holdIdleTimeoutMs !== undefined ? { holdIdleTimeoutMs: options.holdIdleTimeoutMs } : {}) })
+      : undefined
     let closing: Promise<void> | undefined
     return {
       db: opened.db,

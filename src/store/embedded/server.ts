@@ -86,10 +86,9 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
   // Notifications that surface in the holder's own query results (PGlite parses those).
   const offNotification = db.onNotification(emit)
 
-  const settings = await db.query<{ name: string; setting: string }>(
-    "SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
-    [["server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "integer_datetimes", "standard_conforming_strings"]],
-  )
+  const settings = await db.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name = ANY($1)", [
+    ["server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "integer_datetimes", "standard_conforming_strings"],
+  ])
 
   class Connection {
     buffer: Buffer = Buffer.alloc(0)
@@ -122,7 +121,9 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
       }
       if (frames.length === 0) return
       if (frames.some((f) => f.type === "" && Wire.isStartup(f.bytes.readInt32BE(4)))) this.startup = false
-      this.chain = this.chain.then(() => this.handle(frames)).catch((error: unknown) => this.fail("XX000", error instanceof Error ? error.message : String(error)))
+      this.chain = this.chain
+        .then(() => this.handle(frames))
+        .catch((error: unknown) => this.fail("XX000", error instanceof Error ? error.message : String(error)))
     }
 
     async handle(frames: ReadonlyArray<Wire.Frame>) {
@@ -151,7 +152,8 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
     handshake(frame: Wire.Frame) {
       const code = frame.bytes.readInt32BE(4)
       if (code === Wire.SSL_REQUEST || code === Wire.GSSENC_REQUEST) this.socket.write("N")
-      else if (code === Wire.CANCEL_REQUEST) this.socket.end() // no backend process to signal
+      else if (code === Wire.CANCEL_REQUEST)
+        this.socket.end() // no backend process to signal
       else if (!Wire.isStartup(code)) this.fail("08P01", `unsupported protocol ${code >> 16}.${code & 0xffff}`)
       else {
         this.socket.write(
@@ -226,7 +228,10 @@ export const serve = async (db: PGlite, options: ServeOptions): Promise<SocketSe
 
     armIdle() {
       if (this.idle) clearTimeout(this.idle)
-      this.idle = setTimeout(() => this.fail("25P03", `squid-mesh: idle for ${holdIdleTimeoutMs} ms while holding the embedded database; disconnected`), holdIdleTimeoutMs)
+      this.idle = setTimeout(
+        () => this.fail("25P03", `squid-mesh: idle for ${holdIdleTimeoutMs} ms while holding the embedded database; disconnected`),
+        holdIdleTimeoutMs,
+      )
       this.idle.unref()
     }
 

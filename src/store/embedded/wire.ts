@@ -119,7 +119,20 @@ export const readyForQuery = (status: "I" | "T" | "E"): Buffer => message("Z", B
 
 /** ErrorResponse ('E') with severity FATAL or ERROR, an SQLSTATE code and a message. */
 export const errorResponse = (severity: "ERROR" | "FATAL", code: string, text: string): Buffer =>
-  message("E", Buffer.concat([Buffer.from("S"), cstring(severity), Buffer.from("V"), cstring(severity), Buffer.from("C"), cstring(code), Buffer.from("M"), cstring(text), Buffer.from([0])]))
+  message(
+    "E",
+    Buffer.concat([
+      Buffer.from("S"),
+      cstring(severity),
+      Buffer.from("V"),
+      cstring(severity),
+      Buffer.from("C"),
+      cstring(code),
+      Buffer.from("M"),
+      cstring(text),
+      Buffer.from([0]),
+    ]),
+  )
 
 /** NotificationResponse ('A'). */
 export const notificationResponse = (pid: number, channel: string, payload: string): Buffer =>

@@ -25,7 +25,8 @@ import { inTransaction } from "./transaction.js"
 import { WAKE_CHANNEL, makeWakeups } from "./wakeups.js"
 
 /** Runs one driver call as a store operation; a driver failure becomes a classified `StoreError`. */
-const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> => Effect.tryPromise({ try: f, catch: (cause) => storeError(operation, cause) })
+const attempt = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => storeError(operation, cause) })
 
 /**
  * The Store over a SQL driver. `backend` names it in logs and inspection ("pglite",
@@ -42,7 +43,12 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     maxBatch: 64,
     maxInFlight: 3,
   })
-  const batchedCreate = makeBatcher<NewRun, CreateRunResult>({ keys: (r) => [r.run.id], send: (b) => createRuns(client, b, planned), maxBatch: 64, maxInFlight: 3 })
+  const batchedCreate = makeBatcher<NewRun, CreateRunResult>({
+    keys: (r) => [r.run.id],
+    send: (b) => createRuns(client, b, planned),
+    maxBatch: 64,
+    maxInFlight: 3,
+  })
 
   /** Commits one `Commit` through `send`, then wakes the queue it made work for. */
   const commitThen = async (send: () => Promise<CommitResult>, c: Commit): Promise<CommitResult> => {
@@ -71,8 +77,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     claim: (options) => attempt("claim", () => claim(client, options)),
     commit: (c) => attempt("commit", () => commitThen(() => batchedCommit(c), c)),
     // Inside a transaction the commit is not batched: it must run on the transaction's connection.
-    transaction: (f) =>
-      inTransaction(client, (tx, c) => attempt("commit", () => commitThen(async () => (await commits(tx, [c], planned))[0]!, c)), f),
+    transaction: (f) => inTransaction(client, (tx, c) => attempt("commit", () => commitThen(async () => (await commits(tx, [c], planned))[0]!, c)), f),
     ...(client.listen
       ? {
           listen: (onWake: (queue: string) => void) =>

@@ -91,7 +91,10 @@ export const migrate = (client: SqlClient, migrations: ReadonlyArray<Migration> 
   })
 
 /** Which migrations the database at `client` has not applied; `undefined` when it has no squid-mesh schema. */
-export const pendingMigrations = async (client: SqlClient, migrations: ReadonlyArray<Migration> = loadMigrations()): Promise<ReadonlyArray<Migration> | undefined> => {
+export const pendingMigrations = async (
+  client: SqlClient,
+  migrations: ReadonlyArray<Migration> = loadMigrations(),
+): Promise<ReadonlyArray<Migration> | undefined> => {
   const [table] = await client.query<{ t: string | null }>("SELECT to_regclass('squid_mesh.schema_migrations')::text AS t")
   if (!table?.t) return undefined
   const rows = await client.query<{ version: number | string }>("SELECT version FROM squid_mesh.schema_migrations")

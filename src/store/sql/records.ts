@@ -13,9 +13,24 @@ export const dedupe = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Array
 
 /** A run, as `createRuns` inserts it. */
 export const RUN_RECORD = recordSet({
-  id: "uuid", workflow: "text", trigger: "text", queue: "text", status: "text",
-  input: "text", output: "text", error: "text", revision: "int", idempotency_key: "text", request_hash: "text", definition_hash: "text",
-  rerun_of: "uuid", parent_run_id: "uuid", parent_seq: "int", created_at: "float8", updated_at: "float8", finished_at: "float8",
+  id: "uuid",
+  workflow: "text",
+  trigger: "text",
+  queue: "text",
+  status: "text",
+  input: "text",
+  output: "text",
+  error: "text",
+  revision: "int",
+  idempotency_key: "text",
+  request_hash: "text",
+  definition_hash: "text",
+  rerun_of: "uuid",
+  parent_run_id: "uuid",
+  parent_seq: "int",
+  created_at: "float8",
+  updated_at: "float8",
+  finished_at: "float8",
 })
 
 /** A run as a row of `RUN_RECORD`. */
@@ -42,8 +57,17 @@ export const runRecord = (run: RunRecord): RecordOf<typeof RUN_RECORD.columns> =
 
 /** A journal entry, without its run (statements key it by run id or commit index). */
 export const ENTRY_RECORD = recordSet({
-  seq: "int", kind: "text", name: "text", status: "text", input: "text", output: "text", error: "text",
-  attempts: "int", created_at: "float8", resolved_at: "float8", deadline: "text",
+  seq: "int",
+  kind: "text",
+  name: "text",
+  status: "text",
+  input: "text",
+  output: "text",
+  error: "text",
+  attempts: "int",
+  created_at: "float8",
+  resolved_at: "float8",
+  deadline: "text",
 })
 
 /** An entry as a row of `ENTRY_RECORD`. */
@@ -66,7 +90,14 @@ export const entryRecords = (entries: ReadonlyArray<Entry>) => dedupe(entries, (
 
 /** An attempt of a step, without its run. */
 export const ATTEMPT_RECORD = recordSet({
-  seq: "int", attempt: "int", status: "text", error: "text", owner: "text", started_at: "float8", finished_at: "float8", retry_at: "float8",
+  seq: "int",
+  attempt: "int",
+  status: "text",
+  error: "text",
+  owner: "text",
+  started_at: "float8",
+  finished_at: "float8",
+  retry_at: "float8",
 })
 
 /** An attempt as a row of `ATTEMPT_RECORD`. */
@@ -83,8 +114,15 @@ export const attemptRecord = (a: AttemptRecord): RecordOf<typeof ATTEMPT_RECORD.
 
 /** A new task, without its run, with its inline claim when it has one. */
 export const TASK_RECORD = recordSet({
-  seq: "int", queue: "text", kind: "text", attempt: "int", visible_at: "float8",
-  claim_id: "text", token_hash: "text", owner: "text", lease_until: "float8",
+  seq: "int",
+  queue: "text",
+  kind: "text",
+  attempt: "int",
+  visible_at: "float8",
+  claim_id: "text",
+  token_hash: "text",
+  owner: "text",
+  lease_until: "float8",
 })
 
 /** A new task as a row of `TASK_RECORD`. */
@@ -105,7 +143,13 @@ export const uniqueTasks = (tasks: ReadonlyArray<NewTask>): Array<NewTask> => de
 
 /** An audit event (a control and its actor), without its run. */
 export const COMMAND_RECORD = recordSet({
-  kind: "text", actor: "text", note: "text", idempotency_key: "text", metadata: "text", seq: "int", at: "float8",
+  kind: "text",
+  actor: "text",
+  note: "text",
+  idempotency_key: "text",
+  metadata: "text",
+  seq: "int",
+  at: "float8",
 })
 
 /** An audit event as a row of `COMMAND_RECORD`. */

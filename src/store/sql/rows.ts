@@ -5,7 +5,20 @@
  * the same for every driver.
  */
 import type { Json } from "../../core/json.js"
-import type { AttemptRecord, ClaimedTask, CommandRecord, Entry, EntryKind, EntryStatus, ErrorInfo, InboxSignal, RunRecord, RunStatus, TaskKind, TaskRecord } from "../../core/model.js"
+import type {
+  AttemptRecord,
+  ClaimedTask,
+  CommandRecord,
+  Entry,
+  EntryKind,
+  EntryStatus,
+  ErrorInfo,
+  InboxSignal,
+  RunRecord,
+  RunStatus,
+  TaskKind,
+  TaskRecord,
+} from "../../core/model.js"
 import type { PendingDeadline } from "../Store.js"
 
 /** SQL expression turning a float8 epoch-ms parameter or column into a timestamptz. */
@@ -208,7 +221,12 @@ export interface InboxRow {
 }
 
 /** Maps a selected inbox row to the model. */
-export const toInboxSignal = (row: InboxRow): InboxSignal => ({ id: num(row.id), name: row.name, payload: JSON.parse(row.payload) as Json, receivedAt: num(row.received_at) })
+export const toInboxSignal = (row: InboxRow): InboxSignal => ({
+  id: num(row.id),
+  name: row.name,
+  payload: JSON.parse(row.payload) as Json,
+  receivedAt: num(row.received_at),
+})
 
 /** An audit event, as `getCommands` selects it. */
 export interface CommandRow {

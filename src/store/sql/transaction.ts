@@ -34,7 +34,5 @@ export const inTransaction = <A, E, R>(
           return exit.value
         }),
       catch: (cause) => (cause === rollback ? rollback : storeError("transaction", cause)),
-    }).pipe(
-      Effect.catchAll((e): Effect.Effect<A, E | StoreError> => (e === rollback ? (failed as Exit.Exit<A, E>) : Effect.fail(e as StoreError))),
-    )
+    }).pipe(Effect.catchAll((e): Effect.Effect<A, E | StoreError> => (e === rollback ? (failed as Exit.Exit<A, E>) : Effect.fail(e as StoreError))))
   })

@@ -21,12 +21,12 @@ export const WAKE_COALESCE_MS = 5
  */
 export const makeWakeups = (client: SqlClient): ((queue: string) => void) => {
   const pending = new Set<string>()
-  let flushing: ReturnType<typeof setTimeout> | undefined
+  let _flushing: ReturnType<typeof setTimeout> | undefined
   return (queue) => {
     if (!client.listen) return
     pending.add(queue)
-    flushing ??= setTimeout(() => {
-      flushing = undefined
+    _flushing ??= setTimeout(() => {
+      _flushing = undefined
       const queues = [...pending]
       pending.clear()
       for (const q of queues) client.query(`SELECT pg_notify('${WAKE_CHANNEL}', $1::text)`, [q]).catch(() => undefined)

@@ -58,9 +58,7 @@ export const claim = async (client: SqlClient, { queue, owner, now, leaseUntil, 
     return { claimId, tokenHash }
   })
   const rows = await client.query<ClaimRow & { rn: number | string }>(CLAIM, [queue, now, count, JSON.stringify(claims), owner, leaseUntil])
-  return rows
-    .sort((a, b) => Number(a.rn) - Number(b.rn))
-    .map((row) => toClaimed(row, tokens.get(row.claim_id ?? "") ?? ""))
+  return rows.sort((a, b) => Number(a.rn) - Number(b.rn)).map((row) => toClaimed(row, tokens.get(row.claim_id ?? "") ?? ""))
 }
 
 /** The parameters $1-$4 that identify a claim: only the token's hash is ever sent. */

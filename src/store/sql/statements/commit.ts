@@ -17,8 +17,21 @@ const INDEX = { i: "int" } as const
 
 /** One commit's head: its run, fence, expected revision, claimed task's disposition and run change. */
 const HEADS = recordSet({
-  ...INDEX, run_id: "uuid", now: "float8", fence_seq: "int", claim_id: "text", token_hash: "text", expected: "int",
-  disp: "text", r_attempt: "int", r_visible: "float8", status: "text", output: "text", error: "text", parent_id: "uuid", parent_seq: "int",
+  ...INDEX,
+  run_id: "uuid",
+  now: "float8",
+  fence_seq: "int",
+  claim_id: "text",
+  token_hash: "text",
+  expected: "int",
+  disp: "text",
+  r_attempt: "int",
+  r_visible: "float8",
+  status: "text",
+  output: "text",
+  error: "text",
+  parent_id: "uuid",
+  parent_seq: "int",
 })
 const ENTRIES = ENTRY_RECORD.keyedBy(INDEX)
 const ATTEMPTS = ATTEMPT_RECORD.keyedBy(INDEX)
@@ -170,7 +183,11 @@ export const commits = async (client: SqlClient, batch: ReadonlyArray<Commit>, p
       TASKS.param(live.flatMap(({ c, i }) => uniqueTasks(c.tasks).map((t) => ({ i, ...taskRecord(t) })))),
       WITHDRAWN.param(live.flatMap(({ c, i }) => c.withdraw.map((seq) => ({ i, seq })))),
       COMMANDS.param(live.flatMap(({ c, i }) => (c.command ? [{ i, ...commandRecord(c.command) }] : []))),
-      DELIVERED.param(live.flatMap(({ c, i }) => (c.deliver ? [{ i, name: c.deliver.name, payload: JSON.stringify(c.deliver.payload), received_at: c.deliver.receivedAt }] : []))),
+      DELIVERED.param(
+        live.flatMap(({ c, i }) =>
+          c.deliver ? [{ i, name: c.deliver.name, payload: JSON.stringify(c.deliver.payload), received_at: c.deliver.receivedAt }] : [],
+        ),
+      ),
       CONSUMED.param(live.flatMap(({ c, i }) => (c.consume ?? []).map(({ id, seq }) => ({ i, id, seq })))),
     ])
     for (const row of rows) {

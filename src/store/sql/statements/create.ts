@@ -59,7 +59,12 @@ export const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>
   const entries = batch.flatMap(({ run, entries: es }) => entryRecords(es).map((e) => ({ run_id: run.id, ...e })))
   const tasks = batch.flatMap(({ tasks: ts }) => uniqueTasks(ts).map((t) => ({ run_id: t.runId, ...taskRecord(t) })))
   const commands = batch.flatMap(({ run, command }) => (command ? [{ run_id: run.id, ...commandRecord(command) }] : []))
-  const rows = await client.query<{ id: string }>(planned(CREATE_RUNS), [RUN_RECORD.param(runs), ENTRIES.param(entries), TASKS.param(tasks), COMMANDS.param(commands)])
+  const rows = await client.query<{ id: string }>(planned(CREATE_RUNS), [
+    RUN_RECORD.param(runs),
+    ENTRIES.param(entries),
+    TASKS.param(tasks),
+    COMMANDS.param(commands),
+  ])
   const inserted = new Set(rows.map((r) => r.id))
   return Promise.all(
     batch.map(async ({ run }): Promise<CreateRunResult> => {

@@ -8,9 +8,25 @@ import { isUuid } from "../../../core/ids.js"
 import type { AttemptRecord, CommandRecord, Entry, InboxSignal, RunRecord, TaskRecord } from "../../../core/model.js"
 import type { PendingDeadline, RunFilter } from "../../Store.js"
 import {
-  ATTEMPT_COLUMNS, ENTRY_COLUMNS, RUN_COLUMNS, TASK_COLUMNS, ms,
-  toAttempt, toCommand, toEntry, toInboxSignal, toPendingDeadline, toRun, toTask,
-  type AttemptRow, type CommandRow, type DeadlineRow, type EntryRow, type InboxRow, type RunRow, type TaskRow,
+  ATTEMPT_COLUMNS,
+  ENTRY_COLUMNS,
+  RUN_COLUMNS,
+  TASK_COLUMNS,
+  ms,
+  toAttempt,
+  toCommand,
+  toEntry,
+  toInboxSignal,
+  toPendingDeadline,
+  toRun,
+  toTask,
+  type AttemptRow,
+  type CommandRow,
+  type DeadlineRow,
+  type EntryRow,
+  type InboxRow,
+  type RunRow,
+  type TaskRow,
 } from "../rows.js"
 import type { SqlClient } from "../SqlClient.js"
 
@@ -38,7 +54,8 @@ export const getRun = async (client: SqlClient, runId: string): Promise<RunRecor
 export const getJournal = (client: SqlClient, runId: string): Promise<Array<Entry>> => ofRun(client, SELECT_JOURNAL, runId, (r: EntryRow) => toEntry(r))
 
 /** The run's step attempts, by seq then attempt. */
-export const getAttempts = (client: SqlClient, runId: string): Promise<Array<AttemptRecord>> => ofRun(client, SELECT_ATTEMPTS, runId, (r: AttemptRow) => toAttempt(r))
+export const getAttempts = (client: SqlClient, runId: string): Promise<Array<AttemptRecord>> =>
+  ofRun(client, SELECT_ATTEMPTS, runId, (r: AttemptRow) => toAttempt(r))
 
 /** The run's child runs, oldest first. */
 export const getChildren = (client: SqlClient, runId: string): Promise<Array<RunRecord>> => ofRun(client, SELECT_CHILDREN, runId, (r: RunRow) => toRun(r))
@@ -50,7 +67,8 @@ export const getTasks = (client: SqlClient, runId: string): Promise<Array<TaskRe
 export const getInbox = (client: SqlClient, runId: string): Promise<Array<InboxSignal>> => ofRun(client, SELECT_INBOX, runId, (r: InboxRow) => toInboxSignal(r))
 
 /** The run's audit events, oldest first. */
-export const getCommands = (client: SqlClient, runId: string): Promise<Array<CommandRecord>> => ofRun(client, SELECT_COMMANDS, runId, (r: CommandRow) => toCommand(r))
+export const getCommands = (client: SqlClient, runId: string): Promise<Array<CommandRecord>> =>
+  ofRun(client, SELECT_COMMANDS, runId, (r: CommandRow) => toCommand(r))
 
 /** Up to `limit` pending journal entries that have a deadline. */
 export const pendingDeadlines = async (client: SqlClient, limit: number): Promise<Array<PendingDeadline>> =>
