@@ -204,7 +204,7 @@ const TABLE: Table = {
       const input = toJson(d.input)
       const output = toJson(d.output)
       const payload = { seq: d.origin, ...(input === undefined ? {} : { input }), ...(output === undefined ? {} : { output }) }
-      return { fields: { status: "pending", input: payload }, task: { kind: "step", visibleAt: env.now } }
+      return { fields: { status: "pending", input: payload }, task: { kind: "compensation", visibleAt: env.now } }
     },
   },
 }

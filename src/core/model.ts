@@ -89,7 +89,7 @@ export interface RunRecord {
 }
 
 /** What a task does when claimed. */
-export type TaskKind = "step" | "timer" | "child"
+export type TaskKind = "step" | "compensation" | "timer" | "child"
 
 /** A unit of work for a worker: the live attempt of a pending step, or a due timer. */
 export interface TaskRecord {

@@ -437,7 +437,7 @@ const rows: ReadonlyArray<Row> = [
     resolution: failed(3, "step", "a", "boom", { input: 1 }),
     expect: {
       entries: [{ seq: 4, kind: "compensation", name: "compensate:charge", status: "pending", input: { seq: 2, output: { id: "ch" } } }],
-      tasks: [{ seq: 4, kind: "step", visibleAt: NOW }],
+      tasks: [{ seq: 4, kind: "compensation", visibleAt: NOW }],
       outcome: { _tag: "Blocked" },
     },
   },
