@@ -192,7 +192,7 @@ const advanceWithResult = (
             ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
             : next
       }
-      const run = runChangeOf(decision)
+      const run = runChangeOf(decision, ctx.limits.outputBytes)
       const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, decision), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
       const outcome = yield* send(
@@ -254,7 +254,7 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         const { entry, replayer, workflow } = resolution
         replayer.resolve(entry)
         const decision = replayer.advance({ ...(yield* makeEnv), now })
-        const runChange = runChangeOf(decision)
+        const runChange = runChangeOf(decision, ctx.limits.outputBytes)
         const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
         const result = yield* retryTransient(
           ctx.store.commit(

@@ -82,7 +82,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     )
     const replayer = new Replayer(runId, workflow, input, undefined, ctx.redactor).load(kept)
     const decision = replayer.advance({ ...(yield* makeEnv), now })
-    const change = runChangeOf(decision)
+    const change = runChangeOf(decision, ctx.limits.outputBytes)
     const status = change?.status ?? "running"
     const run: RunRecord = {
       id: runId,

@@ -21,8 +21,8 @@ import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { ChildSpec } from "./interpreter/codecs.js"
-import { Replayer, type Decision } from "./Interpreter.js"
-import { emitLogs, newTasksOf } from "./decision.js"
+import { Replayer } from "./Interpreter.js"
+import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { oversized } from "./limits.js"
 import { resolvePayload } from "./payload.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
@@ -91,9 +91,6 @@ const invalidOption = (options: StartOptions): InvalidOptionError | undefined =>
   return undefined
 }
 
-const statusOf = (decision: Decision): RunStatus =>
-  decision.outcome._tag === "Completed" ? "completed" : decision.outcome._tag === "Blocked" ? (decision.paused ? "paused" : "running") : "failed"
-
 /** Validates and starts a run. */
 export const start = (
   ctx: EngineContext,
@@ -137,8 +134,8 @@ export const start = (
     const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent, ctx.redactor)
     const env = yield* makeEnv
     const decision = replayer.advance({ ...env, now })
-    const status = statusOf(decision)
-    const outcome = decision.outcome
+    const change = runChangeOf(decision, ctx.limits.outputBytes)
+    const status = change.status
     const run: RunRecord = {
       id: runId,
       workflow: name,
@@ -146,8 +143,8 @@ export const start = (
       queue: workflow.queue,
       status,
       input: resolved.right.stored,
-      ...(outcome._tag === "Completed" && outcome.output !== undefined ? { output: outcome.output } : {}),
-      ...(outcome._tag === "Failed" ? { error: outcome.error } : {}),
+      ...(change.output !== undefined ? { output: change.output } : {}),
+      ...(change.error !== undefined ? { error: change.error } : {}),
       revision: 1,
       ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
       requestHash,

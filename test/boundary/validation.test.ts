@@ -108,6 +108,15 @@ const BigOutput = Workflow.make({
   },
 })
 
+const BigResult = Workflow.make({
+  name: "big-result",
+  triggers: { manual: Trigger.manual({ payload: Schema.Struct({ afterStep: Schema.Boolean }) }) },
+  *run({ afterStep }) {
+    if (afterStep) yield* Noop()
+    return "x".repeat(5_000)
+  },
+})
+
 /** Runs, tasks and audit events: what a refused call must leave as it was. */
 const snapshot = Effect.gen(function* () {
   const mesh = yield* Mesh.Mesh
@@ -202,7 +211,7 @@ const callCases: ReadonlyArray<readonly [string, Call, Record<string, unknown>]>
 ]
 
 describe("calls refuse bad input with a tagged error and write nothing", () => {
-  const layer = TestMesh.layer({ workflows: [Order, Nightly, Gate, BigOutput], limits: { payloadBytes: 4096, outputBytes: 4096 } })
+  const layer = TestMesh.layer({ workflows: [Order, Nightly, Gate, BigOutput, BigResult], limits: { payloadBytes: 4096, outputBytes: 4096 } })
   for (const [name, call, expected] of callCases) {
     it.effect(name, () =>
       Effect.gen(function* () {
@@ -263,6 +272,19 @@ describe("calls refuse bad input with a tagged error and write nothing", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run.status).toBe("failed")
       expect(run.history?.[0]).toMatchObject({ status: "failed", attemptCount: 1, error: { code: "output_too_large", retryable: false } })
+    }).pipe(Effect.provide(layer)),
+  )
+
+  it.effect("a workflow result over the output limit fails the run with output_too_large, at start or after a step", () =>
+    Effect.gen(function* () {
+      const mesh = yield* Mesh.Mesh
+      const atOnce = yield* mesh.start(BigResult, { afterStep: false })
+      expect(atOnce.status).toBe("failed")
+      expect(yield* mesh.inspectRun(atOnce.runId)).toMatchObject({ status: "failed", error: { code: "output_too_large" } })
+      const { runId } = yield* mesh.start(BigResult, { afterStep: true })
+      const run = yield* TestMesh.runUntilDone(runId)
+      expect(run).toMatchObject({ status: "failed", error: { code: "output_too_large" } })
+      expect(run.output).toBeUndefined()
     }).pipe(Effect.provide(layer)),
   )
 
