@@ -153,9 +153,8 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     const leases = new Leases(store)
     yield* leases.start()
     const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor }
-    const started = (result: StartResult) => (result.created && result.status === "running" ? notifier.notify : Effect.void)
     const service: EngineService = {
-      start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => Effect.tap(start(ctx, workflow, payload, options), started),
+      start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
       resume: (runId, options) => runControl(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
@@ -167,7 +166,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     }
     const port: WorkerPort = {
       startScheduled: (workflow, trigger, window) =>
-        Effect.tap(start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }), started),
+        start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const { queue, owner, leaseMs } = resolveOptions(options)

@@ -7,7 +7,7 @@
  * the queue. On a revision conflict (a sibling committed first) a task's result is replayed
  * from the store and committed again.
  */
-import { Clock, Effect, Schedule } from "effect"
+import { Clock, Effect, Option, Schedule, Schema } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaim } from "../src/core/ids.js"
@@ -26,8 +26,9 @@ import {
 import type { ClaimRef, Commit, CommitResult, NewTask, TransactionScope } from "../src/store/Store.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { commitOf } from "./commit.js"
-import { afterCommit } from "./afterCommit.js"
-import { newTasksOf, runChangeOf } from "./decision.js"
+import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
+import { ChildSpec } from "./interpreter/codecs.js"
+import { prepareStart, type PreparedRun } from "./newRun.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
@@ -123,13 +124,82 @@ export type AdvanceRequest =
 /** What advancing did: committed (the run's status, and maybe the next task claimed inline) or fenced. */
 export type Advanced = Settled
 
+/** A new run to create (a start, a child, a rerun): prepared and validated, nothing written yet. */
+export interface CreateRequest {
+  readonly _tag: "Create"
+  readonly prepared: PreparedRun
+}
+
+/** `Existing` when a run with that id was already there: nothing was written. */
+export type Created = { readonly _tag: "Created"; readonly run: RunRecord } | { readonly _tag: "Existing"; readonly run: RunRecord }
+
 /**
  * Advances a run: the one place a run's change is committed. It resolves, advances the
  * interpreter, builds the one commit, commits it (fenced), does the after-commit work, and for
- * a task's result replays and retries on a revision conflict.
+ * a task's result replays and retries on a revision conflict. A new run is created the same way:
+ * its first advance was prepared, it is written in one create, then the after-commit work runs.
  */
-export const advanceRun = (ctx: EngineContext, request: AdvanceRequest): Effect.Effect<Advanced, StoreError> =>
-  request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+export function advanceRun(ctx: EngineContext, request: CreateRequest): Effect.Effect<Created, StoreError>
+export function advanceRun(ctx: EngineContext, request: AdvanceRequest): Effect.Effect<Advanced, StoreError>
+export function advanceRun(ctx: EngineContext, request: AdvanceRequest | CreateRequest): Effect.Effect<Advanced | Created, StoreError> {
+  return request._tag === "Create" ? createRun(ctx, request.prepared) : request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+}
+
+const createRun = (ctx: EngineContext, prepared: PreparedRun): Effect.Effect<Created, StoreError> =>
+  Effect.gen(function* () {
+    const { newRun, replayer, decision, keep } = prepared
+    const created = yield* ctx.store.createRun(newRun)
+    if (created._tag === "Existing") return created
+    // Tasks nobody claimed yet: wake this process's idle workers.
+    yield* afterCommit(ctx, { runId: newRun.run.id, decision, replayer, revision: 1, wake: newRun.tasks.some((t) => !t.claim) })
+    if (keep) keep.keeper.keep(keep.task)
+    return created
+  })
+
+/**
+ * Creates the child runs of new `child` entries, once the commit that recorded them succeeded
+ * (a rejected commit starts nothing). Idempotent (deterministic ids); if the process dies
+ * before it, the parent's `child` task creates them. A child that cannot start (unknown
+ * workflow, invalid input, an entry that does not decode) is left to the parent's task, which
+ * fails the entry. Creating a run can create its children: the recursion stays in this module.
+ */
+const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StoreError> =>
+  Effect.forEach(
+    entries.filter((e) => e.kind === "child"),
+    (entry) => {
+      const decoded = Schema.decodeUnknownOption(ChildSpec)(entry.input)
+      if (Option.isNone(decoded)) return Effect.void
+      const spec = decoded.value
+      const workflow = ctx.workflows.get(spec.workflow)
+      if (!workflow) return Effect.void
+      return prepareStart(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(
+        Effect.flatMap((prepared) => advanceRun(ctx, { _tag: "Create", prepared })),
+        Effect.catchAll((e) => (e._tag === "StoreError" ? Effect.fail(e) : Effect.void)),
+      )
+    },
+    { discard: true },
+  )
+
+/** What a commit that advanced a run left to do. */
+interface Committed {
+  readonly runId: string
+  readonly decision: Decision
+  /** The interpreter that made the decision, and the run's revision after the commit. */
+  readonly replayer: Replayer
+  readonly revision: number
+  /** The commit made tasks other workers may take: wake this process's idle workers. */
+  readonly wake: boolean
+}
+
+/** Children, logs, wake-ups and the sticky cache, after a successful commit. */
+const afterCommit = (ctx: EngineContext, c: Committed): Effect.Effect<void, StoreError> =>
+  Effect.gen(function* () {
+    yield* spawnChildren(ctx, c.runId, c.decision.entries)
+    yield* emitLogs(c.runId, c.decision)
+    if (c.wake) yield* ctx.notifier.notify
+    // A run that is still live keeps its interpreter warm; a finished one leaves the cache.
+    if (c.decision.outcome._tag === "Blocked") ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
+  })
 
 const committed = (runStatus: RunStatus, next?: ClaimedTask): Settled => ({ _tag: "Committed", runStatus, next })
 

@@ -14,7 +14,7 @@ import { validate, type ControlOptions } from "./controls.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
-import { afterCommit } from "./afterCommit.js"
+import { advanceRun } from "./advance.js"
 import { decodeStored } from "./payload.js"
 
 /** Options of `rerun`. */
@@ -109,13 +109,13 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
       at: now,
     }
-    const created = yield* ctx.store.createRun({ run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command })
+    const prepared = { newRun: { run, entries: [...kept, ...decision.entries], tasks: newTasksOf(run, decision), command }, replayer, decision }
+    const created = yield* advanceRun(ctx, { _tag: "Create", prepared })
     if (created._tag === "Existing") {
       if (created.run.rerunOf !== sourceId || created.run.requestHash !== requestHash) {
         return yield* new ConflictError({ runId, reason: "idempotency key already used for a different rerun" })
       }
       return { runId, rerunOf: sourceId, status: created.run.status, duplicate: true }
     }
-    yield* afterCommit(ctx, { runId, decision, replayer, revision: 1, wake: !isTerminal(status) })
     return { runId, rerunOf: sourceId, status, duplicate: false }
   }).pipe(Effect.withSpan("squid-mesh.rerun", { attributes: { runId: sourceId }, captureStackTrace: false }))

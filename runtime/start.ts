@@ -1,214 +1,34 @@
 /**
- * Starting a run: validate everything first (workflow, trigger, options, payload), then
- * advance the generator to its first blocking command and write the run, its first entries
- * and tasks in one atomic create. A repeated id or idempotency key returns the same run;
- * the same key with a different request is a ConflictError.
+ * Starting a run: validate everything first (`prepareStart`: workflow, trigger, options,
+ * payload), then create the run, its first entries and tasks in one atomic write
+ * (`advanceRun`). A repeated id or idempotency key returns the same run; the same key with a
+ * different request is a ConflictError.
  */
-import { Clock, Effect, Either, Option, Schema } from "effect"
-import type { AnyWorkflow, StartPayload } from "../dsl/Workflow.js"
-import {
-  ConflictError,
-  InvalidOptionError,
-  InvalidTriggerError,
-  InvalidWorkflowError,
-  showValue,
-  type InvalidPayloadError,
-  type PayloadTooLargeError,
-  type StoreError,
-} from "../src/core/errors.js"
-import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
-import { canonicalJson, type Json } from "../src/core/json.js"
-import { isTerminal, type ClaimedTask, type CommandRecord, type Entry, type RunRecord, type RunStatus } from "../src/core/model.js"
-import { makeEnv, type EngineContext } from "./context.js"
-import { ChildSpec } from "./interpreter/codecs.js"
-import { Replayer } from "./Interpreter.js"
-import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
-import { oversized } from "./limits.js"
-import { resolvePayload } from "./payload.js"
-import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
+import { Effect } from "effect"
+import type { AnyWorkflow } from "../dsl/Workflow.js"
+import { ConflictError } from "../src/core/errors.js"
+import { advanceRun } from "./advance.js"
+import type { EngineContext } from "./context.js"
+import { prepareStart, type Origin, type StartError, type StartOptions, type StartResult } from "./newRun.js"
 
-/** Options of `start`. `K` is the manual trigger's name. */
-export interface StartOptions<K extends string = string> {
-  /** Manual trigger name; defaults to the workflow's first manual trigger. */
-  readonly trigger?: K
-  /** Use this run id (a UUID). Starting again with the same id and request returns the same run. */
-  readonly runId?: string
-  /** Same key (per workflow and trigger) → same run; a different payload under it is a ConflictError. */
-  readonly idempotencyKey?: string
-  /** Who started it; with a key or an actor, the start is recorded as an audit event. */
-  readonly actor?: string
-  /** Extra context for the audit event; secret-looking keys are redacted. */
-  readonly metadata?: Record<string, unknown>
-}
+export type { Origin, StartArgs, StartError, StartOptions, StartResult } from "./newRun.js"
 
-/** What `start` returns. `created` is false when an existing run was returned. */
-export interface StartResult {
-  readonly runId: string
-  readonly status: RunStatus
-  readonly created: boolean
-}
-
-/** Errors `start` can fail with. */
-export type StartError =
-  | InvalidWorkflowError
-  | InvalidTriggerError
-  | InvalidPayloadError
-  | InvalidOptionError
-  | PayloadTooLargeError
-  | ConflictError
-  | StoreError
-
-/**
- * The arguments after the workflow in `start(workflow, payload, options)`: the payload typed
- * by the chosen manual trigger (fields with defaults optional), optional when it can be empty.
- */
-export type StartArgs<W, K extends string> =
-  {} extends StartPayload<W, K> ? [payload?: StartPayload<W, K>, options?: StartOptions<K>] : [payload: StartPayload<W, K>, options?: StartOptions<K>]
-
-/** Internal: who starts a run. Only the scheduler may start a cron trigger; a child run records its parent. */
-export type Origin = { readonly _tag: "Call" } | { readonly _tag: "Schedule" } | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
-
-const CALL: Origin = { _tag: "Call" }
-
-/** The first option of `start` that is malformed, if any. */
-const invalidOption = (options: StartOptions): InvalidOptionError | undefined => {
-  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
-  if (typeof options !== "object" || options === null) return bad("options", options, "expected an object")
-  if (options.trigger !== undefined && typeof options.trigger !== "string") return bad("trigger", options.trigger, "expected a trigger name")
-  if (options.runId !== undefined && (typeof options.runId !== "string" || !isUuid(options.runId))) return bad("runId", options.runId, "must be a UUID")
-  if (
-    options.idempotencyKey !== undefined &&
-    (typeof options.idempotencyKey !== "string" || options.idempotencyKey.length === 0 || options.idempotencyKey.length > 256)
-  ) {
-    return bad("idempotencyKey", options.idempotencyKey, "must be a non-empty string of at most 256 characters")
-  }
-  if (options.actor !== undefined && (typeof options.actor !== "string" || options.actor.length === 0 || options.actor.length > 256)) {
-    return bad("actor", options.actor, "must be a non-empty string of at most 256 characters")
-  }
-  if (options.metadata !== undefined && (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata))) {
-    return bad("metadata", options.metadata, "must be an object")
-  }
-  return undefined
-}
-
-/** Validates and starts a run. */
+/** Validates and starts a run; nothing is written when validation fails. */
 export const start = (
   ctx: EngineContext,
   workflowOrName: AnyWorkflow | string,
   payload: unknown,
   options: StartOptions = {},
-  origin: Origin = CALL,
+  origin?: Origin,
 ): Effect.Effect<StartResult, StartError> =>
   Effect.gen(function* () {
-    const name = typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name
-    const workflow = ctx.workflows.get(name)
-    if (!workflow) return yield* new InvalidWorkflowError({ workflow: String(name), reason: "not registered with this engine" })
-    if (typeof workflowOrName !== "string" && workflowOrName !== workflow) {
-      return yield* new InvalidWorkflowError({ workflow: name, reason: "a different definition with this name is registered" })
+    const prepared = yield* prepareStart(ctx, workflowOrName, payload, options, origin)
+    const { run } = prepared.newRun
+    const created = yield* advanceRun(ctx, { _tag: "Create", prepared })
+    if (created._tag === "Created") return { runId: run.id, status: run.status, created: true }
+    const existing = created.run
+    if (existing.workflow !== run.workflow || existing.requestHash !== run.requestHash) {
+      return yield* new ConflictError({ runId: run.id, reason: "a run with this id or idempotency key exists with a different request" })
     }
-    const invalid = invalidOption(options)
-    if (invalid) return yield* invalid
-    const parent = origin._tag === "Child" ? origin : undefined
-    // Cron triggers are started by the scheduler only; callers (and children) use manual ones.
-    const startable = Object.keys(workflow.triggers).filter((t) => origin._tag === "Schedule" || workflow.triggers[t]!._tag === "Manual")
-    const triggerName = options.trigger ?? startable[0]
-    const trigger = triggerName === undefined ? undefined : workflow.triggers[triggerName]
-    if (triggerName === undefined || !trigger || !startable.includes(triggerName)) {
-      const reason =
-        triggerName === undefined
-          ? "has no manual trigger: it is started by its cron schedule"
-          : trigger
-            ? `trigger "${triggerName}" is a cron trigger: its scheduler starts it`
-            : undefined
-      return yield* new InvalidTriggerError({ workflow: name, trigger: triggerName ?? "", available: startable, ...(reason ? { reason } : {}) })
-    }
-    const now = yield* Clock.currentTimeMillis
-    const resolved = resolvePayload(name, triggerName, trigger, payload, now)
-    if (Either.isLeft(resolved)) return yield* resolved.left
-    const tooLarge = oversized("payload", resolved.right.stored, ctx.limits.payloadBytes)
-    if (tooLarge) return yield* tooLarge
-
-    const runId = options.runId ?? (options.idempotencyKey ? deterministicUuid(name, triggerName, options.idempotencyKey) : newRunId())
-    // The resolved input, not the raw payload: writing a defaulted field out is the same request.
-    const requestHash = sha256Hex(canonicalJson({ workflow: name, trigger: triggerName, payload: resolved.right.stored }))
-    const replayer = new Replayer(runId, workflow, resolved.right.decoded, parent, ctx.redactor)
-    const env = yield* makeEnv
-    const decision = replayer.advance({ ...env, now })
-    const change = runChangeOf(decision, ctx.limits.outputBytes)
-    const status = change.status
-    const run: RunRecord = {
-      id: runId,
-      workflow: name,
-      trigger: triggerName,
-      queue: workflow.queue,
-      status,
-      input: resolved.right.stored,
-      ...(change.output !== undefined ? { output: change.output } : {}),
-      ...(change.error !== undefined ? { error: change.error } : {}),
-      revision: 1,
-      ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
-      requestHash,
-      definitionHash: workflow.definitionHash,
-      ...(parent ? { parentRunId: parent.runId, parentSeq: parent.seq } : {}),
-      createdAt: now,
-      updatedAt: now,
-      ...(isTerminal(status) ? { finishedAt: now } : {}),
-    }
-    // A short first timer goes straight to a local worker, which fires it when due (no claim then).
-    const keeper = ctx.timerKeepers.get(run.queue)
-    let kept: ClaimedTask | undefined
-    const tasks = newTasksOf(run, decision).map((t) => {
-      if (!keeper || kept || t.kind !== "timer" || t.visibleAt - now > LOCAL_TIMER_HORIZON_MS) return t
-      const { token, ...minted } = newClaim()
-      const claim = { ...minted, owner: keeper.owner, leaseUntil: t.visibleAt + keeper.leaseMs }
-      kept = { ...t, workflow: name, owner: claim.owner, claimId: claim.claimId, token, leaseUntil: claim.leaseUntil }
-      return { ...t, claim }
-    })
-    const audited = options.idempotencyKey !== undefined || options.actor !== undefined
-    const command: CommandRecord | undefined = audited
-      ? {
-          kind: "start",
-          actor: options.actor ?? "system",
-          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-          ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
-          at: now,
-        }
-      : undefined
-    const created = yield* ctx.store.createRun({ run, entries: decision.entries, tasks, ...(command ? { command } : {}) })
-    if (created._tag === "Existing") {
-      const existing = created.run
-      if (existing.workflow !== name || existing.requestHash !== requestHash) {
-        return yield* new ConflictError({ runId, reason: "a run with this id or idempotency key exists with a different request" })
-      }
-      return { runId, status: existing.status, created: false }
-    }
-    yield* spawnChildren(ctx, runId, decision.entries)
-    yield* emitLogs(runId, decision)
-    if (kept) keeper!.keep(kept)
-    if (!isTerminal(status)) ctx.cache.put(runId, { replayer, revision: 1 })
-    return { runId, status, created: true }
+    return { runId: run.id, status: existing.status, created: false }
   }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))
-
-/**
- * Creates the child runs of new `child` entries (after the commit that recorded them). It lives
- * beside `start` because starting a run can start its children: one recursion, in one module.
- * Idempotent (deterministic ids); if the process dies before it, the parent's `child` task
- * creates them. A child that cannot start (unknown workflow, invalid input, an entry that does
- * not decode) is left to the parent's task, which fails the entry.
- */
-export const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StoreError> =>
-  Effect.forEach(
-    entries.filter((e) => e.kind === "child"),
-    (entry) => {
-      const decoded = Schema.decodeUnknownOption(ChildSpec)(entry.input)
-      if (Option.isNone(decoded)) return Effect.void
-      const spec = decoded.value
-      const workflow = ctx.workflows.get(spec.workflow)
-      if (!workflow) return Effect.void
-      return start(ctx, workflow, spec.input, { runId: spec.runId }, { _tag: "Child", runId: parentRunId, seq: entry.seq }).pipe(
-        Effect.flatMap((r) => (r.created ? ctx.notifier.notify : Effect.void)),
-        Effect.catchAll((e) => (e._tag === "StoreError" ? Effect.fail(e) : Effect.void)),
-      )
-    },
-    { discard: true },
-  )
