@@ -14,7 +14,7 @@ export type StepBody = (input: unknown, ctx: StepContext) => unknown
  * bounded by `limitBytes`. A result that cannot be recorded fails the attempt for good
  * (`output_invalid`, `output_too_large`): retrying would produce it again.
  */
-export const recordable = (value: unknown, schema: Schema.Schema<any, any, never> | undefined, limitBytes: number): Exit.Exit<Json | undefined, StepError> => {
+const recordable = (value: unknown, schema: Schema.Schema<any, any, never> | undefined, limitBytes: number): Exit.Exit<Json | undefined, StepError> => {
   const invalid = (code: string, message: string) => Exit.fail(new StepError({ code, message, retryable: false }))
   let encoded = value
   if (schema) {

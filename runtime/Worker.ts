@@ -43,7 +43,7 @@ export interface WorkerHandle {
 }
 
 /** The first malformed worker option, if any. */
-export const invalidWorkerOption = (options: WorkerOptions): InvalidOptionError | undefined => {
+const invalidWorkerOption = (options: WorkerOptions): InvalidOptionError | undefined => {
   const invalid = invalidExecuteOption(options)
   if (invalid) return invalid
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1 || options.concurrency > 10_000)) {

@@ -356,7 +356,7 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
  * other StoreError (a SQL error, a constraint violation) fails at once: it would fail the same
  * way again. Safe: commits are fenced, so a retry after an unseen success is refused.
  */
-export const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
+const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
   Effect.retry(commit, { schedule: Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)), while: (error) => error.transient })
 
 /** Claims the first task due now for this worker, in the commit that creates it. */

@@ -132,7 +132,7 @@ const executedOf = (task: ClaimedTask, advanced: Advanced, name: string, result:
     : { result: executedResult(task, name, result, advanced.runStatus), next: advanced.next }
 
 /** Executes a task this worker has claimed. If interrupted (shutdown), the claim is released. */
-export const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
+const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
   const fence: TaskFence = { task, claim: refOf(task), leaseMs, chain }
   const program = Effect.gen(function* () {
     const workflow = ctx.workflows.get(task.workflow)

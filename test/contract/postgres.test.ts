@@ -20,6 +20,21 @@ afterAll(() => db.drop())
 
 storeContract("postgres", () => PostgresStore.make({ url: db.url, max: 4 }))
 
+/** A fresh running run on `queue`, as the store tests create them directly. */
+const runningRun = (queue: string): RunRecord => ({
+  id: randomUUID(),
+  workflow: "w",
+  trigger: "manual",
+  queue,
+  status: "running",
+  input: {},
+  revision: 1,
+  requestHash: "r",
+  definitionHash: "d",
+  createdAt: 0,
+  updatedAt: 0,
+})
+
 describe("postgres-only", () => {
   it("applies migrations exactly once when several processes start at once", async () => {
     const fresh = await freshDatabase(inject("databaseUrl"), "migr")
@@ -39,22 +54,7 @@ describe("postgres-only", () => {
       Effect.gen(function* () {
         const store = yield* PostgresStore.make({ url: db.url, max: 8 })
         const queue = `q-${randomUUID()}`
-        const runs = Array.from(
-          { length: 40 },
-          (): RunRecord => ({
-            id: randomUUID(),
-            workflow: "w",
-            trigger: "manual",
-            queue,
-            status: "running",
-            input: {},
-            revision: 1,
-            requestHash: "r",
-            definitionHash: "d",
-            createdAt: 0,
-            updatedAt: 0,
-          }),
-        )
+        const runs = Array.from({ length: 40 }, () => runningRun(queue))
         yield* Effect.forEach(runs, (run) =>
           store.createRun({
             run,
@@ -79,22 +79,7 @@ describe("postgres-only", () => {
       Effect.gen(function* () {
         const store = yield* PostgresStore.make({ url: db.url, max: 4 })
         const queue = `q-${randomUUID()}`
-        const runs = Array.from(
-          { length: 60 },
-          (): RunRecord => ({
-            id: randomUUID(),
-            workflow: "w",
-            trigger: "manual",
-            queue,
-            status: "running",
-            input: {},
-            revision: 1,
-            requestHash: "r",
-            definitionHash: "d",
-            createdAt: 0,
-            updatedAt: 0,
-          }),
-        )
+        const runs = Array.from({ length: 60 }, () => runningRun(queue))
         yield* Effect.forEach(
           runs,
           (run) => store.createRun({ run, entries: [], tasks: [{ runId: run.id, seq: 1, queue, kind: "step", attempt: 1, visibleAt: 0 }] }),
