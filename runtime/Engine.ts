@@ -18,7 +18,8 @@ import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
 import { rerun, type RerunError, type RerunOptions, type RerunOutcome } from "./rerun.js"
 import { deliverSignal, runControl, type SignalOptions, type ControlError, type ControlOutcome, type DecisionOptions, type ReasonOptions } from "./controls.js"
-import { executeChain, executeNext, refOf, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { claimRefOf } from "./advance.js"
+import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
 import { resolveLimits, type Limits } from "./limits.js"
@@ -173,7 +174,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
           return store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit })
         }),
       executeChain: (task, options, stop, onResult, defer) => executeChain(ctx, task, resolveOptions(options).leaseMs, stop, onResult, defer),
-      release: (task, visibleAt) => store.release(refOf(task), visibleAt),
+      release: (task, visibleAt) => store.release(claimRefOf(task), visibleAt),
       keepTimers: (queue, keeper) => {
         ctx.timerKeepers.set(queue, keeper)
         return () => {

@@ -5,7 +5,8 @@
  * resolve, advance it, build the one commit, commit it fenced, and do the after-commit work. A
  * sequential run's next task is claimed inline by the committing worker, so it never waits in
  * the queue. On a revision conflict (a sibling committed first) a task's result is replayed
- * from the store and committed again.
+ * from the store and committed again. A timer that wakes a step is not committed on its own:
+ * the worker runs the step at once, fenced by the timer's claim, and one commit records both.
  */
 import { Clock, Effect, Option, Schedule, Schema } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
@@ -30,7 +31,7 @@ import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { ChildSpec } from "./interpreter/codecs.js"
 import { prepareStart, type PreparedRun } from "./newRun.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
-import type { Decision, Replayer } from "./Interpreter.js"
+import type { Decision, Env, Replayer } from "./Interpreter.js"
 
 /** A run's interpreter at the revision it reflects. */
 export interface Acquired {
@@ -49,10 +50,38 @@ export interface Fenced {
 
 const fencedBy = (reason: FenceReason): Fenced => ({ _tag: "Fenced", reason })
 
-/** How a task ended: committed (with the run's status and maybe an inline-claimed next task) or fenced. */
-export type Settled = { readonly _tag: "Committed"; readonly runStatus: RunStatus; readonly next: ClaimedTask | undefined } | Fenced
+/**
+ * A fired timer whose resolution is not committed yet: it is carried into the commit of the
+ * step it woke (`decision`: what firing it decided, that step's pending entry and task).
+ */
+export interface Carried {
+  readonly fired: Entry
+  readonly decision: Decision
+}
+
+/**
+ * The task a commit hands to the committing worker: claimed inline, or a fired timer's step,
+ * run at once under the timer's claim (`claim`) with the timer's resolution `carried`.
+ */
+export interface NextTask {
+  readonly task: ClaimedTask
+  readonly claim: ClaimRef
+  readonly carried?: Carried
+}
+
+/**
+ * How a task ended: committed (with the run's status and maybe the run's next task for this
+ * worker), carried (a fired timer's step to run before anything is committed), or fenced.
+ */
+export type Settled =
+  | { readonly _tag: "Committed"; readonly runStatus: RunStatus; readonly next: NextTask | undefined }
+  | { readonly _tag: "Carried"; readonly runStatus: "running"; readonly next: NextTask }
+  | Fenced
 
 const MAX_CONFLICT_RETRIES = 25
+
+/** The proof of a claimed task's claim. */
+export const claimRefOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
 /** The run's interpreter positioned at its pending commands: from the sticky cache, else replayed. */
 export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
@@ -80,12 +109,16 @@ export interface TaskFence {
   readonly leaseMs: number
   /** Claim the run's next due task for this worker in the same commit. */
   readonly chain: boolean
+  /** The fired timer this task's commit also records (the claim is the timer's). */
+  readonly carried?: Carried
 }
 
 /** What happened to a claimed task: the resolution its commit records. */
 export type TaskResolution =
-  /** Its entry resolved: a step's (or compensation's) result, a timer fired, a child settled. */
+  /** Its entry resolved: a step's (or compensation's) result, a timer's deadline, a child settled. */
   | { readonly _tag: "Resolved"; readonly entry: Entry; readonly attempt?: AttemptRecord }
+  /** A timer fired: resolved like `Resolved`, or carried into the step it wakes (see `Carried`). */
+  | { readonly _tag: "Fired"; readonly entry: Entry }
   /** Nothing new: commit what replaying the journal decided (a divergence, or an early end). */
   | { readonly _tag: "Replayed" }
   /** A failed attempt with retries left: the task runs again at `visibleAt`; the journal is unchanged. */
@@ -201,7 +234,7 @@ const afterCommit = (ctx: EngineContext, c: Committed): Effect.Effect<void, Stor
     if (c.decision.outcome._tag === "Blocked") ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
   })
 
-const committed = (runStatus: RunStatus, next?: ClaimedTask): Settled => ({ _tag: "Committed", runStatus, next })
+const committed = (runStatus: RunStatus, next?: NextTask): Settled => ({ _tag: "Committed", runStatus, next })
 
 const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Task" }>): Effect.Effect<Advanced, StoreError> =>
   Effect.gen(function* () {
@@ -216,6 +249,7 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
       }
       case "Retry": {
         const now = yield* Clock.currentTimeMillis
+        if (fence.carried) return yield* retryCarried(ctx, r, fence.carried, resolution, now)
         const task = { _tag: "Retry", attempt: fence.task.attempt + 1, visibleAt: resolution.visibleAt } as const
         const result = yield* send(commitOf({ runId, now, fence: fence.claim, task, attempts: [resolution.attempt], wake: fence.task.queue }))
         if (result._tag === "Rejected") return fencedBy(result.reason)
@@ -233,10 +267,87 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
         ctx.cache.put(runId, { replayer: r.acquired.replayer, revision: result.revision })
         return committed("running")
       }
-      default:
-        return yield* advanceWithResult(ctx, r, resolution._tag === "Resolved" ? resolution : undefined, send)
+      case "Fired": {
+        const fired = fire(r, resolution.entry, yield* makeEnv)
+        if (fired._tag === "Carried") {
+          // Nothing is committed yet: the interpreter stays valid at the stored revision.
+          ctx.cache.put(runId, { replayer: r.acquired.replayer, revision: r.acquired.revision })
+          return fired
+        }
+        return yield* advanceWithResult(ctx, r, { _tag: "Resolved", entry: resolution.entry }, send, fired.decision)
+      }
+      case "Resolved":
+        return yield* advanceWithResult(ctx, r, resolution, send, undefined)
+      case "Replayed":
+        return yield* advanceWithResult(ctx, r, undefined, send, undefined)
     }
   })
+
+/**
+ * Fires a timer in memory. When it wakes exactly one step, due now and run outside a
+ * transaction, with nothing else to record, that step runs at once under the timer's claim and
+ * one commit records both (`Carried`): a wake-up costs no commit of its own. A crash before that
+ * commit leaves the timer claimed; it fires again when its lease runs out. Otherwise what firing
+ * decided is committed as usual (`decision`; none when replay had decided something first).
+ */
+const fire = (
+  r: Extract<AdvanceRequest, { _tag: "Task" }>,
+  entry: Entry,
+  env: Env,
+): Extract<Settled, { _tag: "Carried" }> | { readonly _tag: "Decided"; readonly decision: Decision | undefined } => {
+  const { fence, acquired, workflow } = r
+  const { replayer, pre } = acquired
+  if (pre && (pre.outcome._tag !== "Blocked" || pre.entries.length > 0)) return { _tag: "Decided", decision: undefined }
+  replayer.resolve(entry)
+  const decision = replayer.advance(env)
+  const task = decision.tasks.length === 1 ? decision.tasks[0]! : undefined
+  const command = task ? replayer.commandAt(task.seq) : undefined
+  const carriable =
+    fence.chain &&
+    task !== undefined &&
+    task.kind === "step" &&
+    task.visibleAt <= env.now &&
+    command?._tag === "Step" &&
+    command.step.options.transaction !== true &&
+    decision.outcome._tag === "Blocked" &&
+    decision.entries.length === 1 &&
+    decision.cancelled.length === 0 &&
+    decision.consumed.length === 0 &&
+    decision.logs.length === 0
+  if (!carriable) return { _tag: "Decided", decision }
+  const timer = fence.task
+  const step: ClaimedTask = { ...timer, seq: task.seq, queue: workflow.queue, kind: "step", attempt: 1, visibleAt: task.visibleAt }
+  return { _tag: "Carried", runStatus: "running", next: { task: step, claim: fence.claim, carried: { fired: entry, decision } } }
+}
+
+/**
+ * What the interpreter decides for `results`, resolved in order (advancing after each), on top
+ * of what replaying the stored journal decided. Undefined when one of them is no longer pending.
+ */
+const decide = (acquired: Acquired, results: ReadonlyArray<Entry>, env: Env): Decision | undefined => {
+  const { replayer, pre } = acquired
+  if (pre && pre.outcome._tag !== "Blocked") return pre
+  let decision = pre && pre.entries.length > 0 ? pre : undefined
+  for (const entry of results.length === 0 ? [undefined] : results) {
+    if (entry) {
+      if (replayer.entryAt(entry.seq)?.status !== "pending") return undefined
+      replayer.resolve(entry)
+    }
+    const next = replayer.advance(env)
+    decision = decision ? merge(decision, next) : next
+  }
+  return decision
+}
+
+/** Two decisions in a row as one (the later one's outcome). */
+const merge = (a: Decision, b: Decision): Decision => ({
+  ...b,
+  entries: [...a.entries, ...b.entries],
+  tasks: [...a.tasks, ...b.tasks],
+  cancelled: [...a.cancelled, ...b.cancelled],
+  logs: [...a.logs, ...b.logs],
+  consumed: [...a.consumed, ...b.consumed],
+})
 
 /** A task's result (or a replayed decision): resolve, advance, commit; replay and retry on a revision conflict. */
 const advanceWithResult = (
@@ -244,26 +355,37 @@ const advanceWithResult = (
   r: Extract<AdvanceRequest, { _tag: "Task" }>,
   result: Extract<TaskResolution, { _tag: "Resolved" }> | undefined,
   send: (commit: Commit) => Effect.Effect<CommitResult, StoreError>,
+  decided: Decision | undefined,
 ): Effect.Effect<Advanced, StoreError> =>
   Effect.gen(function* () {
     const { fence, workflow } = r
+    const { carried } = fence
     const runId = fence.task.runId
+    // Every entry this commit resolves: a carried timer's, then the task's own.
+    const results = [...(carried ? [carried.fired] : []), ...(result ? [result.entry] : [])]
+    const resolvedBySeq = new Map(results.map((e) => [e.seq, e]))
     let acquired = r.acquired
     for (let round = 0; ; round++) {
-      const { replayer, pre } = acquired
       const env = yield* makeEnv
-      let decision: Decision
-      if (pre && pre.outcome._tag !== "Blocked") decision = pre
-      else {
-        if (result) replayer.resolve(result.entry)
-        const next = replayer.advance(env)
-        decision =
-          pre && pre.entries.length > 0
-            ? { ...next, entries: [...pre.entries, ...next.entries], tasks: [...pre.tasks, ...next.tasks], consumed: [...pre.consumed, ...next.consumed] }
-            : next
+      const decision =
+        round > 0
+          ? decide(acquired, results, env)
+          : decided
+            ? decided
+            : carried
+              ? mergeDefined(carried.decision, decide(acquired, result ? [result.entry] : [], env))
+              : decide(acquired, result ? [result.entry] : [], env)
+      if (!decision) {
+        // The reloaded journal no longer waits where this task's result goes.
+        if (carried) yield* ctx.store.release(fence.claim, env.now).pipe(Effect.ignore)
+        return fencedBy("stale_claim")
       }
+      const { replayer } = acquired
       const run = runChangeOf(decision, ctx.limits.outputBytes)
-      const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, decision), env.now)
+      // An entry appended and resolved in this commit (a carried step's) is written resolved, once.
+      const appended = new Set(decision.entries.map((e) => e.seq))
+      const pending = { ...decision, tasks: decision.tasks.filter((t) => !resolvedBySeq.has(t.seq)) }
+      const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, pending), env.now)
       const unclaimed = tasks.some((t) => !t.claim)
       const outcome = yield* send(
         commitOf({
@@ -273,8 +395,8 @@ const advanceWithResult = (
           task: { _tag: "Done" },
           expectedRevision: acquired.revision,
           ...(run ? { run } : {}),
-          resolve: result ? [result.entry, ...decision.cancelled] : decision.cancelled,
-          append: decision.entries,
+          resolve: [...results.filter((e) => !appended.has(e.seq)), ...decision.cancelled],
+          append: decision.entries.map((e) => resolvedBySeq.get(e.seq) ?? e),
           attempts: result?.attempt ? [result.attempt] : [],
           tasks,
           withdraw: decision.cancelled.map((e) => e.seq),
@@ -285,15 +407,59 @@ const advanceWithResult = (
       )
       if (outcome._tag === "Committed") {
         yield* afterCommit(ctx, { runId, decision, replayer, revision: outcome.revision, wake: unclaimed })
-        return committed(run?.status ?? "running", inline)
+        return committed(run?.status ?? "running", inline ? { task: inline, claim: claimRefOf(inline) } : undefined)
       }
       if (outcome.reason !== "revision_conflict" || round >= MAX_CONFLICT_RETRIES) return fencedBy(outcome.reason)
       const again = yield* reload(ctx, runId, workflow)
       if (again._tag === "Fenced") return again
       // Our result is already in the journal (an earlier try committed before its reply was lost).
-      if (result && again.replayer.entryAt(result.entry.seq)?.status !== "pending") return fencedBy("stale_claim")
+      if (results.length > 0 && again.replayer.entryAt(results[0]!.seq)?.status !== "pending") return fencedBy("stale_claim")
       acquired = again
     }
+  })
+
+const mergeDefined = (a: Decision, b: Decision | undefined): Decision | undefined => (b ? merge(a, b) : undefined)
+
+/**
+ * A carried step's failed attempt with retries left: the fired timer and the step's pending
+ * entry are committed, and the step's task is created for the retry. On a revision conflict the
+ * timer's claim is given back, so the timer fires again at once (the step runs again).
+ */
+const retryCarried = (
+  ctx: EngineContext,
+  r: Extract<AdvanceRequest, { _tag: "Task" }>,
+  carried: Carried,
+  retry: Extract<TaskResolution, { _tag: "Retry" }>,
+  now: number,
+): Effect.Effect<Advanced, StoreError> =>
+  Effect.gen(function* () {
+    const { fence, workflow, acquired } = r
+    const runId = fence.task.runId
+    const tasks = newTasksOf({ id: runId, queue: workflow.queue }, carried.decision).map((t) =>
+      t.seq === fence.task.seq ? { ...t, attempt: fence.task.attempt + 1, visibleAt: retry.visibleAt } : t,
+    )
+    const result = yield* retryTransient(
+      ctx.store.commit(
+        commitOf({
+          runId,
+          now,
+          fence: fence.claim,
+          task: { _tag: "Done" },
+          expectedRevision: acquired.revision,
+          resolve: [carried.fired],
+          append: carried.decision.entries,
+          attempts: [retry.attempt],
+          tasks,
+          wake: workflow.queue,
+        }),
+      ),
+    )
+    if (result._tag === "Rejected") {
+      if (result.reason === "revision_conflict") yield* ctx.store.release(fence.claim, now).pipe(Effect.ignore)
+      return fencedBy(result.reason)
+    }
+    yield* afterCommit(ctx, { runId, decision: carried.decision, replayer: acquired.replayer, revision: result.revision, wake: true })
+    return committed("running")
   })
 
 /**

@@ -83,8 +83,7 @@ export const runChildTask = (ctx: EngineContext, fence: TaskFence, first: Acquir
       }
       // Park until the child wakes us (its terminal commit bumps our revision, so this fails if it just did).
       const parked = yield* advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution: { _tag: "Park", visibleAt: at + CHILD_BACKSTOP_MS } })
-      if (parked._tag === "Committed") return outcome(parked, "waiting")
-      if (parked.reason !== "revision_conflict") return outcome(parked, "waiting")
+      if (parked._tag !== "Fenced" || parked.reason !== "revision_conflict") return outcome(parked, "waiting")
       const again = yield* reload(ctx, task.runId, workflow)
       if (again._tag === "Fenced") return outcome(again, "waiting")
       acquired = again

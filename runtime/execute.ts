@@ -12,8 +12,8 @@ import { invalidDuration } from "../src/core/duration.js"
 import { InvalidOptionError, showValue, type StoreError } from "../src/core/errors.js"
 import type { Json } from "../src/core/json.js"
 import type { AttemptRecord, ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
-import type { ClaimRef, TransactionScope } from "../src/store/Store.js"
-import { acquire, advanceRun, type Acquired, type Advanced, type TaskFence, type TaskResolution } from "./advance.js"
+import type { TransactionScope } from "../src/store/Store.js"
+import { acquire, advanceRun, claimRefOf, type Acquired, type Advanced, type NextTask, type TaskFence, type TaskResolution } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
 import { retryDelay } from "./retry.js"
@@ -49,10 +49,10 @@ export type ExecuteResult =
   | { readonly _tag: "Fenced"; readonly runId: string; readonly seq: number; readonly reason: FenceReason | "claim_lost" }
   | { readonly _tag: "Skipped"; readonly runId: string; readonly seq: number; readonly reason: "unknown_workflow" }
 
-/** A task's result, plus the run's next task when it was claimed inline for this worker. */
+/** A task's result, plus the run's next task when the commit handed it to this worker. */
 export interface Executed {
   readonly result: ExecuteResult
-  readonly next: ClaimedTask | undefined
+  readonly next: NextTask | undefined
 }
 
 const UNKNOWN_WORKFLOW_BACKOFF = 30_000
@@ -88,7 +88,7 @@ export const executeNext = (ctx: EngineContext, options: ExecuteOptions = {}): E
       const next = yield* ctx.store.nextDueAt(queue)
       return next === undefined ? { _tag: "Idle" } : { _tag: "Idle", nextDueAt: next }
     }
-    return (yield* executeClaimed(ctx, task, leaseMs, false)).result
+    return (yield* executeClaimed(ctx, { task, claim: claimRefOf(task) }, leaseMs, false)).result
   })
 
 /**
@@ -104,26 +104,23 @@ export const executeChain = (
   defer: (task: ClaimedTask) => void,
 ): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
-    let task: ClaimedTask | undefined = first
-    while (task) {
+    let next: NextTask | undefined = { task: first, claim: claimRefOf(first) }
+    while (next) {
       const now = yield* Clock.currentTimeMillis
       if (stop()) {
-        yield* ctx.store.release(refOf(task), Math.max(now, task.visibleAt)).pipe(Effect.ignore)
+        yield* ctx.store.release(next.claim, Math.max(now, next.task.visibleAt)).pipe(Effect.ignore)
         return
       }
-      if (task.visibleAt > now) {
+      if (next.task.visibleAt > now) {
         // A timer kept by this worker: fired locally when due, without holding the slot.
-        defer(task)
+        defer(next.task)
         return
       }
-      const executed: Executed = yield* executeClaimed(ctx, task, leaseMs, true)
+      const executed: Executed = yield* executeClaimed(ctx, next, leaseMs, true)
       onResult(executed.result)
-      task = executed.next
+      next = executed.next
     }
   })
-
-/** The proof of a claimed task's claim. */
-export const refOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
 /** An Executed from how advancing ended: fenced, or committed with what the task recorded. */
 const executedOf = (task: ClaimedTask, advanced: Advanced, name: string, result: Extract<ExecuteResult, { _tag: "Executed" }>["result"]): Executed =>
@@ -131,9 +128,10 @@ const executedOf = (task: ClaimedTask, advanced: Advanced, name: string, result:
     ? { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: advanced.reason }, next: undefined }
     : { result: executedResult(task, name, result, advanced.runStatus), next: advanced.next }
 
-/** Executes a task this worker has claimed. If interrupted (shutdown), the claim is released. */
-const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
-  const fence: TaskFence = { task, claim: refOf(task), leaseMs, chain }
+/** Executes a task this worker holds the claim of. If interrupted (shutdown), the claim is released. */
+const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, chain: boolean): Effect.Effect<Executed, StoreError> => {
+  const { task } = held
+  const fence: TaskFence = { task, claim: held.claim, leaseMs, chain, ...(held.carried ? { carried: held.carried } : {}) }
   const program = Effect.gen(function* () {
     const workflow = ctx.workflows.get(task.workflow)
     if (!workflow) {
@@ -162,7 +160,7 @@ const executeClaimed = (ctx: EngineContext, task: ClaimedTask, leaseMs: number, 
     }
     if (task.kind === "timer") {
       const resolved = timerResolution(entry, yield* Clock.currentTimeMillis)
-      return executedOf(task, yield* advance({ _tag: "Resolved", entry: resolved }), entry.name, resolved.status === "failed" ? "failed" : "completed")
+      return executedOf(task, yield* advance({ _tag: "Fired", entry: resolved }), entry.name, resolved.status === "failed" ? "failed" : "completed")
     }
     if (command._tag === "Compensation") return yield* runStep(ctx, fence, workflow, compensationOf(ctx, command.step), entry, acquired)
     if (command._tag !== "Step") return yield* Effect.dieMessage(`task kind step at seq ${task.seq} holds a ${command._tag} command`)
