@@ -225,14 +225,18 @@ interface Committed {
 }
 
 /** Children, logs, wake-ups and the sticky cache, after a successful commit. */
-const afterCommit = (ctx: EngineContext, c: Committed): Effect.Effect<void, StoreError> =>
-  Effect.gen(function* () {
-    yield* spawnChildren(ctx, c.runId, c.decision.entries)
+const afterCommit = (ctx: EngineContext, c: Committed): Effect.Effect<void, StoreError> => {
+  // A run that is still live keeps its interpreter warm; a finished one leaves the cache.
+  if (c.decision.outcome._tag === "Blocked") ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
+  // The common case (a step's result, nothing to start, log or wake) needs no effect at all.
+  const children = c.decision.entries.some((e) => e.kind === "child")
+  if (!children && c.decision.logs.length === 0 && !c.wake) return Effect.void
+  return Effect.gen(function* () {
+    if (children) yield* spawnChildren(ctx, c.runId, c.decision.entries)
     yield* emitLogs(c.runId, c.decision)
     if (c.wake) yield* ctx.notifier.notify
-    // A run that is still live keeps its interpreter warm; a finished one leaves the cache.
-    if (c.decision.outcome._tag === "Blocked") ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
   })
+}
 
 const committed = (runStatus: RunStatus, next?: NextTask): Settled => ({ _tag: "Committed", runStatus, next })
 
@@ -523,7 +527,14 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
  * way again. Safe: commits are fenced, so a retry after an unseen success is refused.
  */
 const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
-  Effect.retry(commit, { schedule: Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(5)), while: (error) => error.transient })
+  // The schedule is only built once a commit failed: the success path stays one effect.
+  Effect.catchIf(
+    commit,
+    (error) => error.transient,
+    () => Effect.retry(commit, { schedule: TRANSIENT_RETRY, while: (error) => error.transient }),
+  )
+
+const TRANSIENT_RETRY = Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(4))
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
 const withInlineClaim = (s: TaskFence, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {

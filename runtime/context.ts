@@ -51,11 +51,10 @@ const mulberry32 = (seed: number) => () => {
 }
 
 /** The interpreter environment: the Clock's time and a seeded random source. */
-export const makeEnv: Effect.Effect<Env> = Effect.gen(function* () {
-  const now = yield* Clock.currentTimeMillis
-  const seed = yield* Random.nextIntBetween(0, 2 ** 31 - 1)
-  return { now, random: mulberry32(seed) }
-})
+export const makeEnv: Effect.Effect<Env> = Effect.zipWith(Clock.currentTimeMillis, Random.nextIntBetween(0, 2 ** 31 - 1), (now, seed) => ({
+  now,
+  random: mulberry32(seed),
+}))
 
 /** Rebuilds a run's interpreter from its stored journal (the cold path after a cache miss or restart). */
 export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>

@@ -24,6 +24,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { advanceRun, type Advanced } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { oversized } from "./limits.js"
+import { withEngineSpan } from "./tracing.js"
 
 /** Who issues a control, and how to make it idempotent. */
 export interface ControlOptions {
@@ -186,7 +187,7 @@ export const runControl = (
       // Lost a race (a step committed, or the same control twice): look again.
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
-  }).pipe(Effect.withSpan(`squid-mesh.${kind}`, { attributes: { runId }, captureStackTrace: false }))
+  }).pipe(withEngineSpan(`squid-mesh.${kind}`, { runId }))
 
 const REDACTED_NOTE = ' (after redaction: a secret-named field or secret-shaped text is delivered as "[REDACTED]"; the signal\'s schema must accept that)'
 
@@ -275,4 +276,4 @@ export const deliverSignal = (
       if (outcome) return outcome
     }
     return yield* new ConflictError({ runId, reason: "the run kept changing; try again" })
-  }).pipe(Effect.withSpan("squid-mesh.signal", { attributes: { runId, signal: name }, captureStackTrace: false }))
+  }).pipe(withEngineSpan("squid-mesh.signal", { runId, signal: name }))

@@ -22,6 +22,7 @@ import { runAttempt } from "./StepRunner.js"
 import { withRedactedLogs } from "./logRedaction.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
+import { withEngineSpan } from "./tracing.js"
 
 /** Options of `executeNext` and of workers. */
 export interface ExecuteOptions {
@@ -281,7 +282,7 @@ const runStep = (
           ),
         )
         .pipe(
-          Effect.withSpan("squid-mesh.step", { attributes: { runId: task.runId, step: runnable.name, attempt: task.attempt }, captureStackTrace: false }),
+          withEngineSpan("squid-mesh.step", { runId: task.runId, step: runnable.name, attempt: task.attempt }),
           Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
         )
     const succeeded = (output: Json | undefined, finishedAt: number): TaskResolution => ({

@@ -29,14 +29,31 @@ const redactPart = (redactor: Redactor, part: unknown): unknown => {
 const redactMessage = (redactor: Redactor, message: unknown): unknown =>
   Array.isArray(message) ? message.map((part) => redactPart(redactor, part)) : redactPart(redactor, message)
 
-/** Runs `effect` with the current loggers wrapped so that what it logs is redacted first. */
-export const withRedactedLogs = <A, E, R>(redactor: Redactor, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.locallyWith(effect, FiberRef.currentLoggers, (loggers) =>
-    HashSet.map(loggers, (logger) =>
+type Loggers = HashSet.HashSet<Logger.Logger<unknown, any>>
+
+/**
+ * The wrapped loggers, per redactor and per set of loggers: a set is immutable and the same one
+ * is current step after step, so each step reuses the wrapping instead of rebuilding it.
+ */
+const wrapped = new WeakMap<Redactor, WeakMap<Loggers, Loggers>>()
+
+const redacting = (redactor: Redactor, loggers: Loggers): Loggers => {
+  let byLoggers = wrapped.get(redactor)
+  if (!byLoggers) wrapped.set(redactor, (byLoggers = new WeakMap()))
+  let result = byLoggers.get(loggers)
+  if (!result) {
+    result = HashSet.map(loggers, (logger) =>
       Logger.mapInputOptions(logger, (options) => ({
         ...options,
         message: redactMessage(redactor, options.message),
         annotations: HashMap.map(options.annotations, (value, key) => (redactor.isSecretKey(key) ? REDACTED : redactPart(redactor, value))),
       })),
-    ),
-  )
+    )
+    byLoggers.set(loggers, result)
+  }
+  return result
+}
+
+/** Runs `effect` with the current loggers wrapped so that what it logs is redacted first. */
+export const withRedactedLogs = <A, E, R>(redactor: Redactor, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locallyWith(effect, FiberRef.currentLoggers, (loggers) => redacting(redactor, loggers))

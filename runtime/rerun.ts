@@ -16,6 +16,7 @@ import { newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
 import { advanceRun } from "./advance.js"
 import { decodeStored } from "./payload.js"
+import { withEngineSpan } from "./tracing.js"
 
 /** Options of `rerun`. */
 export interface RerunOptions extends ControlOptions {
@@ -118,4 +119,4 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       return { runId, rerunOf: sourceId, status: created.run.status, duplicate: true }
     }
     return { runId, rerunOf: sourceId, status, duplicate: false }
-  }).pipe(Effect.withSpan("squid-mesh.rerun", { attributes: { runId: sourceId }, captureStackTrace: false }))
+  }).pipe(withEngineSpan("squid-mesh.rerun", { runId: sourceId }))

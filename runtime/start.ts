@@ -10,6 +10,7 @@ import { ConflictError } from "../src/core/errors.js"
 import { advanceRun } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { prepareStart, type Origin, type StartError, type StartOptions, type StartResult } from "./newRun.js"
+import { withEngineSpan } from "./tracing.js"
 
 export type { Origin, StartArgs, StartError, StartOptions, StartResult } from "./newRun.js"
 
@@ -31,4 +32,4 @@ export const start = (
       return yield* new ConflictError({ runId: run.id, reason: "a run with this id or idempotency key exists with a different request" })
     }
     return { runId: run.id, status: existing.status, created: false }
-  }).pipe(Effect.withSpan("squid-mesh.start", { attributes: { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name } }))
+  }).pipe(withEngineSpan("squid-mesh.start", { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name }))
