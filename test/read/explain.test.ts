@@ -119,7 +119,7 @@ const cases = (backend: Backend) =>
         expect(names(e.nextActions)).toEqual(["cancel"])
       }))
 
-    test("waiting_for_timer, then waiting_for_worker once the timer is due and nobody fires it", (queue, F) =>
+    test("waiting_for_timer, then waiting_for_worker once the timer is due and nobody fires it", (_queue, F) =>
       Effect.gen(function* () {
         const { runId } = yield* TestMesh.start(F.Sleepy, {})
         yield* TestClock.adjust("4 minutes")
@@ -237,7 +237,7 @@ const cases = (backend: Backend) =>
         expect(yield* Effect.flip(mesh.rerun(paid.runId, { actor: "ops" }))).toMatchObject({ _tag: "RerunRefusedError", reason: "irreversible_steps" })
       }))
 
-    test("cancelled: by whom and why, from the audit events", (queue, F) =>
+    test("cancelled: by whom and why, from the audit events", (_queue, F) =>
       Effect.gen(function* () {
         const mesh = yield* Mesh.Mesh
         const { runId } = yield* TestMesh.start(F.Sleepy, {})
@@ -255,8 +255,8 @@ const cases = (backend: Backend) =>
         const { runId } = yield* TestMesh.start(F.Parallel, {})
         const both = yield* explain(runId)
         expect(both.reason).toBe("waiting_for_worker")
-        expect(both.evidence.wait).toMatchObject({ seq: 1, kind: "step", name: "work" })
-        expect(both.evidence.alsoWaiting).toMatchObject([{ reason: "waiting_for_timer", seq: 2, kind: "sleep", name: "t", dueAt: 3_600_000 }])
+        expect(both.evidence.wait).toMatchObject({ seq: 2, kind: "step", name: "work" })
+        expect(both.evidence.alsoWaiting).toMatchObject([{ reason: "waiting_for_timer", seq: 3, kind: "sleep", name: "t", dueAt: 3_600_000 }])
         expect(both.summary).toContain("(and 1 more wait(s))")
         yield* TestMesh.drain({ queue })
         const timer = yield* explain(runId)

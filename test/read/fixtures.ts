@@ -94,8 +94,10 @@ export const flows = (queue: string) => {
       queue,
       triggers: { manual: empty },
       *run() {
+        yield* Workflow.now("start")
         const [a] = yield* Workflow.all([Work(), Workflow.sleep("t", "1 hour")])
         const winner = yield* Workflow.race([Work(), Workflow.sleep("timeout", "1 minute")])
+        yield* Workflow.log("done")
         return { a, winner: winner ?? null }
       },
     }),
@@ -124,9 +126,6 @@ export const evolvingV2 = (queue: string) =>
       return "v2"
     },
   })
-
-/** All workflows of `flows(queue)`. */
-export const all = (queue: string): ReadonlyArray<AnyWorkflow> => Object.values(flows(queue))
 
 /** A backend under test: a store to run a test's meshes on. */
 export interface Backend {
