@@ -101,6 +101,8 @@ export interface WorkerPort {
   readonly release: (task: ClaimedTask, visibleAt: number) => Effect.Effect<boolean, StoreError>
   /** The earliest time a task of the queue becomes claimable. */
   readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
+  /** Records that a worker serves a queue at `at` (worker liveness, read by explainRun). */
+  readonly recordWorker: (queue: string, owner: string, at: number) => Effect.Effect<void, StoreError>
   /** Subscribes this process to other processes' wakeups (Postgres NOTIFY), when the store can. */
   readonly listen: ((queue: string) => Effect.Effect<void, StoreError, Scope.Scope>) | undefined
   /** Wakes idle workers of this process. */
@@ -182,6 +184,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
         }
       },
       nextDueAt: (queue) => store.nextDueAt(queue),
+      recordWorker: (queue, owner, at) => store.recordWorker(queue, owner, at),
       listen: store.listen
         ? (queue) =>
             store.listen!((woken) => {

@@ -12,6 +12,7 @@ import { InvalidOptionError, showValue } from "../src/core/errors.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import type { WorkerPort } from "./Engine.js"
 import { invalidExecuteOption, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
+import { recordLiveness } from "./liveness.js"
 
 /** Shortest idle wait after an empty claim while work is already due. */
 const IDLE_FLOOR_MS = 10
@@ -106,6 +107,7 @@ export const start = (engine: WorkerPort, options: WorkerOptions = {}): Effect.E
 
     const { owner, leaseMs } = resolveOptions(options)
     const unkeep = engine.keepTimers(options.queue ?? "default", { owner, leaseMs, keep: defer })
+    yield* recordLiveness(engine, options.queue ?? "default", owner, pollMs)
 
     const fetcher = Effect.gen(function* () {
       while (!stopping) {

@@ -5,7 +5,7 @@
 import { Clock, Effect, Random } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
-import type { ClaimedTask, RunRecord } from "../src/core/model.js"
+import type { ClaimedTask, Entry, InboxSignal, RunRecord } from "../src/core/model.js"
 import type { Redactor } from "../src/core/redact.js"
 import type { StoreService } from "../src/store/Store.js"
 import { Replayer, type Env } from "./Interpreter.js"
@@ -56,10 +56,21 @@ export const makeEnv: Effect.Effect<Env> = Effect.zipWith(Clock.currentTimeMilli
   random: mulberry32(seed),
 }))
 
+/** A run's interpreter loaded with its journal and inbox, not yet advanced (it throws if the stored input no longer decodes). */
+export const replayerOf = (
+  run: RunRecord,
+  workflow: AnyWorkflow,
+  journal: ReadonlyArray<Entry>,
+  inbox: ReadonlyArray<InboxSignal>,
+  redactor?: Redactor,
+): Replayer => {
+  const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
+  const parent = run.parentRunId !== undefined ? { runId: run.parentRunId, seq: run.parentSeq ?? 0 } : undefined
+  return new Replayer(run.id, workflow, decodeStored(trigger, run.input), parent, redactor).load(journal, inbox)
+}
+
 /** Rebuilds a run's interpreter from its stored journal (the cold path after a cache miss or restart). */
 export const rebuild = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow): Effect.Effect<Replayer, StoreError> =>
-  Effect.map(Effect.all([ctx.store.getJournal(run.id), ctx.store.getInbox(run.id)]), ([journal, inbox]) => {
-    const trigger = workflow.triggers[run.trigger] ?? Object.values(workflow.triggers)[0]
-    const parent = run.parentRunId !== undefined ? { runId: run.parentRunId, seq: run.parentSeq ?? 0 } : undefined
-    return new Replayer(run.id, workflow, decodeStored(trigger, run.input), parent, ctx.redactor).load(journal, inbox)
-  })
+  Effect.map(Effect.all([ctx.store.getJournal(run.id), ctx.store.getInbox(run.id)]), ([journal, inbox]) =>
+    replayerOf(run, workflow, journal, inbox, ctx.redactor),
+  )

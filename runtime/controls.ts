@@ -23,6 +23,7 @@ import { isTerminal, type CommandRecord, type Entry, type RunRecord, type RunSta
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { advanceRun, type Advanced } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { gateRefusal, terminalRefusal } from "./controlRules.js"
 import { oversized } from "./limits.js"
 import { withEngineSpan } from "./tracing.js"
 
@@ -58,11 +59,6 @@ export type ControlError = InvalidOptionError | RunNotFoundError | InvalidTransi
 
 type Kind = CommandRecord["kind"]
 
-const GATE_OF: Record<Exclude<Kind, "cancel" | "signal" | "rerun" | "start">, "pause" | "approval"> = {
-  resume: "pause",
-  approve: "approval",
-  reject: "approval",
-}
 const MAX_ROUNDS = 25
 
 export const validate = (runId: string, options: ControlOptions) => {
@@ -137,7 +133,8 @@ export const runControl = (
       if (!run) return yield* new RunNotFoundError({ runId })
       const prior = yield* priorControl(ctx, run, key, (c) => c.kind === kind)
       if (prior) return prior
-      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: `the run is ${run.status}` })
+      const terminal = terminalRefusal(run.status)
+      if (terminal) return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: terminal })
       const now = yield* Clock.currentTimeMillis
       const record: CommandRecord = {
         kind,
@@ -166,13 +163,10 @@ export const runControl = (
       if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
       const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
       const gate = replayer.pendingGate()
-      const wanted = GATE_OF[kind]
-      if (!gate || gate.kind !== wanted) {
+      const refused = gateRefusal(kind, gate)
+      if (refused || !gate) {
         if (cached) ctx.cache.put(runId, cached)
-        const reason = gate
-          ? `the run waits on ${gate.kind} "${gate.name}", not ${wanted === "approval" ? "an" : "a"} ${wanted}`
-          : "the run is not paused at a gate"
-        return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason })
+        return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: refused ?? "the run is not paused at a gate" })
       }
       const output: Json =
         kind === "resume"
@@ -241,7 +235,8 @@ export const deliverSignal = (
       if (!run) return yield* new RunNotFoundError({ runId })
       const prior = yield* priorControl(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
       if (prior) return prior
-      if (isTerminal(run.status)) return yield* new InvalidTransitionError({ runId, status: run.status, control: "signal", reason: `the run is ${run.status}` })
+      const terminal = terminalRefusal(run.status)
+      if (terminal) return yield* new InvalidTransitionError({ runId, status: run.status, control: "signal", reason: terminal })
       const workflow = ctx.workflows.get(run.workflow)
       if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
       const now = yield* Clock.currentTimeMillis

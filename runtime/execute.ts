@@ -228,7 +228,7 @@ const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
 })
 
 /** Compensations retry by the step's policy, or a few times with backoff. Stub them as "compensate:<step>". */
-const COMPENSATION_RETRY: RetryPolicy = { maxAttempts: 3, backoff: { type: "exponential", min: "1 second", max: "1 minute" } }
+export const COMPENSATION_RETRY: RetryPolicy = { maxAttempts: 3, backoff: { type: "exponential", min: "1 second", max: "1 minute" } }
 
 const compensationOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => {
   const stub = ctx.stubs.get(`compensate:${step.stepName}`)

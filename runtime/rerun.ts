@@ -11,6 +11,7 @@ import { deterministicUuid, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type CommandRecord, type RunRecord } from "../src/core/model.js"
 import { validate, type ControlOptions } from "./controls.js"
+import { rerunReplayRefusal, rerunStatusRefusal } from "./controlRules.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { newTasksOf, runChangeOf } from "./decision.js"
 import { Replayer } from "./Interpreter.js"
@@ -49,8 +50,8 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     const refuse = (reason: RerunRefusedError["reason"], detail: string, steps: ReadonlyArray<string> = []) =>
       new RerunRefusedError({ runId: sourceId, reason, steps, detail })
     // A second live run with the same input is a duplicate, not a rerun: wait for it to end, or cancel it.
-    if (!isTerminal(source.status))
-      return yield* refuse("not_terminal", `the source is still ${source.status}; rerun it once it completed, failed or was cancelled`)
+    const live = rerunStatusRefusal(source.status)
+    if (live) return yield* refuse(live.reason, live.detail, live.steps)
 
     // Replay the source to learn which completed steps are irreversible (and that the code still fits its journal).
     const journal = yield* ctx.store.getJournal(sourceId)
@@ -58,12 +59,8 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     const input = decodeStored(trigger, source.input)
     const probe = new Replayer(sourceId, workflow, input, undefined, ctx.redactor).load(journal)
     const replayed = probe.advance(yield* makeEnv)
-    if (replayed.outcome._tag === "NonDeterminism") return yield* refuse("replay_failed", replayed.outcome.error.message)
-    const irreversible = journal.filter((e) => e.kind === "step" && e.status === "completed" && probe.irreversible.has(e.seq))
-    if (irreversible.length > 0 && options.allowIrreversible !== true) {
-      const steps = irreversible.map((e) => e.name)
-      return yield* refuse("irreversible_steps", `the source completed irreversible step(s) ${steps.join(", ")}; pass allowIrreversible to rerun anyway`, steps)
-    }
+    const unsafe = rerunReplayRefusal(replayed.outcome, journal, probe.irreversible, options.allowIrreversible === true)
+    if (unsafe) return yield* refuse(unsafe.reason, unsafe.detail, unsafe.steps)
 
     let kept: ReadonlyArray<(typeof journal)[number]> = []
     if (options.fromStep !== undefined) {

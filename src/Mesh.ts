@@ -12,6 +12,8 @@ import { isTerminal } from "./core/model.js"
 import type { Jsonify } from "./core/json.js"
 import { AwaitTimeoutError, type InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
 import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
+import { explainRun, type Explanation } from "./read/explain.js"
+import { inspectRunGraph, type RunGraph } from "./read/graph.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import { Store, type RunFilter } from "./store/Store.js"
 
@@ -37,6 +39,18 @@ export interface MeshService extends Engine.EngineService {
    */
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Effect.Effect<TypedRunView<W>, ReadError>
   inspectRun(runId: string, options?: InspectOptions): Effect.Effect<RunView, ReadError>
+  /**
+   * Explains why a run is where it is: a reason code, a one-line summary, the controls that
+   * would succeed now (by the rules the controls enforce) and the evidence, as plain JSON.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   */
+  readonly explainRun: (runId: string) => Effect.Effect<Explanation, InvalidOptionError | RunNotFoundError | StoreError>
+  /**
+   * A run as a graph a UI can draw: nodes (its commands), edges (sequence, fork and join,
+   * compensation), the path taken, the current nodes and its child runs, as plain JSON.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   */
+  readonly inspectRunGraph: (runId: string) => Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
   /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
   readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
@@ -107,6 +121,8 @@ export const makeWithHooks = (
         return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
       },
       listRuns: (filter) => listRuns(store, filter),
+      explainRun: (runId) => explainRun(store, port.workflows, runId),
+      inspectRunGraph: (runId) => inspectRunGraph(store, port.workflows, runId),
       worker: (options) => Worker.start(port, options),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {

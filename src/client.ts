@@ -22,6 +22,8 @@ import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError, StoreLockedError } from "./core/errors.js"
 import type { InspectOptions, RunView } from "./inspect.js"
+import type { Explanation } from "./read/explain.js"
+import type { RunGraph } from "./read/graph.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
@@ -69,6 +71,10 @@ export interface MeshClient {
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Promise<TypedRunView<W>>
   inspectRun(runId: string, options?: InspectOptions): Promise<RunView>
   readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Promise<ReadonlyArray<RunView>>
+  /** Why a run is where it is: reason code, summary, the controls that would succeed now, evidence. */
+  readonly explainRun: (runId: string) => Promise<Explanation>
+  /** A run as a graph: nodes, edges, the path taken, the current nodes, child runs. */
+  readonly inspectRunGraph: (runId: string) => Promise<RunGraph>
   /** Waits until the run is terminal; `AwaitTimeoutError` after `timeout`. Given its workflow first, the output is typed. */
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Promise<TypedRunView<W>>
   awaitRun(runId: string, options?: AwaitOptions): Promise<RunView>
@@ -118,6 +124,8 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     inspectRun: (first: AnyWorkflow | string, second?: string | InspectOptions, third?: InspectOptions) =>
       run((m) => (typeof first === "string" ? m.inspectRun(first, second as InspectOptions | undefined) : m.inspectRun(first, second as string, third))),
     listRuns: (filter) => run((m) => m.listRuns(filter)),
+    explainRun: (runId) => run((m) => m.explainRun(runId)),
+    inspectRunGraph: (runId) => run((m) => m.inspectRunGraph(runId)),
     awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
       run((m) => (typeof first === "string" ? m.awaitRun(first, second as AwaitOptions | undefined) : m.awaitRun(first, second as string, third))),
     resume: (runId, o) => run((m) => m.resume(runId, o)),

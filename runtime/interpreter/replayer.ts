@@ -40,6 +40,8 @@ export class Replayer {
   private readonly inbox = new Inbox()
   /** Seqs of steps marked `irreversible` (a rerun must not repeat them unasked). */
   readonly irreversible = new Set<number>()
+  /** The groups (`Workflow.all`, `Workflow.race`) placed so far, by their members' seqs (graph inspection reads them). */
+  readonly groups: Array<{ readonly seqs: ReadonlyArray<number>; readonly race: boolean }> = []
 
   constructor(
     readonly runId: string,
@@ -181,6 +183,7 @@ export class Replayer {
         seqs.push(placed)
       }
       const waiting: Waiting = group ? { _tag: "Group", seqs, race: data._tag === "Race" } : { _tag: "Single", seq: seqs[0]! }
+      if (waiting._tag === "Group") this.groups.push(waiting)
       const resolved = this.settle(waiting, env, draft)
       if (resolved === undefined) {
         this.waiting = waiting

@@ -124,6 +124,14 @@ export interface PendingDeadline {
   readonly deadline: NonNullable<Entry["deadline"]>
 }
 
+/** The worker of a queue seen most recently (workers record themselves every few seconds). */
+export interface WorkerSeen {
+  readonly queue: string
+  readonly owner: string
+  /** When it last recorded itself (epoch ms). */
+  readonly lastSeen: number
+}
+
 /** Filter of `listRuns`. */
 export interface RunFilter {
   readonly status?: RunStatus
@@ -158,6 +166,10 @@ export interface StoreService {
   readonly release: (claim: ClaimRef, visibleAt: number) => Effect.Effect<boolean, StoreError>
   /** The earliest time a task of the queue becomes claimable, if any. */
   readonly nextDueAt: (queue: string) => Effect.Effect<number | undefined, StoreError>
+  /** Records that worker `owner` serves `queue` at `at` (an upsert; a later record never moves the time back). */
+  readonly recordWorker: (queue: string, owner: string, at: number) => Effect.Effect<void, StoreError>
+  /** The worker of `queue` seen most recently, if any (ties: the smallest owner). */
+  readonly lastWorkerSeen: (queue: string) => Effect.Effect<WorkerSeen | undefined, StoreError>
   /**
    * Runs `f` in one database transaction: committed when it succeeds, rolled back when it
    * fails. Steps declared `transaction: true` run inside it and commit through `scope.commit`.

@@ -15,7 +15,7 @@ import {
   type RunRecord,
   type TaskRecord,
 } from "../core/model.js"
-import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService } from "./Store.js"
+import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService, type WorkerSeen } from "./Store.js"
 
 interface MemTask extends NewTask {
   availableAt: number
@@ -36,6 +36,8 @@ export const make = (): StoreService => {
   const commands = new Map<string, Array<CommandRecord>>()
   const inbox = new Map<string, Array<InboxSignal & { consumedSeq?: number }>>()
   let signalIds = 0
+  /** Worker liveness: last seen, by queue then owner. */
+  const workers = new Map<string, Map<string, number>>()
 
   const taskView = (t: MemTask): TaskRecord => ({
     runId: t.runId,
@@ -241,6 +243,20 @@ export const make = (): StoreService => {
         let min: number | undefined
         for (const t of tasks.values()) if (t.queue === queue && (min === undefined || t.availableAt < min)) min = t.availableAt
         return min
+      }),
+    recordWorker: (queue, owner, at) =>
+      Effect.sync(() => {
+        const seen = workers.get(queue) ?? new Map<string, number>()
+        seen.set(owner, Math.max(at, seen.get(owner) ?? at))
+        workers.set(queue, seen)
+      }),
+    lastWorkerSeen: (queue) =>
+      Effect.sync(() => {
+        let last: WorkerSeen | undefined
+        for (const [owner, lastSeen] of workers.get(queue) ?? []) {
+          if (!last || lastSeen > last.lastSeen || (lastSeen === last.lastSeen && owner < last.owner)) last = { queue, owner, lastSeen }
+        }
+        return last
       }),
   }
 }

@@ -621,6 +621,30 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       })
     })
 
+    describe("worker liveness", () => {
+      it("records workers per queue and reads the one seen last; a record never moves the time back", async () => {
+        const queue = `q-${uid()}`
+        const other = `q-${uid()}`
+        expect(await run((s) => s.lastWorkerSeen(queue))).toBeUndefined()
+        await run((s) => s.recordWorker(queue, "w-a", T0 + 100))
+        expect(await run((s) => s.lastWorkerSeen(queue))).toStrictEqual({ queue, owner: "w-a", lastSeen: T0 + 100 })
+        await run((s) => s.recordWorker(queue, "w-b", T0 + 250))
+        await run((s) => s.recordWorker(other, "w-c", T0 + 900))
+        expect(await run((s) => s.lastWorkerSeen(queue))).toStrictEqual({ queue, owner: "w-b", lastSeen: T0 + 250 })
+        // An upsert: w-a again, later than w-b.
+        await run((s) => s.recordWorker(queue, "w-a", T0 + 300))
+        expect(await run((s) => s.lastWorkerSeen(queue))).toStrictEqual({ queue, owner: "w-a", lastSeen: T0 + 300 })
+        // A late, older record of w-a keeps its newer time.
+        await run((s) => s.recordWorker(queue, "w-a", T0 + 50))
+        expect(await run((s) => s.lastWorkerSeen(queue))).toStrictEqual({ queue, owner: "w-a", lastSeen: T0 + 300 })
+        // Ties go to the smallest owner.
+        await run((s) => s.recordWorker(queue, "w-0", T0 + 300))
+        expect(await run((s) => s.lastWorkerSeen(queue))).toStrictEqual({ queue, owner: "w-0", lastSeen: T0 + 300 })
+        expect(await run((s) => s.lastWorkerSeen(other))).toStrictEqual({ queue: other, owner: "w-c", lastSeen: T0 + 900 })
+        expect(await run((s) => s.lastWorkerSeen(`q-${uid()}`))).toBeUndefined()
+      })
+    })
+
     describe("listRuns", () => {
       it("filters by status and workflow, newest first (ties by id), with a limit", async () => {
         const wf = `wf-${uid()}`

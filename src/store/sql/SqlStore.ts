@@ -20,6 +20,7 @@ import { claim, heartbeat, nextDueAt, release } from "./statements/claim.js"
 import { commits } from "./statements/commit.js"
 import { createRuns } from "./statements/create.js"
 import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getTasks, listRuns, pendingDeadlines } from "./statements/reads.js"
+import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
 import { storeError } from "./storeError.js"
 import { inTransaction } from "./transaction.js"
 import { WAKE_CHANNEL, makeWakeups } from "./wakeups.js"
@@ -90,5 +91,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     heartbeat: (ref, now, leaseUntil) => attempt("heartbeat", () => heartbeat(client, ref, now, leaseUntil)),
     release: (ref, visibleAt) => attempt("release", () => release(client, ref, visibleAt)),
     nextDueAt: (queue) => attempt("nextDueAt", () => nextDueAt(client, queue)),
+    recordWorker: (queue, owner, at) => attempt("recordWorker", () => recordWorker(client, queue, owner, at)),
+    lastWorkerSeen: (queue) => attempt("lastWorkerSeen", () => lastWorkerSeen(client, queue)),
   }
 }

@@ -1,0 +1,231 @@
+/**
+ * What an open run waits on: each pending journal entry, classified by its kind and its task
+ * (due, scheduled, claimed, lease expired) into a reason, with its evidence as plain JSON.
+ * `explainRun` picks the primary one (see `WAIT_PRIORITY`) and lists the others.
+ */
+import { deadlineStatus, type DeadlineStatus } from "../../dsl/Deadline.js"
+import { COMPENSATION_RETRY } from "../../runtime/execute.js"
+import { maxAttemptsOf } from "../../runtime/retry.js"
+import type { Entry, EntryKind, TaskKind, TaskRecord } from "../core/model.js"
+import type { RunSnapshot } from "./snapshot.js"
+
+/**
+ * Why a run is where it is.
+ *
+ * Open runs:
+ * - `waiting_for_worker`: a task is due but no worker has claimed it (see `worker` evidence:
+ *   whether any worker served the queue recently).
+ * - `running`: a worker holds the task under a live lease (owner, lease expiry).
+ * - `waiting_for_retry`: a step attempt failed; the next one is scheduled (attempt n of m,
+ *   when, the last error's code and redacted message).
+ * - `waiting_for_timer`: a `Workflow.sleep` is not due yet (due time).
+ * - `paused`: waiting at a `Workflow.pause` for `resume`.
+ * - `waiting_for_approval`: waiting at a `Workflow.approval` for `approve` / `reject`
+ *   (its deadline and where it stands).
+ * - `waiting_for_signal`: waiting for a named signal (its timeout, the signals buffered in the inbox).
+ * - `waiting_for_child`: waiting for a child run (its id, workflow, status and own explanation).
+ * - `compensating`: undoing completed steps after a failure (which step, which attempt).
+ * - `lease_expired`: a worker's claim lapsed (it crashed or stalled); any worker of the queue
+ *   reclaims the task.
+ * - `stalled`: open, yet nothing pending the engine could act on (inspect the journal).
+ *
+ * Either:
+ * - `non_determinism`: the code no longer matches the journal: recorded when the run failed
+ *   with it, or found now by replaying an open run (the diff: seq, journal's and code's command).
+ *
+ * Ended runs: `completed`, `failed` (the failing step, its error, compensation outcomes),
+ * `cancelled` (by whom, why: from the audit events).
+ */
+export type ExplainReason =
+  | "waiting_for_worker"
+  | "running"
+  | "waiting_for_retry"
+  | "waiting_for_timer"
+  | "paused"
+  | "waiting_for_approval"
+  | "waiting_for_signal"
+  | "waiting_for_child"
+  | "compensating"
+  | "lease_expired"
+  | "stalled"
+  | "non_determinism"
+  | "completed"
+  | "failed"
+  | "cancelled"
+
+/** Reasons a pending entry can have, most telling first: the primary wait of a parallel group is the first in this order. */
+export const WAIT_PRIORITY: ReadonlyArray<ExplainReason> = [
+  "compensating",
+  "waiting_for_approval",
+  "paused",
+  "waiting_for_signal",
+  "lease_expired",
+  "waiting_for_worker",
+  "running",
+  "waiting_for_retry",
+  "waiting_for_child",
+  "waiting_for_timer",
+  "stalled",
+]
+
+/** Where a pending entry's task stands: due (claimable now), scheduled (later), claimed (live lease), or its lease expired. */
+export type TaskState = "due" | "scheduled" | "claimed" | "lease_expired"
+
+/** A task as evidence. */
+export interface TaskEvidence {
+  readonly kind: TaskKind
+  readonly state: TaskState
+  readonly attempt: number
+  readonly visibleAt: number
+  readonly owner?: string
+  readonly leaseUntil?: number
+}
+
+/** One thing a run waits on: a pending journal entry and what it needs. Times are epoch ms. */
+export interface WaitEvidence {
+  readonly reason: ExplainReason
+  readonly seq: number
+  readonly kind: EntryKind
+  readonly name: string
+  /** When the entry was planned, and how long it has waited since. */
+  readonly since: number
+  readonly waitedMs: number
+  readonly task?: TaskEvidence
+  /** Steps and compensations: the attempt that runs next (or now), and how many the policy allows (absent: unbounded or unknown). */
+  readonly attempt?: number
+  readonly maxAttempts?: number
+  /** The last failed attempt's error (stored redacted). */
+  readonly lastError?: { readonly code: string; readonly message: string }
+  /** When the next attempt, the timer, or the signal's timeout falls due. */
+  readonly dueAt?: number
+  /** Approvals and steps with a deadline: where it stands now. */
+  readonly deadline?: { readonly dueAt: number; readonly status: DeadlineStatus; readonly escalation?: string }
+  /** Approvals: what the deadline does when it passes. */
+  readonly onDeadline?: string
+  /** Compensations: the step they undo. */
+  readonly compensates?: { readonly seq: number; readonly step: string }
+  /** Child waits: the child run. */
+  readonly childRunId?: string
+  readonly childWorkflow?: string
+}
+
+/** The task state of a task at `now`. */
+export const taskState = (task: TaskRecord, now: number): TaskState =>
+  task.owner !== undefined
+    ? task.leaseUntil !== undefined && task.leaseUntil > now
+      ? "claimed"
+      : "lease_expired"
+    : task.visibleAt <= now
+      ? "due"
+      : "scheduled"
+
+const taskEvidence = (task: TaskRecord, now: number): TaskEvidence => ({
+  kind: task.kind,
+  state: taskState(task, now),
+  attempt: task.attempt,
+  visibleAt: task.visibleAt,
+  ...(task.owner !== undefined ? { owner: task.owner } : {}),
+  ...(task.leaseUntil !== undefined ? { leaseUntil: task.leaseUntil } : {}),
+})
+
+const record = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {})
+
+/** A step's or compensation's reason from its task: who holds it, or when it runs. */
+const workReason = (task: TaskRecord | undefined, state: TaskState | undefined): ExplainReason => {
+  if (!task || !state) return "stalled"
+  if (state === "claimed") return "running"
+  if (state === "lease_expired") return "lease_expired"
+  if (state === "due") return "waiting_for_worker"
+  return task.attempt > 1 ? "waiting_for_retry" : "waiting_for_worker"
+}
+
+/** The reason of one pending entry at `now`, given its task. */
+const reasonOf = (entry: Entry, task: TaskRecord | undefined, state: TaskState | undefined, now: number): ExplainReason => {
+  switch (entry.kind) {
+    case "pause":
+      return "paused"
+    case "approval":
+      return "waiting_for_approval"
+    case "signal":
+      return "waiting_for_signal"
+    case "compensation":
+      return "compensating"
+    case "child":
+      return state === "lease_expired" ? "lease_expired" : "waiting_for_child"
+    case "sleep":
+      if (!task || !state) return "stalled"
+      // A timer kept by a worker is claimed before it is due: it still waits for its time.
+      if (task.visibleAt > now) return "waiting_for_timer"
+      return workReason(task, state)
+    default:
+      return workReason(task, state)
+  }
+}
+
+/** The maximum attempts of a pending step or compensation, from the code's retry policy (undefined: unbounded or not known here). */
+const maxAttemptsAt = (snapshot: RunSnapshot, entry: Entry): number | undefined => {
+  if (snapshot.replay._tag !== "Replayed") return undefined
+  const command = snapshot.replay.replayer.commandAt(entry.seq)
+  if (command?._tag !== "Step" && command?._tag !== "Compensation") return undefined
+  const max = maxAttemptsOf(command._tag === "Step" ? command.step.options.retry : (command.step.options.retry ?? COMPENSATION_RETRY))
+  return Number.isFinite(max) ? max : undefined
+}
+
+/** Everything a run waits on: its pending entries in journal order, each classified. */
+export const waitsOf = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
+  const { now, journal, tasks, attempts } = snapshot
+  const taskAt = new Map(tasks.map((t) => [t.seq, t]))
+  return journal
+    .filter((e) => e.status === "pending")
+    .map((entry): WaitEvidence => {
+      const task = taskAt.get(entry.seq)
+      const state = task ? taskState(task, now) : undefined
+      const reason = reasonOf(entry, task, state, now)
+      const input = record(entry.input)
+      const failed = attempts.filter((a) => a.seq === entry.seq && a.status === "failed").at(-1)
+      const work = entry.kind === "step" || entry.kind === "compensation"
+      const max = work ? maxAttemptsAt(snapshot, entry) : undefined
+      const origin = entry.kind === "compensation" && typeof input.seq === "number" ? journal.find((e) => e.seq === input.seq) : undefined
+      const dueAt =
+        reason === "waiting_for_retry" || reason === "waiting_for_timer"
+          ? task?.visibleAt
+          : entry.kind === "signal" && typeof input.timeoutAt === "number"
+            ? input.timeoutAt
+            : undefined
+      return {
+        reason,
+        seq: entry.seq,
+        kind: entry.kind,
+        name: entry.name,
+        since: entry.createdAt,
+        waitedMs: Math.max(0, now - entry.createdAt),
+        ...(task ? { task: taskEvidence(task, now) } : {}),
+        ...(work && task ? { attempt: task.attempt } : {}),
+        ...(max !== undefined ? { maxAttempts: max } : {}),
+        ...(failed?.error ? { lastError: { code: failed.error.code, message: failed.error.message } } : {}),
+        ...(dueAt !== undefined ? { dueAt } : {}),
+        ...(entry.deadline
+          ? {
+              deadline: {
+                dueAt: entry.deadline.dueAt,
+                status: deadlineStatus(entry.deadline, now),
+                ...(entry.deadline.escalation !== undefined ? { escalation: entry.deadline.escalation } : {}),
+              },
+            }
+          : {}),
+        ...(entry.kind === "approval" && typeof input.onDeadline === "string" ? { onDeadline: input.onDeadline } : {}),
+        ...(origin ? { compensates: { seq: origin.seq, step: origin.name } } : {}),
+        ...(entry.kind === "child" && typeof input.runId === "string" ? { childRunId: input.runId } : {}),
+        ...(entry.kind === "child" && typeof input.workflow === "string" ? { childWorkflow: input.workflow } : {}),
+      }
+    })
+}
+
+/** The primary wait (first by `WAIT_PRIORITY`, then journal order) and the others. */
+export const primaryWait = (
+  waits: ReadonlyArray<WaitEvidence>,
+): { readonly primary: WaitEvidence | undefined; readonly others: ReadonlyArray<WaitEvidence> } => {
+  const rank = (w: WaitEvidence) => WAIT_PRIORITY.indexOf(w.reason)
+  const primary = [...waits].sort((a, b) => rank(a) - rank(b) || a.seq - b.seq)[0]
+  return { primary, others: waits.filter((w) => w !== primary) }
+}
