@@ -83,12 +83,18 @@ const MAX_CONFLICT_RETRIES = 25
 /** The proof of a claimed task's claim. */
 export const claimRefOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
 
-/** The run's interpreter positioned at its pending commands: from the sticky cache, else replayed. */
-export const acquire = (ctx: EngineContext, runId: string, workflow: AnyWorkflow, seq: number) =>
+/**
+ * The run's interpreter positioned at its pending commands for the task at `seq`: from the
+ * sticky cache when it placed that command (and, for a task claimed from the queue, is at the
+ * revision the claim saw), else replayed.
+ */
+export const acquire = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq" | "revision">, workflow: AnyWorkflow) =>
   Effect.suspend(() => {
-    const cached = ctx.cache.take(runId)
-    if (cached?.replayer.commandAt(seq)) return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
-    return reload(ctx, runId, workflow)
+    const cached = ctx.cache.take(task.runId)
+    if (cached?.replayer.commandAt(task.seq) && (task.revision === undefined || task.revision === cached.revision)) {
+      return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
+    }
+    return reload(ctx, task.runId, workflow)
   })
 
 /** Replays the run from the store (cold path). */
@@ -136,6 +142,12 @@ export type ControlResolution =
   | { readonly _tag: "Inbox"; readonly signal: { readonly name: string; readonly payload: Json; readonly receivedAt: number } }
   /** The run ends cancelled (a waiting parent is woken). */
   | { readonly _tag: "Cancel"; readonly error: ErrorInfo }
+  /**
+   * A gate decided or a waited-for signal received by a process without the workflow's code:
+   * the entry is resolved in the journal, and a task at its seq lets a worker that has the code
+   * advance the run (`status`: the run's status until then).
+   */
+  | { readonly _tag: "Journaled"; readonly entry: Entry; readonly status: RunStatus }
 
 /**
  * An advance request: a claimed task's resolution, fenced by its claim (and, when the journal
@@ -217,8 +229,8 @@ const spawnChildren = (ctx: EngineContext, parentRunId: string, entries: Readonl
 interface Committed {
   readonly runId: string
   readonly decision: Decision
-  /** The interpreter that made the decision, and the run's revision after the commit. */
-  readonly replayer: Replayer
+  /** The interpreter that made the decision (none without the workflow's code), and the run's revision after the commit. */
+  readonly replayer: Replayer | undefined
   readonly revision: number
   /** The commit made tasks other workers may take: wake this process's idle workers. */
   readonly wake: boolean
@@ -227,7 +239,7 @@ interface Committed {
 /** Children, logs, wake-ups and the sticky cache, after a successful commit. */
 const afterCommit = (ctx: EngineContext, c: Committed): Effect.Effect<void, StoreError> => {
   // A run that is still live keeps its interpreter warm; a finished one leaves the cache.
-  if (c.decision.outcome._tag === "Blocked") ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
+  if (c.decision.outcome._tag === "Blocked" && c.replayer) ctx.cache.put(c.runId, { replayer: c.replayer, revision: c.revision })
   // The common case (a step's result, nothing to start, log or wake) needs no effect at all.
   const children = c.decision.entries.some((e) => e.kind === "child")
   if (!children && c.decision.logs.length === 0 && !c.wake) return Effect.void
@@ -319,7 +331,8 @@ const fire = (
     decision.consumed.length === 0 &&
     decision.logs.length === 0
   if (!carriable) return { _tag: "Decided", decision }
-  const timer = fence.task
+  // The step's interpreter is the one just cached (no claim-time revision to check it against).
+  const { revision: _claimed, ...timer } = fence.task
   const step: ClaimedTask = { ...timer, seq: task.seq, queue: workflow.queue, kind: "step", attempt: 1, visibleAt: task.visibleAt }
   return { _tag: "Carried", runStatus: "running", next: { task: step, claim: fence.claim, carried: { fired: entry, decision } } }
 }
@@ -484,6 +497,20 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         if (result._tag === "Rejected") return fencedBy(result.reason)
         ctx.cache.clear(run.id)
         return committed("cancelled")
+      }
+      case "Journaled": {
+        const { entry } = resolution
+        // Upserted over the entry's own timer (a deadline, a timeout), if it has one.
+        const task: NewTask = { runId: run.id, seq: entry.seq, queue: run.queue, kind: "timer", attempt: 1, visibleAt: now }
+        const result = yield* retryTransient(
+          ctx.store.commit(
+            commitOf({ ...base, run: { status: resolution.status }, resolve: [entry], tasks: [task], command: { ...audit, seq: entry.seq }, wake: run.queue }),
+          ),
+        )
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        ctx.cache.clear(run.id)
+        yield* ctx.notifier.notify
+        return committed(resolution.status)
       }
       case "Inbox": {
         const result = yield* retryTransient(ctx.store.commit(commitOf({ ...base, deliver: resolution.signal, command: audit })))

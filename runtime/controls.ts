@@ -24,6 +24,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { advanceRun, type Advanced } from "./advance.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { gateRefusal, terminalRefusal } from "./controlRules.js"
+import { journaledGate, journaledPayloadError, journaledSignalSchema, journaledSignalWait, statusAfter } from "./journalWaits.js"
 import { oversized } from "./limits.js"
 import { withEngineSpan } from "./tracing.js"
 
@@ -159,8 +160,24 @@ export const runControl = (
         continue
       }
 
+      const output: Json =
+        kind === "resume"
+          ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
+          : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
       const workflow = ctx.workflows.get(run.workflow)
-      if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
+      if (!workflow) {
+        // Without the code: the gate is read from the journal, and a worker with the code advances the run.
+        const journal = yield* ctx.store.getJournal(runId)
+        const gate = journaledGate(journal, kind)
+        const refused = gateRefusal(kind, gate)
+        if (refused || !gate)
+          return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: refused ?? "the run is not paused at a gate" })
+        const entry: Entry = { ...gate, status: "completed", output, resolvedAt: now }
+        const resolution = { _tag: "Journaled", entry, status: statusAfter(journal, gate) } as const
+        const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution }))
+        if (outcome) return outcome
+        continue
+      }
       const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
       const gate = replayer.pendingGate()
       const refused = gateRefusal(kind, gate)
@@ -168,10 +185,6 @@ export const runControl = (
         if (cached) ctx.cache.put(runId, cached)
         return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: refused ?? "the run is not paused at a gate" })
       }
-      const output: Json =
-        kind === "resume"
-          ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
-          : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
       const entry: Entry = { ...gate, status: "completed", output, resolvedAt: now }
       const outcome = outcomeOf(
         runId,
@@ -237,8 +250,6 @@ export const deliverSignal = (
       if (prior) return prior
       const terminal = terminalRefusal(run.status)
       if (terminal) return yield* new InvalidTransitionError({ runId, status: run.status, control: "signal", reason: terminal })
-      const workflow = ctx.workflows.get(run.workflow)
-      if (!workflow) return yield* new InvalidWorkflowError({ workflow: run.workflow, reason: "not registered with this engine" })
       const now = yield* Clock.currentTimeMillis
       const record: CommandRecord = {
         kind: "signal",
@@ -247,6 +258,32 @@ export const deliverSignal = (
         idempotencyKey: key,
         ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
         at: now,
+      }
+      const workflow = ctx.workflows.get(run.workflow)
+      if (!workflow) {
+        // Without the code: the wait and its schema are read from the journal.
+        const journal = yield* ctx.store.getJournal(runId)
+        const wait = journaledSignalWait(journal, name)
+        if (!wait) {
+          const signal = { name, payload: stored, receivedAt: now }
+          const kept = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution: { _tag: "Inbox", signal } }))
+          if (kept) return kept
+          continue
+        }
+        const schema = journaledSignalSchema(wait)
+        if (!schema) {
+          return yield* new InvalidWorkflowError({
+            workflow: run.workflow,
+            reason: `not registered with this engine, and the journal does not describe the payload of signal "${name}" (the wait predates journaled schemas, or its schema has no JSON Schema form); send it from a process that registered the workflow`,
+          })
+        }
+        const refused = journaledPayloadError(run.workflow, name, schema, json, "") ?? journaledPayloadError(run.workflow, name, schema, stored, REDACTED_NOTE)
+        if (refused) return yield* refused
+        const entry: Entry = { ...wait, status: "completed", output: { _tag: "Received", payload: stored, at: now }, resolvedAt: now }
+        const resolution = { _tag: "Journaled", entry, status: statusAfter(journal, wait) } as const
+        const outcome = outcomeOf(runId, yield* advanceRun(ctx, { _tag: "Control", run, audit: record, now, resolution }))
+        if (outcome) return outcome
+        continue
       }
       const { replayer, cached } = yield* interpreterOf(ctx, run, workflow)
       const waiting = replayer.pendingSignal(name)

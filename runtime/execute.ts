@@ -141,7 +141,7 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
       yield* Effect.logWarning(`task of unregistered workflow "${task.workflow}" released`).pipe(Effect.annotateLogs({ runId: task.runId }))
       return { result: { _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_workflow" }, next: undefined } satisfies Executed
     }
-    const acquired = yield* acquire(ctx, task.runId, workflow, task.seq)
+    const acquired = yield* acquire(ctx, task, workflow)
     if (acquired._tag === "Fenced") return executedOf(task, acquired, "", "failed")
     const advance = (resolution: TaskResolution) => advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution })
 
@@ -156,8 +156,11 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
     const entry = acquired.replayer.entryAt(task.seq)
     const command = acquired.replayer.commandAt(task.seq)
     if (entry?.status !== "pending" || !command) {
-      // The entry is already resolved: the task is a leftover. Drop it without touching the journal.
-      return executedOf(task, yield* advance({ _tag: "Drop" }), "", "completed")
+      // Its entry is resolved (or the run's start, seq 0, has none). Replayed from the store, the
+      // run may have moved past what is committed (a control from a process without the code
+      // resolved a gate, or a rerun started it): commit that. Otherwise drop the leftover task.
+      const progressed = acquired.pre !== undefined && (acquired.pre.entries.length > 0 || task.seq === 0)
+      return executedOf(task, yield* advance({ _tag: progressed ? "Replayed" : "Drop" }), "", "completed")
     }
     if (task.kind === "timer") {
       const resolved = timerResolution(entry, yield* Clock.currentTimeMillis)

@@ -93,8 +93,11 @@ const invalidOption = (options: StartOptions): InvalidOptionError | undefined =>
 /** A validated new run, ready to be created: what `advanceRun` writes, and what it hands over after. */
 export interface PreparedRun {
   readonly newRun: NewRun
-  /** The interpreter after the first advance, and what it decided. */
-  readonly replayer: Replayer
+  /**
+   * The interpreter after the first advance, and what it decided. None when a process without
+   * the workflow's code prepared the run: a worker with the code makes its first advance.
+   */
+  readonly replayer: Replayer | undefined
   readonly decision: Decision
   /** A short first timer claimed for this process's worker, which fires it when due. */
   readonly keep?: { readonly keeper: TimerKeeper; readonly task: ClaimedTask }

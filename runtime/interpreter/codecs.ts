@@ -16,8 +16,16 @@ export const Opaque = Schema.Unknown
 /** A sleep's due time. */
 export const SleepInput = Schema.Struct({ until: Schema.Number })
 
-/** A signal wait's timeout, when it has one. */
-export const SignalInput = Schema.UndefinedOr(Schema.Struct({ timeoutAt: Schema.Number }))
+/**
+ * A signal wait's timeout, when it has one, and its payload schema as JSON Schema (so a process
+ * without the workflow's code can validate a signal; absent when Effect cannot describe it).
+ */
+export const SignalInput = Schema.UndefinedOr(
+  Schema.Struct({
+    timeoutAt: Schema.optionalWith(Schema.Number, { exact: true }),
+    schema: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true }),
+  }),
+)
 
 /** A signal wait's result; the payload is kept encoded (the wait's schema decodes it). */
 export const SignalOutput: Schema.Schema<SignalResult<unknown>> = Schema.Union(

@@ -10,6 +10,7 @@ import { Duration, Either, Schema } from "effect"
 import type { CommandData, StepRef } from "../../dsl/Command.js"
 import { deadlineTimes } from "../../dsl/Deadline.js"
 import type { SignalResult } from "../../dsl/Workflow.js"
+import { jsonSchemaOf } from "../../src/core/jsonSchema.js"
 import { deterministicUuid } from "../../src/core/ids.js"
 import { toJson } from "../../src/core/json.js"
 import type { Entry, EntryKind, TaskKind } from "../../src/core/model.js"
@@ -100,9 +101,12 @@ const signal: Placement<Of<"Signal">, SignalResult<unknown>> = {
       return { fields: resolvedNow(env, { _tag: "Received", payload, at: receivedAt }), logs, consumed: taken.ids }
     }
     const timeoutAt = d.timeout === undefined ? undefined : env.now + Math.max(0, Duration.toMillis(d.timeout))
+    const schema = jsonSchemaOf(d.schema)
+    const input = { ...(timeoutAt === undefined ? {} : { timeoutAt }), ...(schema ? { schema } : {}) }
+    const fields: Fields = { status: "pending", ...(Object.keys(input).length > 0 ? { input } : {}) }
     return timeoutAt === undefined
-      ? { fields: { status: "pending" }, logs, consumed: taken.ids }
-      : { fields: { status: "pending", input: { timeoutAt } }, task: { kind: "timer", visibleAt: timeoutAt }, logs, consumed: taken.ids }
+      ? { fields, logs, consumed: taken.ids }
+      : { fields, task: { kind: "timer", visibleAt: timeoutAt }, logs, consumed: taken.ids }
   },
 }
 
@@ -116,7 +120,12 @@ const TABLE: Table = {
     place: (d, { env }) => {
       const input = toJson(d.input)
       const policy = d.step.options.deadline
-      const fields: Fields = { status: "pending", ...(input === undefined ? {} : { input }), ...(policy ? { deadline: deadlineTimes(policy, env.now) } : {}) }
+      const fields: Fields = {
+        status: "pending",
+        ...(input === undefined ? {} : { input }),
+        ...(policy ? { deadline: deadlineTimes(policy, env.now) } : {}),
+        irreversible: d.step.options.irreversible === true,
+      }
       return { fields, task: { kind: "step", visibleAt: env.now } }
     },
     undo: (d) => (d.step.options.compensate ? d.step : undefined),

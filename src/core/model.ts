@@ -60,6 +60,11 @@ export interface Entry {
   readonly resolvedAt?: number
   /** Due times of the step's or gate's deadline, persisted when it was planned. */
   readonly deadline?: { readonly dueAt: number; readonly dueSoonAt?: number; readonly escalatedAt?: number; readonly escalation?: string }
+  /**
+   * Steps only: whether the step is marked `irreversible` (a rerun must not repeat it unasked),
+   * so a process without the workflow's code can tell. Absent on entries journaled before it was kept.
+   */
+  readonly irreversible?: boolean
 }
 
 /** A run as stored. `revision` increases with every change to its journal (compare-and-set). */
@@ -117,6 +122,11 @@ export interface ClaimedTask {
   readonly claimId: string
   readonly token: string
   readonly leaseUntil: number
+  /**
+   * The run's revision when the task was claimed from the queue (absent when a commit handed
+   * it over inline): an interpreter cached at another revision is stale for it.
+   */
+  readonly revision?: number
 }
 
 /** One finished try of a step. */

@@ -5,6 +5,7 @@
  * the run's state (it can still lose a race with another control or the run's own progress).
  */
 import { completedIrreversible, gateRefusal, rerunReplayRefusal, rerunStatusRefusal, terminalRefusal, type RerunRefusal } from "../../runtime/controlRules.js"
+import { journaledGate, journaledSignalSchema, journaledSignalWait } from "../../runtime/journalWaits.js"
 import type { RunSnapshot } from "./snapshot.js"
 
 /** A control an operator can issue: `resume`, `approve`, `reject`, `signal`, `cancel`, `rerun`. */
@@ -26,12 +27,15 @@ export interface Actions {
 }
 
 /**
- * The controls that would succeed on this run now. Gate controls, `signal` and `rerun` need
- * the workflow's code (they are refused when it is not registered); `cancel` needs only an
- * open run.
+ * The controls that would succeed on this run now. With the workflow registered they are
+ * decided on its replay, as the controls decide; without it, on the journal alone, as the
+ * controls then do (runtime/journalWaits.ts): a gate control at a pending gate, `signal` at a
+ * wait whose schema was journaled, `rerun` when the journal tells which steps are irreversible.
+ * `cancel` needs only an open run.
  */
 export const nextActions = (snapshot: RunSnapshot): Actions => {
   const { run, replay, journal } = snapshot
+  if (replay._tag === "Unregistered") return journalActions(snapshot)
   const actions: Array<NextAction> = []
   const open = terminalRefusal(run.status) === undefined
   if (open && replay._tag === "Replayed") {
@@ -46,6 +50,35 @@ export const nextActions = (snapshot: RunSnapshot): Actions => {
   if (open || replay._tag !== "Replayed") return { actions, irreversibleSteps: [] }
   const irreversibleSteps = completedIrreversible(journal, replay.replayer.irreversible).map((e) => e.name)
   const refused = rerunStatusRefusal(run.status) ?? rerunReplayRefusal(replay.outcome, journal, replay.replayer.irreversible, false)
+  if (refused) return { actions, rerunRefused: refused, irreversibleSteps }
+  actions.push({ action: "rerun" })
+  return { actions, irreversibleSteps }
+}
+
+/** The next actions decided on the journal alone (the workflow is not registered here). */
+const journalActions = ({ run, journal }: RunSnapshot): Actions => {
+  const actions: Array<NextAction> = []
+  if (terminalRefusal(run.status) === undefined) {
+    for (const control of ["resume", "approve", "reject"] as const) {
+      const gate = journaledGate(journal, control)
+      if (gate && gateRefusal(control, gate) === undefined) actions.push({ action: control, gate: gate.name })
+    }
+    const names = new Set(journal.filter((e) => e.kind === "signal" && e.status === "pending").map((e) => e.name))
+    for (const name of names) {
+      const wait = journaledSignalWait(journal, name)
+      if (wait && journaledSignalSchema(wait)) actions.push({ action: "signal", signal: name })
+    }
+    actions.push({ action: "cancel" })
+    return { actions, irreversibleSteps: [] }
+  }
+  const completed = journal.filter((e) => e.kind === "step" && e.status === "completed")
+  const irreversible = new Set(completed.filter((e) => e.irreversible === true).map((e) => e.seq))
+  const irreversibleSteps = completedIrreversible(journal, irreversible).map((e) => e.name)
+  if (completed.some((e) => e.irreversible === undefined)) {
+    const detail = "the journal predates irreversible flags: rerun it from a process that registered the workflow"
+    return { actions, rerunRefused: { reason: "replay_failed", detail, steps: [] }, irreversibleSteps }
+  }
+  const refused = rerunStatusRefusal(run.status) ?? rerunReplayRefusal({ _tag: "Blocked" }, journal, irreversible, false)
   if (refused) return { actions, rerunRefused: refused, irreversibleSteps }
   actions.push({ action: "rerun" })
   return { actions, irreversibleSteps }

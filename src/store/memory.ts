@@ -211,6 +211,7 @@ export const make = (): StoreService => {
             claimId,
             token,
             leaseUntil,
+            revision: run.revision,
           }
         })
       }),

@@ -53,6 +53,7 @@ describe("migrations", () => {
       [5, "deadlines", "0005_deadlines.sql"],
       [6, "children", "0006_children.sql"],
       [7, "workers", "0007_workers.sql"],
+      [9, "journal_flags", "0009_journal_flags.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -63,7 +64,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 7])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 8])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -74,6 +75,7 @@ describe("migrations", () => {
         { version: 5, name: "deadlines" },
         { version: 6, name: "children" },
         { version: 7, name: "workers" },
+        { version: 9, name: "journal_flags" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
@@ -137,6 +139,7 @@ describe("PGlite store", () => {
       [5, "deadlines"],
       [6, "children"],
       [7, "workers"],
+      [9, "journal_flags"],
     ])
 
     const reopened = await Effect.runPromise(

@@ -299,6 +299,8 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
           claimId: first[0]!.claimId,
           token: first[0]!.token,
           leaseUntil: T0 + 5000,
+          // The run's revision as the claim saw it (a cached interpreter at another one is stale).
+          revision: runLo.revision,
         })
         expect(third[0]!.workflow).toBe(runHi.workflow)
         // the claim is visible on the task, without the token

@@ -292,7 +292,7 @@ const cases = (backend: Backend) =>
         yield* deployed.pipe(Effect.provide(meshOn(store, [evolvingV2(queue)])))
       }))
 
-    test("stalled, on a workflow this engine does not register: only cancel is offered", (queue) =>
+    test("stalled, on a workflow this engine does not register: only cancel is offered, then a rerun decided on the journal", (queue) =>
       Effect.gen(function* () {
         const store = yield* Store
         const id = randomUUID()
@@ -317,7 +317,10 @@ const cases = (backend: Backend) =>
         expect(e.evidence.wait!.task).toBeUndefined()
         expect(names(e.nextActions)).toEqual(["cancel"])
         yield* Effect.flatMap(Mesh.Mesh, (m) => m.cancel(id, { actor: "ops" }))
-        expect((yield* explain(id)).nextActions).toEqual([])
+        // No step completed, so the journal shows nothing irreversible: the rerun is offered, and accepted.
+        expect((yield* explain(id)).nextActions).toEqual([{ action: "rerun" }])
+        const rerun = yield* Effect.flatMap(Mesh.Mesh, (m) => m.rerun(id, { actor: "ops" }))
+        expect(rerun).toMatchObject({ rerunOf: id, status: "running", duplicate: false })
       }))
 
     test("a malformed id is an InvalidOptionError, an unknown one a RunNotFoundError", () =>

@@ -39,7 +39,7 @@ describe("Replayer", () => {
   it("records a pending step and its task, then blocks", () => {
     const d = new Replayer("run-1", Order, input).advance(env(42))
     expect(d.outcome._tag).toBe("Blocked")
-    expect(d.entries).toEqual([{ seq: 1, kind: "step", name: "reserve", status: "pending", input, attempts: 0, createdAt: 42 }])
+    expect(d.entries).toEqual([{ seq: 1, kind: "step", name: "reserve", status: "pending", input, attempts: 0, createdAt: 42, irreversible: false }])
     expect(d.tasks).toEqual([{ seq: 1, kind: "step", visibleAt: 42 }])
   })
 

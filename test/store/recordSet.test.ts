@@ -14,7 +14,7 @@ describe("recordSet", () => {
   it("renders the FROM item with the columns in declared order", () => {
     expect(PAIR.from(3, "p")).toBe("jsonb_to_recordset($3::text::jsonb) AS p(n int, label text, at float8)")
     expect(ENTRY_RECORD.from(2, "e")).toBe(
-      "jsonb_to_recordset($2::text::jsonb) AS e(seq int, kind text, name text, status text, input text, output text, error text, attempts int, created_at float8, resolved_at float8, deadline text)",
+      "jsonb_to_recordset($2::text::jsonb) AS e(seq int, kind text, name text, status text, input text, output text, error text, attempts int, created_at float8, resolved_at float8, deadline text, irreversible bool)",
     )
   })
 

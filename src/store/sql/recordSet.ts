@@ -10,13 +10,13 @@
  */
 
 /** The SQL types a record set column can have. */
-export type SqlType = "int" | "bigint" | "float8" | "text" | "uuid"
+export type SqlType = "int" | "bigint" | "float8" | "text" | "uuid" | "bool"
 
 /** A record set's columns: name to SQL type, in the order they are listed. */
 export type Columns = Readonly<Record<string, SqlType>>
 
 /** The JS value sent for a column of SQL type `T` (times are float8 epoch milliseconds, JSON is text). */
-type ValueOf<T extends SqlType> = T extends "int" | "bigint" | "float8" ? number : string
+type ValueOf<T extends SqlType> = T extends "int" | "bigint" | "float8" ? number : T extends "bool" ? boolean : string
 
 /** One row of a record set: every declared column, `null` for SQL NULL. */
 export type RecordOf<C extends Columns> = { readonly [K in keyof C]: ValueOf<C[K]> | null }

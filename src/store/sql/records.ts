@@ -68,6 +68,7 @@ export const ENTRY_RECORD = recordSet({
   created_at: "float8",
   resolved_at: "float8",
   deadline: "text",
+  irreversible: "bool",
 })
 
 /** An entry as a row of `ENTRY_RECORD`. */
@@ -83,6 +84,7 @@ export const entryRecord = (entry: Entry): RecordOf<typeof ENTRY_RECORD.columns>
   created_at: entry.createdAt,
   resolved_at: msParam(entry.resolvedAt),
   deadline: entry.deadline === undefined ? null : JSON.stringify(entry.deadline),
+  irreversible: entry.irreversible ?? null,
 })
 
 /** Entries as rows, one per seq (the last given wins). */

@@ -94,7 +94,7 @@ export const toRun = (row: RunRow): RunRecord => {
 
 /** Columns of a journal entry, in the shape `EntryRow` expects. */
 export const ENTRY_COLUMNS = `seq, kind, name, status, input::text AS input, output::text AS output, error::text AS error,
-  attempts, ${ms("created_at")} AS created_at, ${ms("resolved_at")} AS resolved_at, deadline::text AS deadline`
+  attempts, ${ms("created_at")} AS created_at, ${ms("resolved_at")} AS resolved_at, deadline::text AS deadline, irreversible`
 
 /** A journal entry as the store selects it (`ENTRY_COLUMNS`). */
 export interface EntryRow {
@@ -109,6 +109,7 @@ export interface EntryRow {
   readonly created_at: number | string
   readonly resolved_at: number | string | null
   readonly deadline: string | null
+  readonly irreversible: boolean | null
 }
 
 /** Maps a selected journal entry row to the model. */
@@ -129,6 +130,7 @@ export const toEntry = (row: EntryRow): Entry => {
     createdAt: num(row.created_at),
     ...(resolvedAt !== undefined ? { resolvedAt } : {}),
     ...(row.deadline !== null && row.deadline !== undefined ? { deadline: JSON.parse(row.deadline) as NonNullable<Entry["deadline"]> } : {}),
+    ...(typeof row.irreversible === "boolean" ? { irreversible: row.irreversible } : {}),
   }
 }
 
@@ -195,6 +197,7 @@ export const toTask = (row: TaskRow): TaskRecord => ({
 /** A claimed task row: a task plus its run's workflow. */
 export interface ClaimRow extends TaskRow {
   readonly workflow: string
+  readonly revision: number | string
 }
 
 /** Maps a row the claim statement returned to a claimed task, with the token only this worker knows. */
@@ -210,6 +213,7 @@ export const toClaimed = (row: ClaimRow, token: string): ClaimedTask => ({
   claimId: row.claim_id ?? "",
   token,
   leaseUntil: num(row.lease_until),
+  revision: num(row.revision),
 })
 
 /** An unconsumed inbox signal, as `getInbox` selects it. */

@@ -32,7 +32,7 @@ export const CLAIM = `WITH due AS (
       lease_until = ${ts("$6")}, available_at = ${ts("$6")}
     FROM numbered JOIN claims ON claims.rn = numbered.rn JOIN squid_mesh.runs r ON r.id = numbered.run_id
     WHERE t.run_id = numbered.run_id AND t.seq = numbered.seq
-    RETURNING ${TASK_COLUMNS}, r.workflow, numbered.rn`
+    RETURNING ${TASK_COLUMNS}, r.workflow, r.revision, numbered.rn`
 
 /** Extends a live claim's lease: $1-$4 the claim, $5 the new lease end, $6 now. */
 export const HEARTBEAT = `UPDATE squid_mesh.tasks SET lease_until = ${ts("$5")}, available_at = ${ts("$5")}

@@ -82,13 +82,14 @@ export const COMMIT = `WITH c AS (
         claim_id = NULL, token_hash = NULL, owner = NULL, lease_until = NULL
       FROM ok WHERE t.run_id = ok.run_id AND t.seq = ok.fence_seq AND ok.disp = 'retry'
     ), ent AS (
-      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline)
+      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline, irreversible)
       SELECT ok.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
-        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb
+        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb, e.irreversible
       FROM ${ENTRIES.from(2, "e")} JOIN ok ON ok.i = e.i
       ON CONFLICT (run_id, seq) DO UPDATE SET kind = excluded.kind, name = excluded.name, status = excluded.status,
         input = excluded.input, output = excluded.output, error = excluded.error, attempts = excluded.attempts,
-        created_at = excluded.created_at, resolved_at = excluded.resolved_at, deadline = excluded.deadline
+        created_at = excluded.created_at, resolved_at = excluded.resolved_at, deadline = excluded.deadline,
+        irreversible = excluded.irreversible
     ), att AS (
       INSERT INTO squid_mesh.attempts (run_id, seq, attempt, status, error, owner, started_at, finished_at, retry_at)
       SELECT ok.run_id, a.seq, a.attempt, a.status, a.error::jsonb, a.owner,

@@ -31,9 +31,9 @@ export const CREATE_RUNS = `WITH r AS (
       ON CONFLICT (id) DO NOTHING
       RETURNING id
     ), ent AS (
-      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline)
+      INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline, irreversible)
       SELECT e.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,
-        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb
+        ${ts("e.created_at")}, ${ts("e.resolved_at")}, e.deadline::jsonb, e.irreversible
       FROM ${ENTRIES.from(2, "e")}
       WHERE e.run_id IN (SELECT id FROM ins)
     ), tsk AS (
