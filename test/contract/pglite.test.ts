@@ -52,6 +52,7 @@ describe("migrations", () => {
       [4, "rerun", "0004_rerun.sql"],
       [5, "deadlines", "0005_deadlines.sql"],
       [6, "children", "0006_children.sql"],
+      [8, "run_attributes", "0008_run_attributes.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -62,7 +63,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 6])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 7])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -72,11 +73,22 @@ describe("migrations", () => {
         { version: 4, name: "rerun" },
         { version: 5, name: "deadlines" },
         { version: 6, name: "children" },
+        { version: 8, name: "run_attributes" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
       )
-      expect(tables.map((t) => t.table_name)).toStrictEqual(["attempts", "commands", "entries", "runs", "schema_migrations", "signals", "tasks"])
+      expect(tables.map((t) => t.table_name)).toStrictEqual([
+        "attempts",
+        "commands",
+        "entries",
+        "purges",
+        "run_attributes",
+        "runs",
+        "schema_migrations",
+        "signals",
+        "tasks",
+      ])
     } finally {
       await db.close()
     }
@@ -134,6 +146,7 @@ describe("PGlite store", () => {
       [4, "rerun"],
       [5, "deadlines"],
       [6, "children"],
+      [8, "run_attributes"],
     ])
 
     const reopened = await Effect.runPromise(
