@@ -10,10 +10,10 @@ import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
 import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
 import type { Jsonify } from "./core/json.js"
-import { AwaitTimeoutError, type InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
-import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
-import type { DeadlineStatus } from "../dsl/Deadline.js"
-import { Store, type RunFilter } from "./store/Store.js"
+import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
+import { inspectRun, type InspectOptions, type RunView } from "./inspect.js"
+import { listRuns, type ListRunsFilter, type RunPage } from "./listRuns.js"
+import { Store, type PurgeRecord } from "./store/Store.js"
 
 /** Options of `awaitRun`. */
 export interface AwaitOptions {
@@ -37,8 +37,15 @@ export interface MeshService extends Engine.EngineService {
    */
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Effect.Effect<TypedRunView<W>, ReadError>
   inspectRun(runId: string, options?: InspectOptions): Effect.Effect<RunView, ReadError>
-  /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
-  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
+  /**
+   * Lists runs, newest first, a page at a time (`limit`, default 100, at most 1,000); pass
+   * `nextCursor` back as `cursor` for the next page. Filters: status (one or several),
+   * workflow, trigger, created/updated time ranges, parent run, idempotency key, attributes;
+   * with `deadline`, open runs whose most urgent deadline has that status (earliest due first).
+   */
+  readonly listRuns: (filter?: ListRunsFilter) => Effect.Effect<RunPage, InvalidOptionError | StoreError>
+  /** The purge audit trail, newest batch first (default the last 100). */
+  readonly listPurges: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<PurgeRecord>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
   readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
@@ -107,6 +114,12 @@ export const makeWithHooks = (
         return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
       },
       listRuns: (filter) => listRuns(store, filter),
+      listPurges: (options = {}) => {
+        const limit = options.limit ?? 100
+        return Number.isInteger(limit) && limit >= 1 && limit <= 1000
+          ? store.listPurges(limit)
+          : Effect.fail(new InvalidOptionError({ option: "limit", value: String(limit), reason: "expected an integer from 1 to 1000" }))
+      },
       worker: (options) => Worker.start(port, options),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
