@@ -13,7 +13,7 @@ import type { StoreService } from "../src/store/Store.js"
 import { purgeAll } from "./purge.js"
 
 /** How often a worker applies its queue's retention policies. */
-export const RETENTION_EVERY: Duration.DurationInput = "10 minutes"
+export const RETENTION_EVERY: Duration.DurationInput = "1 hour"
 /** Pause between two purge batches of a policy. */
 export const RETENTION_PAUSE: Duration.DurationInput = "20 millis"
 
