@@ -20,6 +20,8 @@ export interface WorkflowDef<Triggers extends Record<string, Trigger> = Record<s
   readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
   /** sha256 of the workflow's name and code: recorded with every run. */
   readonly definitionHash: string
+  /** How long its terminal runs are kept after they finish; workers of its queue purge older ones. Absent: kept for ever. */
+  readonly retention?: Duration.Duration
 }
 
 /** Any workflow definition. */
@@ -58,6 +60,12 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
   readonly name: string
   readonly triggers: Triggers
   readonly queue?: string
+  /**
+   * Keep terminal runs this long after they finish (`"30 days"`); the workers of the queue
+   * then purge them (with their child runs) in small batches, recording each batch in the
+   * purge audit trail. Default: kept for ever.
+   */
+  readonly retention?: Duration.DurationInput
   readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
 }): WorkflowDef<Triggers, Out> => {
   if (typeof options !== "object" || options === null) refuse("workflow", "options", options, "expected { name, triggers, run }")
@@ -74,6 +82,7 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
     refuse(definition, "queue", options.queue, `expected a queue name matching ${NAME_RE}`)
   }
   if (typeof options.run !== "function") refuse(definition, "run", options.run, "expected a generator function (*run(input) { ... })")
+  const retention = options.retention === undefined ? undefined : checkDuration(definition, "retention", options.retention, { positive: true })
   return {
     _tag: "Workflow",
     name: options.name,
@@ -81,6 +90,7 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
     queue: options.queue ?? "default",
     run: options.run,
     definitionHash: sha256Hex(`${options.name}\n${options.run.toString()}`),
+    ...(retention !== undefined ? { retention } : {}),
   }
 }
 

@@ -58,7 +58,7 @@ const main = async () => {
     for (const id of [a.runId, b.runId]) {
       while ((await mesh.inspectRun(id)).status !== "paused") await new Promise((r) => setTimeout(r, 20))
     }
-    const waiting = await mesh.listRuns({ deadline: "on_time", workflow: "expense-approval" })
+    const { runs: waiting } = await mesh.listRuns({ deadline: "on_time", workflow: "expense-approval" })
     console.log(`${waiting.length} request(s) waiting for a manager, on time; budget reserved for ${budget.reserved.size}`)
     await mesh.approve(a.runId, { actor: "manager:carol", note: "ok", idempotencyKey: `approve-${a.runId}` })
     await mesh.approve(a.runId, { actor: "manager:carol", note: "ok", idempotencyKey: `approve-${a.runId}` }) // a retried click: no effect

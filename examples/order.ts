@@ -84,8 +84,8 @@ const main = async () => {
     const done = await mesh.awaitRun(runId, { timeout: "60 seconds" })
     printHistory(await mesh.inspectRun(done.id, { history: true }))
     if (done.status !== "completed") process.exitCode = 1
-    const total = await mesh.listRuns({ workflow: "place-order", limit: 1000 })
-    console.log(`\n${total.length} place-order run(s) stored so far (the journal survives restarts).`)
+    const { runs: total, nextCursor } = await mesh.listRuns({ workflow: "place-order", limit: 1000 })
+    console.log(`\n${total.length}${nextCursor ? "+" : ""} place-order run(s) stored so far (the journal survives restarts).`)
   } finally {
     await worker.stop()
     await mesh.close()

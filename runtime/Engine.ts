@@ -16,7 +16,9 @@ import { makeRedactor, type RedactionOptions } from "../src/core/redact.js"
 import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
+import { purge, type PurgeOptions, type PurgeResult } from "./purge.js"
 import { rerun, type RerunError, type RerunOptions, type RerunOutcome } from "./rerun.js"
+import { retentionLoop } from "./retention.js"
 import { deliverSignal, runControl, type SignalOptions, type ControlError, type ControlOutcome, type DecisionOptions, type ReasonOptions } from "./controls.js"
 import { claimRefOf } from "./advance.js"
 import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
@@ -76,6 +78,12 @@ export interface EngineService {
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<ControlOutcome, ControlError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
   readonly checkReplay: (options?: { readonly limit?: number }) => Effect.Effect<ReplayReport, StoreError>
+  /**
+   * Deletes terminal runs that finished more than `olderThan` ago (optionally of some statuses
+   * or one workflow), with their child runs, in batches of 500 (one transaction each); each
+   * batch is recorded in the purge audit trail. Returns how many runs went.
+   */
+  readonly purge: (options: PurgeOptions) => Effect.Effect<PurgeResult, InvalidOptionError | StoreError>
 }
 
 /**
@@ -105,6 +113,8 @@ export interface WorkerPort {
   readonly recordWorker: (queue: string, owner: string, at: number) => Effect.Effect<void, StoreError>
   /** Subscribes this process to other processes' wakeups (Postgres NOTIFY), when the store can. */
   readonly listen: ((queue: string) => Effect.Effect<void, StoreError, Scope.Scope>) | undefined
+  /** The retention fiber of a worker of `queue`: purges its workflows' expired runs now and periodically (never ends). */
+  readonly retention: (queue: string) => Effect.Effect<never>
   /** Wakes idle workers of this process. */
   readonly notifier: Notifier
   readonly workflows: ReadonlyMap<string, AnyWorkflow>
@@ -160,6 +170,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
+      purge: (options) => purge(store, options),
       resume: (runId, options) => runControl(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       approve: (runId, options) => runControl(ctx, "approve", runId, options),
       reject: (runId, options) => runControl(ctx, "reject", runId, options),
@@ -191,6 +202,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
               if (woken === queue) Effect.runFork(notifier.notify)
             })
         : undefined,
+      retention: (queue) => retentionLoop(store, workflows, queue),
       notifier,
       workflows,
     }

@@ -137,6 +137,8 @@ export const start = (engine: WorkerPort, options: WorkerOptions = {}): Effect.E
       }
     })
     const fetching = yield* Effect.forkDaemon(fetcher)
+    // Retention of this queue's workflows, in its own fiber for the life of the worker's scope.
+    yield* Effect.forkScoped(engine.retention(options.queue ?? "default"))
 
     const stopped = yield* Deferred.make<void>()
     const stop = Effect.gen(function* () {

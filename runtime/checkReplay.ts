@@ -30,7 +30,7 @@ export interface ReplayReport {
 export const checkReplay = (ctx: EngineContext, options: { readonly limit?: number } = {}): Effect.Effect<ReplayReport, StoreError> =>
   Effect.gen(function* () {
     const limit = options.limit ?? 100_000
-    const open = [...(yield* ctx.store.listRuns({ status: "running", limit })), ...(yield* ctx.store.listRuns({ status: "paused", limit }))]
+    const open = [...(yield* ctx.store.listRuns({ statuses: ["running"], limit })), ...(yield* ctx.store.listRuns({ statuses: ["paused"], limit }))]
     const divergent: Array<Divergence> = []
     for (const run of open) {
       const workflow = ctx.workflows.get(run.workflow)

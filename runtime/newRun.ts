@@ -15,6 +15,7 @@ import {
   type PayloadTooLargeError,
   type StoreError,
 } from "../src/core/errors.js"
+import { invalidAttributes } from "../src/core/attributes.js"
 import { deterministicUuid, isUuid, newClaim, newRunId, sha256Hex } from "../src/core/ids.js"
 import { canonicalJson, type Json } from "../src/core/json.js"
 import { isTerminal, type ClaimedTask, type CommandRecord, type RunRecord, type RunStatus } from "../src/core/model.js"
@@ -38,6 +39,13 @@ export interface StartOptions<K extends string = string> {
   readonly actor?: string
   /** Extra context for the audit event; secret-looking keys are redacted. */
   readonly metadata?: Record<string, unknown>
+  /**
+   * String key/value pairs stored with the run and indexed for `listRuns({ attributes })`,
+   * e.g. `{ tenant: "acme", region: "eu" }`: at most 16, keys matching
+   * `/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/`, values of at most 256 characters. A secret-looking
+   * key or value is refused (InvalidOptionError), never stored.
+   */
+  readonly attributes?: Readonly<Record<string, string>>
 }
 
 /** What `start` returns. `created` is false when an existing run was returned. */
@@ -118,7 +126,7 @@ export const prepareStart = (
     if (typeof workflowOrName !== "string" && workflowOrName !== workflow) {
       return yield* new InvalidWorkflowError({ workflow: name, reason: "a different definition with this name is registered" })
     }
-    const invalid = invalidOption(options)
+    const invalid = invalidOption(options) ?? (options.attributes === undefined ? undefined : invalidAttributes(options.attributes, "attributes", ctx.redactor))
     if (invalid) return yield* invalid
     const parent = origin._tag === "Child" ? origin : undefined
     // Cron triggers are started by the scheduler only; callers (and children) use manual ones.
@@ -162,6 +170,7 @@ export const prepareStart = (
       requestHash,
       definitionHash: workflow.definitionHash,
       ...(parent ? { parentRunId: parent.runId, parentSeq: parent.seq } : {}),
+      ...(options.attributes !== undefined && Object.keys(options.attributes).length > 0 ? { attributes: { ...options.attributes } } : {}),
       createdAt: now,
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),

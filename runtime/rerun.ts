@@ -95,6 +95,8 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
       requestHash,
       definitionHash: workflow.definitionHash,
       rerunOf: sourceId,
+      // A rerun is the same business request again: it keeps the source's attributes.
+      ...(source.attributes !== undefined ? { attributes: source.attributes } : {}),
       createdAt: now,
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),
@@ -166,6 +168,7 @@ const rerunFromJournal = (ctx: EngineContext, source: RunRecord, options: RerunO
       requestHash,
       definitionHash: source.definitionHash,
       rerunOf: source.id,
+      ...(source.attributes !== undefined ? { attributes: source.attributes } : {}),
       createdAt: now,
       updatedAt: now,
     }

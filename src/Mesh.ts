@@ -10,12 +10,12 @@ import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
 import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
 import type { Jsonify } from "./core/json.js"
-import { AwaitTimeoutError, type InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
-import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
+import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
+import { inspectRun, type InspectOptions, type RunView } from "./inspect.js"
+import { listRuns, type ListRunsFilter, type RunPage } from "./listRuns.js"
 import { explainRun, type Explanation } from "./read/explain.js"
 import { inspectRunGraph, type RunGraph } from "./read/graph.js"
-import type { DeadlineStatus } from "../dsl/Deadline.js"
-import { Store, type RunFilter } from "./store/Store.js"
+import { Store, type PurgeRecord } from "./store/Store.js"
 
 /** Options of `awaitRun`. */
 export interface AwaitOptions {
@@ -51,8 +51,15 @@ export interface MeshService extends Engine.EngineService {
    * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
    */
   readonly inspectRunGraph: (runId: string) => Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
-  /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
-  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
+  /**
+   * Lists runs, newest first, a page at a time (`limit`, default 100, at most 1,000); pass
+   * `nextCursor` back as `cursor` for the next page. Filters: status (one or several),
+   * workflow, trigger, created/updated time ranges, parent run, idempotency key, attributes;
+   * with `deadline`, open runs whose most urgent deadline has that status (earliest due first).
+   */
+  readonly listRuns: (filter?: ListRunsFilter) => Effect.Effect<RunPage, InvalidOptionError | StoreError>
+  /** The purge audit trail, newest batch first (default the last 100). */
+  readonly listPurges: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<PurgeRecord>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
   readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
@@ -123,6 +130,12 @@ export const makeWithHooks = (
       listRuns: (filter) => listRuns(store, filter),
       explainRun: (runId) => explainRun(store, port.workflows, runId),
       inspectRunGraph: (runId) => inspectRunGraph(store, port.workflows, runId),
+      listPurges: (options = {}) => {
+        const limit = options.limit ?? 100
+        return Number.isInteger(limit) && limit >= 1 && limit <= 1000
+          ? store.listPurges(limit)
+          : Effect.fail(new InvalidOptionError({ option: "limit", value: String(limit), reason: "expected an integer from 1 to 1000" }))
+      },
       worker: (options) => Worker.start(port, options),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {

@@ -11,7 +11,6 @@
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
-import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
@@ -24,10 +23,12 @@ import type { StoreError, StoreLockedError } from "./core/errors.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import type { Explanation } from "./read/explain.js"
 import type { RunGraph } from "./read/graph.js"
+import type { ListRunsFilter, RunPage } from "./listRuns.js"
+import type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
-import type { RunFilter, Store } from "./store/Store.js"
+import type { PurgeRecord, Store } from "./store/Store.js"
 
 /**
  * Where runs are stored. Default: PGlite (embedded Postgres) in `.squid-mesh/` of the project
@@ -70,11 +71,16 @@ export interface MeshClient {
   /** Reads a run; given its workflow first, the output is typed. */
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Promise<TypedRunView<W>>
   inspectRun(runId: string, options?: InspectOptions): Promise<RunView>
-  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Promise<ReadonlyArray<RunView>>
   /** Why a run is where it is: reason code, summary, the controls that would succeed now, evidence. */
   readonly explainRun: (runId: string) => Promise<Explanation>
   /** A run as a graph: nodes, edges, the path taken, the current nodes, child runs. */
   readonly inspectRunGraph: (runId: string) => Promise<RunGraph>
+  /** Lists runs, newest first, a page at a time; pass `nextCursor` back as `cursor` for the next page. */
+  readonly listRuns: (filter?: ListRunsFilter) => Promise<RunPage>
+  /** Deletes terminal runs that finished more than `olderThan` ago, in batches; resolves with how many went. */
+  readonly purge: (options: PurgeOptions) => Promise<PurgeResult>
+  /** The purge audit trail, newest batch first. */
+  readonly listPurges: (options?: { readonly limit?: number }) => Promise<ReadonlyArray<PurgeRecord>>
   /** Waits until the run is terminal; `AwaitTimeoutError` after `timeout`. Given its workflow first, the output is typed. */
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Promise<TypedRunView<W>>
   awaitRun(runId: string, options?: AwaitOptions): Promise<RunView>
@@ -126,6 +132,8 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     listRuns: (filter) => run((m) => m.listRuns(filter)),
     explainRun: (runId) => run((m) => m.explainRun(runId)),
     inspectRunGraph: (runId) => run((m) => m.inspectRunGraph(runId)),
+    purge: (o) => run((m) => m.purge(o)),
+    listPurges: (o) => run((m) => m.listPurges(o)),
     awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
       run((m) => (typeof first === "string" ? m.awaitRun(first, second as AwaitOptions | undefined) : m.awaitRun(first, second as string, third))),
     resume: (runId, o) => run((m) => m.resume(runId, o)),

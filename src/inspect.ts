@@ -8,7 +8,7 @@ import { InvalidOptionError, RunNotFoundError, showValue, type StoreError } from
 import { isUuid } from "./core/ids.js"
 import type { Json } from "./core/json.js"
 import { isTerminal, type AttemptRecord, type CommandRecord, type Entry, type RunRecord, type RunStatus, type TaskRecord } from "./core/model.js"
-import type { PendingDeadline, RunFilter, StoreService } from "./store/Store.js"
+import type { StoreService } from "./store/Store.js"
 
 /** One journal entry with its attempts (and, while pending, where its deadline stands). */
 export interface EntryView extends Omit<Entry, "attempts"> {
@@ -52,7 +52,8 @@ export interface InspectOptions {
   readonly history?: boolean
 }
 
-const summary = (run: RunRecord): RunView => {
+/** A stored run as a view: without its request hash. */
+export const summary = (run: RunRecord): RunView => {
   const { requestHash: _requestHash, ...rest } = run
   return rest
 }
@@ -107,7 +108,7 @@ export const inspectRun = (
   })
 
 /** The most urgent of some pending deadlines at `now`. */
-const mostUrgent = (
+export const mostUrgent = (
   pending: ReadonlyArray<{ readonly seq: number; readonly kind: string; readonly name: string; readonly deadline: NonNullable<Entry["deadline"]> }>,
   now: number,
 ): DeadlineView | undefined => {
@@ -126,49 +127,3 @@ const mostUrgent = (
   }
   return best
 }
-
-const RUN_STATUSES: ReadonlyArray<RunStatus> = ["running", "paused", "completed", "failed", "cancelled"]
-const DEADLINE_STATUSES = Object.keys(DEADLINE_RANK)
-/** The most runs one `listRuns` call returns. */
-export const MAX_LIST_LIMIT = 1000
-
-/** The first malformed field of a `listRuns` filter, if any. */
-const invalidFilter = (filter: RunFilter & { readonly deadline?: DeadlineStatus }): InvalidOptionError | undefined => {
-  const bad = (option: string, value: unknown, reason: string) => new InvalidOptionError({ option, value: showValue(value), reason })
-  if (typeof filter !== "object" || filter === null) return bad("filter", filter, "expected an object")
-  const known = ["status", "workflow", "limit", "deadline"]
-  const unknown = Object.keys(filter).find((k) => !known.includes(k))
-  if (unknown !== undefined) return bad(unknown, (filter as Record<string, unknown>)[unknown], `unknown filter (known: ${known.join(", ")})`)
-  if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) return bad("status", filter.status, `expected one of ${RUN_STATUSES.join(", ")}`)
-  if (filter.workflow !== undefined && (typeof filter.workflow !== "string" || filter.workflow.length === 0))
-    return bad("workflow", filter.workflow, "expected a workflow name")
-  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LIST_LIMIT)) {
-    return bad("limit", filter.limit, `expected an integer from 1 to ${MAX_LIST_LIMIT}`)
-  }
-  if (filter.deadline !== undefined && !DEADLINE_STATUSES.includes(filter.deadline))
-    return bad("deadline", filter.deadline, `expected one of ${DEADLINE_STATUSES.join(", ")}`)
-  return undefined
-}
-
-/** Lists runs, newest first. With `deadline`, only runs whose most urgent deadline has that status. */
-export const listRuns = (
-  store: StoreService,
-  filter: RunFilter & { readonly deadline?: DeadlineStatus } = {},
-): Effect.Effect<ReadonlyArray<RunView & { readonly deadline?: DeadlineView }>, InvalidOptionError | StoreError> =>
-  Effect.gen(function* () {
-    const invalid = invalidFilter(filter)
-    if (invalid) return yield* invalid
-    if (filter.deadline === undefined) return (yield* store.listRuns(filter)).map(summary)
-    const now = yield* Clock.currentTimeMillis
-    const byRun = new Map<string, Array<PendingDeadline>>()
-    for (const d of yield* store.pendingDeadlines(100_000)) byRun.set(d.runId, [...(byRun.get(d.runId) ?? []), d])
-    const out: Array<RunView & { readonly deadline: DeadlineView }> = []
-    for (const [runId, pending] of byRun) {
-      const urgent = mostUrgent(pending, now)
-      if (!urgent || urgent.status !== filter.deadline) continue
-      const run = yield* store.getRun(runId)
-      if (!run || isTerminal(run.status) || (filter.workflow !== undefined && run.workflow !== filter.workflow)) continue
-      out.push({ ...summary(run), deadline: urgent })
-    }
-    return out.sort((a, b) => a.deadline.dueAt - b.deadline.dueAt).slice(0, filter.limit ?? 100)
-  })

@@ -53,7 +53,7 @@ describe.each([
     }
     if (store.kind === "pglite") {
       const reopened = await createMesh({ workflows: [Calc], store })
-      expect(await reopened.listRuns({ workflow: "calc" })).toHaveLength(3)
+      expect((await reopened.listRuns({ workflow: "calc" })).runs).toHaveLength(3)
       await reopened.close()
     }
   })

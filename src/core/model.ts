@@ -88,6 +88,11 @@ export interface RunRecord {
   /** For a child run: its parent and the parent's journal entry that started it. */
   readonly parentRunId?: string
   readonly parentSeq?: number
+  /**
+   * String key/value pairs given at start (`tenant: "acme"`), indexed for `listRuns`. A rerun
+   * keeps its source's; a child run has none.
+   */
+  readonly attributes?: Readonly<Record<string, string>>
   readonly createdAt: number
   readonly updatedAt: number
   readonly finishedAt?: number

@@ -132,11 +132,76 @@ export interface WorkerSeen {
   readonly lastSeen: number
 }
 
-/** Filter of `listRuns`. */
+/** Where a page of `listRuns` ends: the last run it returned, in (createdAt desc, id desc) order. */
+export interface RunKey {
+  readonly createdAt: number
+  readonly id: string
+}
+
+/**
+ * Filter of `listRuns`, already validated (src/listRuns.ts checks what callers give). Every
+ * given field must match; time ranges are `[from, to)` in epoch ms. Runs come newest first,
+ * by (createdAt desc, id desc).
+ */
 export interface RunFilter {
-  readonly status?: RunStatus
+  /** Any of these statuses (none given: any status). */
+  readonly statuses?: ReadonlyArray<RunStatus>
   readonly workflow?: string
+  readonly trigger?: string
+  readonly createdFrom?: number
+  readonly createdTo?: number
+  readonly updatedFrom?: number
+  readonly updatedTo?: number
+  readonly parentRunId?: string
+  readonly idempotencyKey?: string
+  /** Every pair must be among the run's attributes. */
+  readonly attributes?: Readonly<Record<string, string>>
+  /** Only runs after this one in the listing order (the keyset cursor). */
+  readonly after?: RunKey
+  /** Default 100. */
   readonly limit?: number
+}
+
+/** Where a purge stands: the last candidate run examined, in (finishedAt, id) order. */
+export interface PurgeKey {
+  readonly finishedAt: number
+  readonly id: string
+}
+
+/**
+ * One batch of a purge. Candidates are terminal runs finished before `finishedBefore` with
+ * one of `statuses` (and of `workflow`), that are not the child of a run still stored, taken
+ * in (finishedAt, id) order after `after`, at most `limit`. Each candidate is deleted with
+ * its child runs (their whole tree), unless some run of that tree is not terminal. Entries,
+ * attempts, tasks, signals, audit events and attributes go with their run. A batch that
+ * deletes something writes one `purges` row (`reason`, count, first and last candidate).
+ */
+export interface PurgeBatch {
+  readonly finishedBefore: number
+  readonly statuses: ReadonlyArray<RunStatus>
+  readonly workflow?: string
+  readonly after?: PurgeKey
+  readonly limit: number
+  readonly now: number
+  /** What asked for it (the filter of `purge`, or a workflow's retention policy): kept in the audit row. */
+  readonly reason: Json
+}
+
+/** What a purge batch did. `next` is absent when there are no candidates left. */
+export interface PurgeBatchResult {
+  /** Runs deleted, children included. */
+  readonly purged: number
+  readonly next?: PurgeKey
+}
+
+/** One row of the purge audit trail. */
+export interface PurgeRecord {
+  readonly id: number
+  readonly at: number
+  readonly reason: Json
+  readonly purged: number
+  readonly firstRunId: string
+  readonly lastRunId: string
 }
 
 /** The persistence operations the engine uses. */
@@ -156,7 +221,12 @@ export interface StoreService {
   readonly getInbox: (runId: string) => Effect.Effect<ReadonlyArray<InboxSignal>, StoreError>
   /** The run's manual commands (audit events), oldest first. */
   readonly getCommands: (runId: string) => Effect.Effect<ReadonlyArray<CommandRecord>, StoreError>
+  /** Runs matching the filter, newest first (createdAt desc, id desc), at most `limit`. */
   readonly listRuns: (filter: RunFilter) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
+  /** Deletes one batch of old terminal runs (see `PurgeBatch`), in one transaction. */
+  readonly purgeRuns: (batch: PurgeBatch) => Effect.Effect<PurgeBatchResult, StoreError>
+  /** The purge audit trail, newest first. */
+  readonly listPurges: (limit: number) => Effect.Effect<ReadonlyArray<PurgeRecord>, StoreError>
   /** Claims up to `limit` due tasks (visible and unclaimed, or with an expired lease). */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   readonly commit: (commit: Commit) => Effect.Effect<CommitResult, StoreError>

@@ -15,7 +15,20 @@ import {
   type RunRecord,
   type TaskRecord,
 } from "../core/model.js"
-import { Store, type ClaimRef, type Commit, type CommitResult, type NewTask, type PendingDeadline, type StoreService, type WorkerSeen } from "./Store.js"
+import { isAfter, matchesRunFilter, newestFirst } from "./runFilter.js"
+import {
+  Store,
+  type ClaimRef,
+  type Commit,
+  type CommitResult,
+  type NewTask,
+  type PendingDeadline,
+  type PurgeBatch,
+  type PurgeBatchResult,
+  type PurgeRecord,
+  type StoreService,
+  type WorkerSeen,
+} from "./Store.js"
 
 interface MemTask extends NewTask {
   availableAt: number
@@ -35,6 +48,7 @@ export const make = (): StoreService => {
   const tasks = new Map<string, MemTask>()
   const commands = new Map<string, Array<CommandRecord>>()
   const inbox = new Map<string, Array<InboxSignal & { consumedSeq?: number }>>()
+  const purges: Array<PurgeRecord> = []
   let signalIds = 0
   /** Worker liveness: last seen, by queue then owner. */
   const workers = new Map<string, Map<string, number>>()
@@ -136,6 +150,61 @@ export const make = (): StoreService => {
     return { _tag: "Committed", revision }
   }
 
+  /** The runs of the tree under `root` (itself first), parents before children. */
+  const treeOf = (root: string): Array<RunRecord> => {
+    const out: Array<RunRecord> = []
+    const queue = [root]
+    while (queue.length > 0) {
+      const id = queue.shift()!
+      const run = runs.get(id)
+      if (!run) continue
+      out.push(run)
+      for (const r of runs.values()) if (r.parentRunId === id) queue.push(r.id)
+    }
+    return out
+  }
+
+  const forget = (runId: string) => {
+    runs.delete(runId)
+    journals.delete(runId)
+    attempts.delete(runId)
+    commands.delete(runId)
+    inbox.delete(runId)
+    for (const [k, t] of tasks) if (t.runId === runId) tasks.delete(k)
+  }
+
+  const purgeRuns = (batch: PurgeBatch): PurgeBatchResult => {
+    const key = (r: RunRecord) => ({ finishedAt: r.finishedAt!, id: r.id })
+    const later = (a: { finishedAt: number; id: string }, b: { finishedAt: number; id: string }) =>
+      a.finishedAt - b.finishedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    const candidates = [...runs.values()]
+      .filter(
+        (r) =>
+          r.finishedAt !== undefined &&
+          isTerminal(r.status) &&
+          r.finishedAt < batch.finishedBefore &&
+          batch.statuses.includes(r.status) &&
+          (batch.workflow === undefined || r.workflow === batch.workflow) &&
+          (r.parentRunId === undefined || !runs.has(r.parentRunId)) &&
+          (batch.after === undefined || later(key(r), batch.after) > 0),
+      )
+      .sort((a, b) => later(key(a), key(b)))
+      .slice(0, batch.limit)
+    let purged = 0
+    const roots: Array<string> = []
+    for (const root of candidates) {
+      const tree = treeOf(root.id)
+      if (tree.some((r) => !isTerminal(r.status))) continue
+      for (const r of tree) forget(r.id)
+      purged += tree.length
+      roots.push(root.id)
+    }
+    if (purged > 0)
+      purges.push({ id: purges.length + 1, at: batch.now, reason: batch.reason, purged, firstRunId: roots[0]!, lastRunId: roots[roots.length - 1]! })
+    const last = candidates[candidates.length - 1]
+    return { purged, ...(candidates.length === batch.limit && last ? { next: key(last) } : {}) }
+  }
+
   return {
     backend: "memory",
     createRun: ({ run, entries, tasks: newTasks, command }) =>
@@ -175,10 +244,12 @@ export const make = (): StoreService => {
     listRuns: (filter) =>
       Effect.sync(() =>
         [...runs.values()]
-          .filter((r) => (filter.status === undefined || r.status === filter.status) && (filter.workflow === undefined || r.workflow === filter.workflow))
-          .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+          .filter((r) => matchesRunFilter(r, filter) && isAfter(r, filter.after))
+          .sort(newestFirst)
           .slice(0, filter.limit ?? 100),
       ),
+    purgeRuns: (batch) => Effect.sync(() => purgeRuns(batch)),
+    listPurges: (limit) => Effect.sync(() => purges.slice(-limit).reverse()),
     claim: ({ queue, owner, now, leaseUntil, limit }) =>
       Effect.sync(() => {
         // Top-k by (availableAt, runId, seq) in one pass: claims stay cheap with many tasks.

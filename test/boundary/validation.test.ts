@@ -120,7 +120,7 @@ const BigResult = Workflow.make({
 /** Runs, tasks and audit events: what a refused call must leave as it was. */
 const snapshot = Effect.gen(function* () {
   const mesh = yield* Mesh.Mesh
-  const runs = yield* mesh.listRuns({ limit: 1000 })
+  const { runs } = yield* mesh.listRuns({ limit: 1000 })
   const details = yield* Effect.forEach(runs, (r) => mesh.inspectRun(r.id, { history: true }))
   return JSON.stringify({ details, next: yield* mesh.store.nextDueAt("default") })
 })

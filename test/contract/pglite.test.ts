@@ -53,6 +53,7 @@ describe("migrations", () => {
       [5, "deadlines", "0005_deadlines.sql"],
       [6, "children", "0006_children.sql"],
       [7, "workers", "0007_workers.sql"],
+      [8, "run_attributes", "0008_run_attributes.sql"],
       [9, "journal_flags", "0009_journal_flags.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
@@ -64,7 +65,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 8])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 9])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -75,12 +76,24 @@ describe("migrations", () => {
         { version: 5, name: "deadlines" },
         { version: 6, name: "children" },
         { version: 7, name: "workers" },
+        { version: 8, name: "run_attributes" },
         { version: 9, name: "journal_flags" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
       )
-      expect(tables.map((t) => t.table_name)).toStrictEqual(["attempts", "commands", "entries", "runs", "schema_migrations", "signals", "tasks", "workers"])
+      expect(tables.map((t) => t.table_name)).toStrictEqual([
+        "attempts",
+        "commands",
+        "entries",
+        "purges",
+        "run_attributes",
+        "runs",
+        "schema_migrations",
+        "signals",
+        "tasks",
+        "workers",
+      ])
     } finally {
       await db.close()
     }
@@ -139,6 +152,7 @@ describe("PGlite store", () => {
       [5, "deadlines"],
       [6, "children"],
       [7, "workers"],
+      [8, "run_attributes"],
       [9, "journal_flags"],
     ])
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Json } from "../../src/core/json.js"
 import type { AttemptRecord, ClaimedTask, Entry, ErrorInfo, RunRecord } from "../../src/core/model.js"
 import type { ClaimRef, Commit, NewTask, StoreService } from "../../src/store/Store.js"
+import { listingContract } from "./listingContract.js"
 
 /** Builds the store under test; its scope's finalizers are the cleanup. */
 export type StoreFactory = () => Effect.Effect<StoreService, unknown, Scope.Scope>
@@ -647,34 +648,6 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       })
     })
 
-    describe("listRuns", () => {
-      it("filters by status and workflow, newest first (ties by id), with a limit", async () => {
-        const wf = `wf-${uid()}`
-        const [lo, hi] = orderedIds()
-        const r1 = await seed(makeRun({ workflow: wf, createdAt: T0 + 1 }))
-        const r2 = await seed(makeRun({ workflow: wf, createdAt: T0 + 2, status: "completed", output: 1, finishedAt: T0 + 2 }))
-        const r3 = await seed(makeRun({ workflow: wf, createdAt: T0 + 3 }))
-        const r4hi = await seed(makeRun({ id: hi, workflow: wf, createdAt: T0 + 4 }))
-        const r4lo = await seed(makeRun({ id: lo, workflow: wf, createdAt: T0 + 4 }))
-        const elsewhere = await seed(makeRun({ createdAt: T0 + 10, status: "completed", finishedAt: T0 + 10 }))
-
-        const ids = (rs: ReadonlyArray<RunRecord>) => rs.map((r) => r.id)
-        expect(ids(await run((s) => s.listRuns({ workflow: wf })))).toStrictEqual([r4lo.id, r4hi.id, r3.id, r2.id, r1.id])
-        expect(await run((s) => s.listRuns({ workflow: wf, status: "completed" }))).toStrictEqual([r2])
-        expect(ids(await run((s) => s.listRuns({ workflow: wf, status: "running", limit: 2 })))).toStrictEqual([r4lo.id, r4hi.id])
-        expect(await run((s) => s.listRuns({ workflow: wf, status: "cancelled" }))).toStrictEqual([])
-        expect(await run((s) => s.listRuns({ workflow: `wf-${uid()}` }))).toStrictEqual([])
-
-        const completed = await run((s) => s.listRuns({ status: "completed", limit: 10_000 }))
-        expect(completed.every((r) => r.status === "completed")).toBe(true)
-        expect(ids(completed)).toEqual(expect.arrayContaining([r2.id, elsewhere.id]))
-
-        const everything = await run((s) => s.listRuns({}))
-        expect(everything.length).toBeGreaterThan(0)
-        expect(everything.length).toBeLessThanOrEqual(100)
-        for (let i = 1; i < everything.length; i++) expect(everything[i - 1]!.createdAt).toBeGreaterThanOrEqual(everything[i]!.createdAt)
-        expect(await run((s) => s.listRuns({ limit: 1 }))).toHaveLength(1)
-      })
-    })
+    listingContract(() => store)
   })
 }

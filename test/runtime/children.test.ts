@@ -69,7 +69,7 @@ describe("child runs", () => {
       const run = yield* TestMesh.runUntilDone(runId)
       expect(run).toMatchObject({ status: "completed", output: { label: "LBL-o1" } })
       expect((yield* mesh.inspectRun(childId)).status).toBe("completed")
-      expect(yield* mesh.listRuns({ workflow: "print-label" })).toHaveLength(1) // never a second child
+      expect((yield* mesh.listRuns({ workflow: "print-label" })).runs).toHaveLength(1) // never a second child
     }).pipe(Effect.provide(TestMesh.layer({ workflows }))),
   )
 

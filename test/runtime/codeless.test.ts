@@ -153,7 +153,7 @@ for (const [backend, layer] of backends) {
     on(layer)(
       Effect.gen(function* () {
         const { worker, operator } = yield* engines
-        const shipped = yield* worker.start(Shipping, { order: "o-4" })
+        const shipped = yield* worker.start(Shipping, { order: "o-4" }, { attributes: { tenant: "acme" } })
         yield* drain(worker)
         const refused = yield* Effect.flip(operator.rerun(shipped.runId, { actor: "ops" }))
         expect(refused).toMatchObject({ _tag: "RerunRefusedError", reason: "irreversible_steps", steps: ["ship"] })
@@ -167,6 +167,7 @@ for (const [backend, layer] of backends) {
         expect(rerun.status).toBe("completed")
         expect(rerun.output).toBe(`shipped o-4 #${before + 1}`)
         expect(rerun.rerunOf).toBe(shipped.runId)
+        expect(rerun.attributes).toEqual({ tenant: "acme" })
 
         const quick = yield* worker.start(Quick, { n: 21 })
         yield* drain(worker)

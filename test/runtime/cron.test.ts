@@ -33,7 +33,10 @@ describe("cron triggers", () => {
         yield* TestClock.adjust("1 hour")
       }
       yield* Effect.repeat(Effect.yieldNow(), { times: 20 })
-      const runs = yield* Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ workflow: "hourly-report" })).pipe(Effect.provide(a))
+      const runs = yield* Effect.flatMap(Mesh.Mesh, (m) => m.listRuns({ workflow: "hourly-report" })).pipe(
+        Effect.map((page) => page.runs),
+        Effect.provide(a),
+      )
       expect(runs.map((r) => r.input).reverse()).toEqual([
         { postedOn: "1970-01-01T01:00:00.000Z" },
         { postedOn: "1970-01-01T02:00:00.000Z" },

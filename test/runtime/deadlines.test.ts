@@ -55,8 +55,8 @@ describe("deadlines", () => {
       const escalated = yield* at(181 * MIN)
       expect(escalated.deadline).toMatchObject({ status: "escalated", dueAt: 60 * MIN })
       expect(escalated.history![0]!.attempts.map((a) => a.startedAt)).toEqual([0, 50 * MIN, 181 * MIN]) // retried meanwhile, same deadline
-      expect(yield* mesh.listRuns({ deadline: "escalated" })).toMatchObject([{ id: runId, deadline: { status: "escalated" } }])
-      expect(yield* mesh.listRuns({ deadline: "on_time" })).toEqual([])
+      expect((yield* mesh.listRuns({ deadline: "escalated" })).runs).toMatchObject([{ id: runId, deadline: { status: "escalated" } }])
+      expect(yield* mesh.listRuns({ deadline: "on_time" })).toEqual({ runs: [] })
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Fulfil] }))),
   )
 
@@ -69,13 +69,13 @@ describe("deadlines", () => {
       expect((yield* mesh.inspectRun(late.runId, { history: true })).deadline).toMatchObject({ status: "due_soon", kind: "approval", name: "legal" })
       yield* TestClock.adjust("13 hours")
       expect(yield* TestMesh.drain()).toEqual([]) // nothing decides it
-      expect((yield* mesh.listRuns({ deadline: "overdue" })).map((r) => r.id)).toEqual([late.runId])
-      expect((yield* mesh.listRuns({ deadline: "on_time" })).map((r) => r.id)).toEqual([fresh.runId])
+      expect((yield* mesh.listRuns({ deadline: "overdue" })).runs.map((r) => r.id)).toEqual([late.runId])
+      expect((yield* mesh.listRuns({ deadline: "on_time" })).runs.map((r) => r.id)).toEqual([fresh.runId])
       yield* mesh.approve(late.runId, { actor: "legal-team" })
       const done = yield* mesh.inspectRun(late.runId, { history: true })
       expect(done.status).toBe("completed")
       expect(done.deadline).toBeUndefined()
-      expect(yield* mesh.listRuns({ deadline: "overdue" })).toEqual([])
+      expect(yield* mesh.listRuns({ deadline: "overdue" })).toEqual({ runs: [] })
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Review] }))),
   )
 })

@@ -213,7 +213,7 @@ describe("start", () => {
       const conflict = yield* Effect.flip(TestMesh.start(Order, { ...order, cents: 1 }, { idempotencyKey: "order-o1" }))
       expect(conflict).toBeInstanceOf(ConflictError)
       expect(conflict).toMatchObject({ _tag: "ConflictError", runId: a.runId })
-      expect(yield* mesh.listRuns()).toHaveLength(1)
+      expect((yield* mesh.listRuns()).runs).toHaveLength(1)
       const c = yield* TestMesh.start(Order, order, { idempotencyKey: "order-o2" })
       expect(c.runId).not.toBe(a.runId)
       const explicit = "0b6f3f2e-8a57-4c39-9d51-6f0a3c1b2e4d"
@@ -233,7 +233,7 @@ describe("start", () => {
       expect((yield* Effect.flip(TestMesh.start("order", "not an object")))._tag).toBe("InvalidPayloadError")
       expect((yield* Effect.flip(TestMesh.start("nope", {})))._tag).toBe("InvalidWorkflowError")
       expect(yield* Effect.flip(TestMesh.start("order", order, { trigger: "cron" }))).toMatchObject({ _tag: "InvalidTriggerError", available: ["manual"] })
-      expect(yield* mesh.listRuns()).toEqual([])
+      expect(yield* mesh.listRuns()).toEqual({ runs: [] })
       expect(yield* mesh.store.nextDueAt("default")).toBeUndefined()
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Order] }))),
   )

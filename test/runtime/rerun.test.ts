@@ -71,7 +71,7 @@ describe("rerun", () => {
       const refused = yield* Effect.flip(mesh.rerun(runId, { actor: "ops" }))
       expect(refused).toBeInstanceOf(RerunRefusedError)
       expect(refused).toMatchObject({ reason: "irreversible_steps", steps: ["charge"] })
-      expect(yield* mesh.listRuns()).toHaveLength(1)
+      expect((yield* mesh.listRuns()).runs).toHaveLength(1)
       expect((yield* mesh.rerun(runId, { actor: "ops", allowIrreversible: true })).duplicate).toBe(false)
     }).pipe(Effect.provide(TestMesh.layer({ workflows: [Charged] })))
   })

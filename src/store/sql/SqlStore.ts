@@ -19,7 +19,9 @@ import type { SqlClient } from "./SqlClient.js"
 import { claim, heartbeat, nextDueAt, release } from "./statements/claim.js"
 import { commits } from "./statements/commit.js"
 import { createRuns } from "./statements/create.js"
-import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getTasks, listRuns, pendingDeadlines } from "./statements/reads.js"
+import { listRuns } from "./statements/listRuns.js"
+import { listPurges, purgeRuns } from "./statements/purge.js"
+import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
 import { storeError } from "./storeError.js"
 import { inTransaction } from "./transaction.js"
@@ -75,6 +77,8 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     getCommands: (runId) => attempt("getCommands", () => getCommands(client, runId)),
     getTasks: (runId) => attempt("getTasks", () => getTasks(client, runId)),
     listRuns: (filter) => attempt("listRuns", () => listRuns(client, filter)),
+    purgeRuns: (batch) => attempt("purgeRuns", () => purgeRuns(client, batch)),
+    listPurges: (limit) => attempt("listPurges", () => listPurges(client, limit)),
     claim: (options) => attempt("claim", () => claim(client, options)),
     commit: (c) => attempt("commit", () => commitThen(() => batchedCommit(c), c)),
     // Inside a transaction the commit is not batched: it must run on the transaction's connection.

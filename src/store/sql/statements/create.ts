@@ -1,6 +1,7 @@
 /**
- * Creating runs: a batch of new runs, each with its first journal entries, tasks and the audit
- * event of the control that started it, in one statement (one round trip, one transaction).
+ * Creating runs: a batch of new runs, each with its first journal entries, tasks, attributes
+ * (one `run_attributes` row per pair, for listing) and the audit event of the control that
+ * started it, in one statement (one round trip, one transaction).
  */
 import type { CreateRunResult, NewRun } from "../../Store.js"
 import type { Planned } from "../planCache.js"
@@ -23,13 +24,18 @@ export const CREATE_RUNS = `WITH r AS (
       SELECT * FROM ${RUN_RECORD.from(1, "r")}
     ), ins AS (
       INSERT INTO squid_mesh.runs (id, workflow, trigger, queue, status, input, output, error, revision,
-        idempotency_key, request_hash, definition_hash, rerun_of, parent_run_id, parent_seq, created_at, updated_at, finished_at)
+        idempotency_key, request_hash, definition_hash, rerun_of, parent_run_id, parent_seq, attributes, created_at, updated_at, finished_at)
       SELECT r.id, r.workflow, r.trigger, r.queue, r.status, r.input::jsonb, r.output::jsonb, r.error::jsonb, r.revision,
-        r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, r.parent_run_id, r.parent_seq,
+        r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, r.parent_run_id, r.parent_seq, r.attributes::jsonb,
         ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
       FROM r
       ON CONFLICT (id) DO NOTHING
-      RETURNING id
+      RETURNING id, attributes, created_at
+    ), att AS (
+      INSERT INTO squid_mesh.run_attributes (run_id, key, value, created_at)
+      SELECT ins.id, kv.key, kv.value, ins.created_at
+      FROM ins, jsonb_each_text(ins.attributes) AS kv
+      WHERE ins.attributes IS NOT NULL
     ), ent AS (
       INSERT INTO squid_mesh.entries (run_id, seq, kind, name, status, input, output, error, attempts, created_at, resolved_at, deadline, irreversible)
       SELECT e.run_id, e.seq, e.kind, e.name, e.status, e.input::jsonb, e.output::jsonb, e.error::jsonb, e.attempts,

@@ -1,12 +1,12 @@
 /**
  * Reads of one run (the run, its journal, attempts, tasks, children, inbox and audit events)
- * and of many (`listRuns`, pending deadlines). Run ids are `uuid` columns: an id that is not a
+ * and pending deadlines across runs (listing runs is in listRuns.ts). Run ids are `uuid` columns: an id that is not a
  * UUID cannot exist, so a read answers "not found" for it without asking the database (as the
  * memory backend would).
  */
 import { isUuid } from "../../../core/ids.js"
 import type { AttemptRecord, CommandRecord, Entry, InboxSignal, RunRecord, TaskRecord } from "../../../core/model.js"
-import type { PendingDeadline, RunFilter } from "../../Store.js"
+import type { PendingDeadline } from "../../Store.js"
 import {
   ATTEMPT_COLUMNS,
   ENTRY_COLUMNS,
@@ -73,24 +73,3 @@ export const getCommands = (client: SqlClient, runId: string): Promise<Array<Com
 /** Up to `limit` pending journal entries that have a deadline. */
 export const pendingDeadlines = async (client: SqlClient, limit: number): Promise<Array<PendingDeadline>> =>
   (await client.query<DeadlineRow>(PENDING_DEADLINES, [limit])).map(toPendingDeadline)
-
-/** Runs matching the filter, newest first. */
-export const listRuns = async (client: SqlClient, filter: RunFilter): Promise<Array<RunRecord>> => {
-  const where: Array<string> = []
-  const params: Array<unknown> = []
-  if (filter.status !== undefined) {
-    params.push(filter.status)
-    where.push(`status = $${params.length}`)
-  }
-  if (filter.workflow !== undefined) {
-    params.push(filter.workflow)
-    where.push(`workflow = $${params.length}`)
-  }
-  params.push(Math.max(0, Math.floor(filter.limit ?? 100)))
-  const rows = await client.query<RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY created_at DESC, id LIMIT $${params.length}`,
-    params,
-  )
-  return rows.map(toRun)
-}
