@@ -10,10 +10,12 @@ import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
 import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
 import type { Jsonify } from "./core/json.js"
-import { AwaitTimeoutError, type InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
+import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
 import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
 import { explainRun, type Explanation } from "./read/explain.js"
 import { inspectRunGraph, type RunGraph } from "./read/graph.js"
+import { readerOf, validatePolicy, type ViewAs, type VisibilityRules } from "./read/policy.js"
+import { redactExplanation, redactGraph, redactRun, redactRuns, type VisibleExplanation, type VisibleRunGraph, type VisibleRunView } from "./read/visibility.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import { Store, type RunFilter } from "./store/Store.js"
 
@@ -36,23 +38,41 @@ export interface MeshService extends Engine.EngineService {
   /**
    * Reads a run; `{ history: true }` adds every journal entry with its attempts. Given its
    * workflow first, the output is typed (a run of another workflow is an InvalidWorkflowError).
+   * With `as: actor` (a mesh with a `visibility` policy), the run as that actor may see it.
    */
+  inspectRun<W extends AnyWorkflow>(
+    workflow: W,
+    runId: string,
+    options: InspectOptions & ViewAs,
+  ): Effect.Effect<VisibleRunView<Jsonify<OutputOf<W>>>, ReadError>
+  inspectRun(runId: string, options: InspectOptions & ViewAs): Effect.Effect<VisibleRunView, ReadError>
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Effect.Effect<TypedRunView<W>, ReadError>
   inspectRun(runId: string, options?: InspectOptions): Effect.Effect<RunView, ReadError>
   /**
    * Explains why a run is where it is: a reason code, a one-line summary, the controls that
    * would succeed now (by the rules the controls enforce) and the evidence, as plain JSON.
-   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError. With `as:
+   * actor`, the explanation as that actor may see it.
    */
-  readonly explainRun: (runId: string) => Effect.Effect<Explanation, InvalidOptionError | RunNotFoundError | StoreError>
+  explainRun(runId: string, options: ViewAs): Effect.Effect<VisibleExplanation, InvalidOptionError | RunNotFoundError | StoreError>
+  explainRun(runId: string): Effect.Effect<Explanation, InvalidOptionError | RunNotFoundError | StoreError>
   /**
    * A run as a graph a UI can draw: nodes (its commands), edges (sequence, fork and join,
    * compensation), the path taken, the current nodes and its child runs, as plain JSON.
-   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError. With `as:
+   * actor`, the graph as that actor may see it.
    */
-  readonly inspectRunGraph: (runId: string) => Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
-  /** Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that status (earliest due first). */
-  readonly listRuns: (filter?: RunFilter & { readonly deadline?: DeadlineStatus }) => Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
+  inspectRunGraph(runId: string, options: ViewAs): Effect.Effect<VisibleRunGraph, InvalidOptionError | RunNotFoundError | StoreError>
+  inspectRunGraph(runId: string): Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
+  /**
+   * Lists runs, newest first; with `deadline`, open runs whose most urgent deadline has that
+   * status (earliest due first). With `as: actor`, each run as that actor may see it.
+   */
+  listRuns(
+    filter: (RunFilter & { readonly deadline?: DeadlineStatus }) | undefined,
+    options: ViewAs,
+  ): Effect.Effect<ReadonlyArray<VisibleRunView>, InvalidOptionError | StoreError>
+  listRuns(filter?: RunFilter & { readonly deadline?: DeadlineStatus }): Effect.Effect<ReadonlyArray<RunView>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
   readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
@@ -71,7 +91,13 @@ export interface MeshService extends Engine.EngineService {
 export class Mesh extends Context.Tag("squid-mesh/Mesh")<Mesh, MeshService>() {}
 
 /** Options of `Mesh.layer`. */
-export type MeshConfig = Engine.EngineConfig
+export interface MeshConfig extends Engine.EngineConfig {
+  /**
+   * Who sees how much: maps an actor to `auditor`, `operator` or `external` (src/read/policy.ts).
+   * Read methods given `{ as: actor }` apply it; without it they return everything, as before.
+   */
+  readonly visibility?: VisibilityRules
+}
 
 /** The two call shapes of `inspectRun` and `awaitRun`: `(runId, options)` or `(workflow, runId, options)`. */
 type ReadArgs<O> = readonly [workflowOrRunId: AnyWorkflow | string, runIdOrOptions?: string | O, options?: O]
@@ -112,17 +138,33 @@ export const makeWithHooks = (
 ): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
+    const policy = config.visibility === undefined ? undefined : validatePolicy(config.visibility)
+    if (policy instanceof InvalidOptionError) return yield* policy
     const { service: engine, port, hooks } = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
-      inspectRun: (...args: ReadArgs<InspectOptions>) => {
+      // The overloads tie the result's type to `as`; each body returns the view redacted exactly when `as` is given.
+      inspectRun: ((...args: ReadArgs<InspectOptions & Partial<ViewAs>>) => {
         const { workflow, runId, options } = readArgs(args)
-        return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
-      },
-      listRuns: (filter) => listRuns(store, filter),
-      explainRun: (runId) => explainRun(store, port.workflows, runId),
-      inspectRunGraph: (runId) => inspectRunGraph(store, port.workflows, runId),
+        return Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.flatMap(inspectRun(store, runId, options), (view) =>
+            Effect.map(checkWorkflow(workflow, view), (v) => (reader ? redactRun(v, reader.actor, reader.policy) : v)),
+          ),
+        )
+      }) as MeshService["inspectRun"],
+      listRuns: ((filter?: RunFilter & { readonly deadline?: DeadlineStatus }, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(listRuns(store, filter), (runs) => (reader ? redactRuns(runs, reader.actor, reader.policy) : runs)),
+        )) as MeshService["listRuns"],
+      explainRun: ((runId: string, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(explainRun(store, port.workflows, runId), (v) => (reader ? redactExplanation(v, reader.actor, reader.policy) : v)),
+        )) as MeshService["explainRun"],
+      inspectRunGraph: ((runId: string, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(inspectRunGraph(store, port.workflows, runId), (v) => (reader ? redactGraph(v, reader.actor, reader.policy) : v)),
+        )) as MeshService["inspectRunGraph"],
       worker: (options) => Worker.start(port, options),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
