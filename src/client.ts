@@ -10,7 +10,7 @@
  * await worker.stop(); await mesh.close()
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
-import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
+import type { AnyWorkflow, ManualTriggerName, OutputOf } from "../dsl/Workflow.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
@@ -21,6 +21,7 @@ import type { RedactionOptions } from "./core/redact.js"
 import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError, StoreLockedError } from "./core/errors.js"
+import type { Jsonify } from "./core/json.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import type { Explanation } from "./read/explain.js"
 import type { RunGraph } from "./read/graph.js"
@@ -72,7 +73,7 @@ export interface MeshClient {
   start(workflow: string, payload?: unknown, options?: StartOptions): Promise<StartResult>
   readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
   /** Reads a run; given its workflow first, the output is typed. With `as: actor`, the run as that actor may see it. */
-  inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView<TypedRunView<W>["output"]>>
+  inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView<Jsonify<OutputOf<W>>>>
   inspectRun(runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView>
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Promise<TypedRunView<W>>
   inspectRun(runId: string, options?: InspectOptions): Promise<RunView>

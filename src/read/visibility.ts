@@ -37,6 +37,7 @@
  * messages and details (they often quote the data a step worked on), and child inputs. Error
  * codes are status-like and shown to operators.
  */
+import type { Json } from "../core/json.js"
 import type { ErrorInfo } from "../core/model.js"
 import type { DeadlineView, EntryView, RunView } from "../inspect.js"
 import type { ChildEvidence, ExplainEvidence, Explanation, WorkerEvidence } from "./explain.js"
@@ -76,7 +77,7 @@ export type VisibleCommand = Visible<NonNullable<RunView["commands"]>[number], "
 /** A journal entry with its attempts as a scope shows it. */
 export type VisibleEntryView = Visible<
   EntryView,
-  "seq" | "kind" | "name" | "status" | "attemptCount" | "createdAt" | "resolvedAt" | "deadline" | "deadlineStatus",
+  "seq" | "kind" | "name" | "status" | "attemptCount" | "attempts" | "createdAt" | "resolvedAt" | "deadline" | "deadlineStatus",
   { readonly attempts: ReadonlyArray<VisibleAttempt>; readonly error?: VisibleError }
 >
 
@@ -97,9 +98,12 @@ type RunKept =
   | "finishedAt"
   | "deadline"
   | "children"
+  | "history"
+  | "tasks"
+  | "commands"
 
 /** A run (`inspectRun`, `listRuns`) as the scope it was read with shows it. */
-export type VisibleRunView<Out = RunView["output"]> = Visible<
+export type VisibleRunView<Out = Json> = Visible<
   RunView<Out>,
   RunKept,
   {
@@ -116,7 +120,7 @@ export type VisibleRunView<Out = RunView["output"]> = Visible<
 /** A wait as a scope shows it (explanations). */
 export type VisibleWait = Visible<
   WaitEvidence,
-  Exclude<keyof WaitEvidence, "lastError" | "task">,
+  Exclude<keyof WaitEvidence, "lastError">,
   {
     readonly task?: Visible<TaskEvidence, "kind" | "state" | "attempt" | "visibleAt">
     readonly lastError?: Visible<NonNullable<WaitEvidence["lastError"]>, "code">
@@ -126,7 +130,20 @@ export type VisibleWait = Visible<
 /** An explanation's evidence as a scope shows it. */
 export type VisibleEvidence = Visible<
   ExplainEvidence,
-  "now" | "createdAt" | "finishedAt" | "workflowRegistered" | "inbox" | "divergence" | "irreversibleSteps" | "rerunRefused" | "compensations",
+  | "now"
+  | "createdAt"
+  | "finishedAt"
+  | "workflowRegistered"
+  | "wait"
+  | "alsoWaiting"
+  | "worker"
+  | "inbox"
+  | "child"
+  | "compensations"
+  | "divergence"
+  | "cancelledBy"
+  | "irreversibleSteps"
+  | "rerunRefused",
   {
     readonly wait?: VisibleWait
     readonly alsoWaiting?: ReadonlyArray<VisibleWait>
@@ -145,7 +162,7 @@ export type VisibleEvidence = Visible<
 /** An explanation (`explainRun`) as the scope it was read with shows it; its summary is written from the evidence it keeps. */
 export type VisibleExplanation = Visible<
   Explanation,
-  "runId" | "workflow" | "queue" | "status" | "reason" | "summary" | "nextActions",
+  "runId" | "workflow" | "queue" | "status" | "reason" | "summary" | "nextActions" | "evidence",
   { readonly evidence: VisibleEvidence; readonly scope: VisibilityScope }
 >
 

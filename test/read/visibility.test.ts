@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Schema, TestClock } from "effect"
+import { expectTypeOf } from "vitest"
 import {
   createMesh,
   Mesh,
@@ -19,6 +20,10 @@ import {
   Workflow,
   visibilityPolicy,
   type Actor,
+  type Json,
+  type VisibleExplanation,
+  type VisibleRunGraph,
+  type VisibleRunView,
   type RunView,
   type VisibilityRules,
 } from "../../src/index.js"
@@ -743,5 +748,21 @@ describe("visibility: policies", () => {
     } finally {
       await mesh.close()
     }
+  })
+})
+
+describe("visibility: types", () => {
+  it("withheld fields are optional, hidden names only what a scope can withhold, and a typed read keeps its output type", () => {
+    expectTypeOf<VisibleRunView["input"]>().toEqualTypeOf<Json | undefined>()
+    expectTypeOf<NonNullable<VisibleRunView["hidden"]>[number]>().toEqualTypeOf<"input" | "output" | "error" | "idempotencyKey">()
+    expectTypeOf<VisibleRunView["status"]>().toEqualTypeOf<RunView["status"]>()
+    expectTypeOf<NonNullable<VisibleRunView["error"]>["message"]>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<NonNullable<VisibleRunView["history"]>[number]["hidden"]>().toEqualTypeOf<ReadonlyArray<"input" | "output" | "error"> | undefined>()
+    expectTypeOf<NonNullable<NonNullable<VisibleExplanation["evidence"]["wait"]>["lastError"]>["message"]>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<VisibleExplanation["scope"]>().toEqualTypeOf<"auditor" | "operator" | "external">()
+    expectTypeOf<VisibleRunGraph["nodes"][number]["hidden"]>().toEqualTypeOf<ReadonlyArray<"error"> | undefined>()
+    type FullRead = Effect.Effect.Success<ReturnType<typeof read>>
+    const read = (mesh: Mesh.MeshService, runId: string) => mesh.inspectRun(Full, runId, { as: OPERATOR })
+    expectTypeOf<NonNullable<FullRead["output"]>["result"]>().toEqualTypeOf<string>()
   })
 })
