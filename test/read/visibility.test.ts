@@ -1,186 +1,37 @@
 /**
  * Visibility on the memory store with the TestClock: every read model (a run without and with
  * history, its explanation, its graph, a list and a page of runs) for each scope, on completed,
- * failed, waiting-for-approval, waiting-for-signal, retrying, child-waiting and cancelled runs.
- * Every payload carries a sentinel ("...-SENTINEL"): operator and external views never contain
- * one, auditor views contain them all; each view's fields and `hidden` markers are checked.
+ * failed, paused, waiting-for-approval, waiting-for-signal, retrying, compensating, running,
+ * child-waiting and cancelled runs. Operator and external views never contain a payload
+ * sentinel; auditor views contain them all; each view's fields and `hidden` markers are checked.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema, TestClock } from "effect"
-import { expectTypeOf } from "vitest"
-import {
-  createMesh,
-  Mesh,
-  redact,
-  redactPage,
-  Step,
-  StepError,
-  Store,
-  Trigger,
-  Workflow,
-  visibilityPolicy,
-  type Actor,
-  type Json,
-  type VisibleExplanation,
-  type VisibleRunGraph,
-  type VisibleRunView,
-  type RunView,
-  type VisibilityRules,
-} from "../../src/index.js"
+import { Effect, TestClock } from "effect"
+import { Mesh, redact, redactPage, Store, type RunView } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
-
-const In = Trigger.manual({ payload: Schema.Struct({ secret: Schema.String }) })
-const Work = Step.make("work", { run: (i: { secret: string }) => ({ out: `OUT-SENTINEL-${i.secret}` }), compensate: () => Effect.void })
-const Boom = Step.make("boom", {
-  run: () => Effect.fail(new StepError({ code: "boom_code", message: "MSG-SENTINEL" })),
-  retry: { maxAttempts: 2, backoff: { type: "fixed", delay: "10 seconds" } },
-})
-const Inner = Workflow.make({
-  name: "inner",
-  triggers: { manual: In },
-  *run(input) {
-    yield* Workflow.pause("inner-hold")
-    return yield* Work(input)
-  },
-})
-/** Every kind of payload: input, step output, a log line, a pause reason, an approval note, a signal payload, a child input, a result. */
-const Full = Workflow.make({
-  name: "full",
-  triggers: { manual: In },
-  *run(input) {
-    yield* Work(input)
-    yield* Workflow.log("LOG-SENTINEL")
-    yield* Workflow.pause("hold")
-    const vote = yield* Workflow.approval("sign-off", { deadline: "2 days" })
-    const go = yield* Workflow.signal("go", { schema: Schema.Struct({ word: Schema.String }) })
-    const child = yield* Workflow.child(Inner, { secret: "CHILD-SENTINEL" }, { key: "only" })
-    return { result: "RESULT-SENTINEL", approved: vote.approved, go: go._tag, child }
-  },
-})
-const Failing = Workflow.make({
-  name: "failing",
-  triggers: { manual: In },
-  *run(input) {
-    yield* Work(input)
-    return yield* Boom()
-  },
-})
-
-const Sleepy = Workflow.make({
-  name: "sleepy",
-  triggers: { manual: In },
-  *run(input) {
-    yield* Workflow.sleep("nap", "10 minutes")
-    return yield* Work(input)
-  },
-})
-/** Fails on purpose, with details a payload may hide in. */
-const Refusing = Workflow.make({
-  name: "refusing",
-  triggers: { manual: In },
-  *run(input) {
-    yield* Work(input)
-    return yield* Workflow.fail("REFUSAL-SENTINEL", { d: "DETAIL-SENTINEL" })
-  },
-})
-
-const AUDITOR = "audit:zoe"
-const OPERATOR = "ops:ana"
-const EXTERNAL = "customer:42"
-const rules: VisibilityRules = { actors: { [AUDITOR]: "auditor", [OPERATOR]: "operator" }, roles: { support: "operator", audit: "auditor" } }
-const policy = Effect.runSync(visibilityPolicy(rules))
-const withMesh = <A, E>(body: Effect.Effect<A, E, Mesh.Mesh | Store>) =>
-  body.pipe(Effect.provide(TestMesh.layer({ workflows: [Full, Failing, Inner, Sleepy, Refusing], visibility: rules })))
-
-const json = (value: unknown) => JSON.stringify(value)
-const SENTINELS = ["IN-SENTINEL", "OUT-SENTINEL", "LOG-SENTINEL", "REASON-SENTINEL", "NOTE-SENTINEL", "SIG-SENTINEL", "CHILD-SENTINEL", "RESULT-SENTINEL"]
-
-/** No payload, and (external) no actor or worker name, anywhere in a view. */
-const expectClean = (view: unknown, scope: "operator" | "external") => {
-  expect(json(view)).not.toMatch(/sentinel/i)
-  if (scope === "external") {
-    expect(json(view)).not.toContain(OPERATOR)
-    expect(json(view)).not.toContain("test-worker")
-  }
-}
-const keys = (value: object) => Object.keys(value).sort()
-
-const ctl = { actor: OPERATOR }
-
-/** Starts a Full run and drives it to its approval gate. */
-const toApproval = Effect.gen(function* () {
-  const mesh = yield* Mesh.Mesh
-  const { runId } = yield* TestMesh.start(
-    Full,
-    { secret: "IN-SENTINEL" },
-    { actor: OPERATOR, idempotencyKey: "KEY-SENTINEL", metadata: { m: "META-SENTINEL" } },
-  )
-  yield* TestMesh.drain()
-  yield* mesh.resume(runId, { ...ctl, reason: "REASON-SENTINEL", metadata: { why: "META-SENTINEL" } })
-  yield* TestMesh.drain()
-  return runId
-})
-const toSignal = Effect.gen(function* () {
-  const runId = yield* toApproval
-  yield* (yield* Mesh.Mesh).approve(runId, { ...ctl, note: "NOTE-SENTINEL" })
-  yield* TestMesh.drain()
-  return runId
-})
-const toCompleted = Effect.gen(function* () {
-  const runId = yield* toSignal
-  const mesh = yield* Mesh.Mesh
-  yield* mesh.signal(runId, "go", { word: "SIG-SENTINEL" }, ctl)
-  yield* TestMesh.drain()
-  const [child] = (yield* mesh.inspectRun(runId, { history: true })).children ?? []
-  yield* mesh.resume(child!.id, ctl)
-  yield* TestMesh.drain()
-  return runId
-})
-const toFailed = Effect.gen(function* () {
-  const { runId } = yield* TestMesh.start(Failing, { secret: "IN-SENTINEL" })
-  yield* TestMesh.drain()
-  yield* TestMesh.advance("10 seconds")
-  return runId
-})
-
-/** A run read with history by each scope, and without `as`. */
-const runViews = (runId: string, history = true) =>
-  Effect.gen(function* () {
-    const mesh = yield* Mesh.Mesh
-    return {
-      raw: yield* mesh.inspectRun(runId, { history }),
-      auditor: yield* mesh.inspectRun(runId, { history, as: AUDITOR }),
-      operator: yield* mesh.inspectRun(runId, { history, as: OPERATOR }),
-      external: yield* mesh.inspectRun(runId, { history, as: EXTERNAL }),
-    }
-  })
-const explanations = (runId: string) =>
-  Effect.gen(function* () {
-    const mesh = yield* Mesh.Mesh
-    return {
-      raw: yield* mesh.explainRun(runId),
-      auditor: yield* mesh.explainRun(runId, { as: AUDITOR }),
-      operator: yield* mesh.explainRun(runId, { as: OPERATOR }),
-      external: yield* mesh.explainRun(runId, { as: EXTERNAL }),
-    }
-  })
-
-const RUN_EXTERNAL = [
-  "children",
-  "commands",
-  "createdAt",
-  "definitionHash",
-  "history",
-  "id",
-  "queue",
-  "revision",
-  "scope",
-  "status",
-  "tasks",
-  "trigger",
-  "updatedAt",
-  "workflow",
-]
+import {
+  AUDITOR,
+  EXTERNAL,
+  Failing,
+  Full,
+  OPERATOR,
+  RUN_EXTERNAL,
+  Refusing,
+  SENTINELS,
+  Sleepy,
+  ctl,
+  expectClean,
+  explanations,
+  json,
+  keys,
+  policy,
+  runViews,
+  toApproval,
+  toCompleted,
+  toFailed,
+  toSignal,
+  withMesh,
+} from "./visibilityFixtures.js"
 
 describe("visibility: runs", () => {
   it.effect("completed, with history: auditor sees everything; operator loses payloads; external also errors, actors and owners", () =>
@@ -663,106 +514,4 @@ describe("visibility: graphs and lists", () => {
       }),
     ),
   )
-})
-
-describe("visibility: policies", () => {
-  const scopeOf = (r: VisibilityRules, actor: Actor) => Effect.runSync(visibilityPolicy(r)).scopeOf(actor)
-
-  it("tables: named actors, then the widest role, then the default (external unless given)", () => {
-    expect(scopeOf(rules, AUDITOR)).toBe("auditor")
-    expect(scopeOf(rules, OPERATOR)).toBe("operator")
-    expect(scopeOf(rules, { id: OPERATOR, roles: ["audit"] })).toBe("operator")
-    expect(scopeOf(rules, { id: "bob", roles: ["support"] })).toBe("operator")
-    expect(scopeOf(rules, { id: "bob", roles: ["support", "audit"] })).toBe("auditor")
-    expect(scopeOf(rules, "stranger")).toBe("external")
-    expect(scopeOf({}, "anyone")).toBe("external")
-    expect(scopeOf({ default: "operator" }, "anyone")).toBe("operator")
-  })
-
-  it("functions: their answer, and external when they answer anything else or the actor is malformed", () => {
-    const byPrefix = (actor: Actor) => ((typeof actor === "string" ? actor : actor.id).startsWith("ops:") ? "operator" : "bogus") as "operator"
-    expect(scopeOf(byPrefix, "ops:x")).toBe("operator")
-    expect(scopeOf(byPrefix, "other")).toBe("external")
-    expect(scopeOf(() => "auditor", "" as Actor)).toBe("external")
-  })
-
-  it("malformed rules are an InvalidOptionError naming the field", () => {
-    const error = (r: unknown) => {
-      return Effect.runSync(Effect.flip(visibilityPolicy(r as VisibilityRules)))
-    }
-    expect(error("auditor")).toMatchObject({ _tag: "InvalidOptionError", option: "visibility" })
-    expect(error({ actors: { ana: "admin" } })).toMatchObject({ _tag: "InvalidOptionError", option: "visibility.actors.ana" })
-    expect(error({ roles: ["x"] })).toMatchObject({ option: "visibility.roles" })
-    expect(error({ default: "everyone" })).toMatchObject({ option: "visibility.default" })
-    expect(error({ actor: {} })).toMatchObject({ option: "visibility.actor" })
-  })
-
-  it.effect("a mesh with a malformed policy fails to build, before anything is read", () =>
-    Effect.gen(function* () {
-      const built = yield* Layer.build(TestMesh.meshLayer({ workflows: [Full], visibility: { default: "root" as "auditor" } })).pipe(
-        Effect.provide(Layer.succeed(Store, TestMesh.memoryStore())),
-        Effect.scoped,
-        Effect.exit,
-      )
-      expect(Exit.isFailure(built)).toBe(true)
-      expect(json(built)).toContain("visibility.default")
-    }),
-  )
-
-  it.effect("reads without `as` are unchanged; `as` without a policy, or a malformed actor, is an InvalidOptionError", () =>
-    Effect.gen(function* () {
-      const mesh = yield* Mesh.Mesh
-      const { runId } = yield* TestMesh.start(Full, { secret: "IN-SENTINEL" })
-      expect((yield* mesh.inspectRun(runId)).input).toEqual({ secret: "IN-SENTINEL" })
-      const refused = yield* mesh.explainRun(runId, { as: OPERATOR }).pipe(Effect.flip)
-      expect(refused).toMatchObject({ _tag: "InvalidOptionError", option: "as" })
-      expect(yield* mesh.listRuns({}, { as: OPERATOR }).pipe(Effect.flip)).toMatchObject({ _tag: "InvalidOptionError", option: "as" })
-    }).pipe(Effect.provide(TestMesh.layer({ workflows: [Full, Inner] }))),
-  )
-
-  it.effect("a malformed actor on a mesh with a policy is refused", () =>
-    withMesh(
-      Effect.gen(function* () {
-        const mesh = yield* Mesh.Mesh
-        const { runId } = yield* TestMesh.start(Full, { secret: "IN-SENTINEL" })
-        expect(yield* mesh.inspectRunGraph(runId, { as: "" }).pipe(Effect.flip)).toMatchObject({ _tag: "InvalidOptionError", option: "as" })
-        expect(yield* mesh.inspectRun(runId, { as: { id: 7 } as never }).pipe(Effect.flip)).toMatchObject({ _tag: "InvalidOptionError", option: "as" })
-        expect((yield* mesh.inspectRun(Full, runId, { as: AUDITOR })).input).toEqual({ secret: "IN-SENTINEL" })
-      }),
-    ),
-  )
-
-  it("the Promise client applies the policy given to createMesh", async () => {
-    const mesh = await createMesh({ workflows: [Full, Inner], store: { kind: "memory" }, visibility: rules })
-    try {
-      const { runId } = await mesh.start(Full, { secret: "IN-SENTINEL" })
-      await mesh.executeNext()
-      expect((await mesh.inspectRun(runId, { history: true })).history![0]!.output).toEqual({ out: "OUT-SENTINEL-IN-SENTINEL" })
-      const external = await mesh.inspectRun(runId, { history: true, as: EXTERNAL })
-      expect(external.scope).toBe("external")
-      expectClean(external, "external")
-      expectClean(await mesh.explainRun(runId, { as: EXTERNAL }), "external")
-      expectClean(await mesh.inspectRunGraph(runId, { as: OPERATOR }), "operator")
-      expectClean(await mesh.listRuns(undefined, { as: OPERATOR }), "operator")
-      expect("scope" in (await mesh.explainRun(runId))).toBe(false)
-    } finally {
-      await mesh.close()
-    }
-  })
-})
-
-describe("visibility: types", () => {
-  it("withheld fields are optional, hidden names only what a scope can withhold, and a typed read keeps its output type", () => {
-    expectTypeOf<VisibleRunView["input"]>().toEqualTypeOf<Json | undefined>()
-    expectTypeOf<NonNullable<VisibleRunView["hidden"]>[number]>().toEqualTypeOf<"input" | "output" | "error" | "idempotencyKey">()
-    expectTypeOf<VisibleRunView["status"]>().toEqualTypeOf<RunView["status"]>()
-    expectTypeOf<NonNullable<VisibleRunView["error"]>["message"]>().toEqualTypeOf<string | undefined>()
-    expectTypeOf<NonNullable<VisibleRunView["history"]>[number]["hidden"]>().toEqualTypeOf<ReadonlyArray<"input" | "output" | "error"> | undefined>()
-    expectTypeOf<NonNullable<NonNullable<VisibleExplanation["evidence"]["wait"]>["lastError"]>["message"]>().toEqualTypeOf<string | undefined>()
-    expectTypeOf<VisibleExplanation["scope"]>().toEqualTypeOf<"auditor" | "operator" | "external">()
-    expectTypeOf<VisibleRunGraph["nodes"][number]["hidden"]>().toEqualTypeOf<ReadonlyArray<"error"> | undefined>()
-    type FullRead = Effect.Effect.Success<ReturnType<typeof read>>
-    const read = (mesh: Mesh.MeshService, runId: string) => mesh.inspectRun(Full, runId, { as: OPERATOR })
-    expectTypeOf<NonNullable<FullRead["output"]>["result"]>().toEqualTypeOf<string>()
-  })
 })
