@@ -15,6 +15,17 @@ import { inspectRun, type InspectOptions, type RunView } from "./inspect.js"
 import { listRuns, type ListRunsFilter, type RunPage } from "./listRuns.js"
 import { explainRun, type Explanation } from "./read/explain.js"
 import { inspectRunGraph, type RunGraph } from "./read/graph.js"
+import { readerOf, validatePolicy, type ViewAs, type VisibilityRules } from "./read/policy.js"
+import {
+  redactExplanation,
+  redactGraph,
+  redactPage,
+  redactRun,
+  type VisibleExplanation,
+  type VisiblePage,
+  type VisibleRunGraph,
+  type VisibleRunView,
+} from "./read/visibility.js"
 import { Store, type PurgeRecord } from "./store/Store.js"
 
 /** Options of `awaitRun`. */
@@ -36,28 +47,41 @@ export interface MeshService extends Engine.EngineService {
   /**
    * Reads a run; `{ history: true }` adds every journal entry with its attempts. Given its
    * workflow first, the output is typed (a run of another workflow is an InvalidWorkflowError).
+   * With `as: actor` (a mesh with a `visibility` policy), the run as that actor may see it.
    */
+  inspectRun<W extends AnyWorkflow>(
+    workflow: W,
+    runId: string,
+    options: InspectOptions & ViewAs,
+  ): Effect.Effect<VisibleRunView<Jsonify<OutputOf<W>>>, ReadError>
+  inspectRun(runId: string, options: InspectOptions & ViewAs): Effect.Effect<VisibleRunView, ReadError>
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Effect.Effect<TypedRunView<W>, ReadError>
   inspectRun(runId: string, options?: InspectOptions): Effect.Effect<RunView, ReadError>
   /**
    * Explains why a run is where it is: a reason code, a one-line summary, the controls that
    * would succeed now (by the rules the controls enforce) and the evidence, as plain JSON.
-   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError. With `as:
+   * actor`, the explanation as that actor may see it.
    */
-  readonly explainRun: (runId: string) => Effect.Effect<Explanation, InvalidOptionError | RunNotFoundError | StoreError>
+  explainRun(runId: string, options: ViewAs): Effect.Effect<VisibleExplanation, InvalidOptionError | RunNotFoundError | StoreError>
+  explainRun(runId: string): Effect.Effect<Explanation, InvalidOptionError | RunNotFoundError | StoreError>
   /**
    * A run as a graph a UI can draw: nodes (its commands), edges (sequence, fork and join,
    * compensation), the path taken, the current nodes and its child runs, as plain JSON.
-   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+   * A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError. With `as:
+   * actor`, the graph as that actor may see it.
    */
-  readonly inspectRunGraph: (runId: string) => Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
+  inspectRunGraph(runId: string, options: ViewAs): Effect.Effect<VisibleRunGraph, InvalidOptionError | RunNotFoundError | StoreError>
+  inspectRunGraph(runId: string): Effect.Effect<RunGraph, InvalidOptionError | RunNotFoundError | StoreError>
   /**
    * Lists runs, newest first, a page at a time (`limit`, default 100, at most 1,000); pass
    * `nextCursor` back as `cursor` for the next page. Filters: status (one or several),
    * workflow, trigger, created/updated time ranges, parent run, idempotency key, attributes;
    * with `deadline`, open runs whose most urgent deadline has that status (earliest due first).
+   * With `as: actor`, each run as that actor may see it.
    */
-  readonly listRuns: (filter?: ListRunsFilter) => Effect.Effect<RunPage, InvalidOptionError | StoreError>
+  listRuns(filter: ListRunsFilter | undefined, options: ViewAs): Effect.Effect<VisiblePage<RunPage>, InvalidOptionError | StoreError>
+  listRuns(filter?: ListRunsFilter): Effect.Effect<RunPage, InvalidOptionError | StoreError>
   /** The purge audit trail, newest batch first (default the last 100). */
   readonly listPurges: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<PurgeRecord>, InvalidOptionError | StoreError>
   /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
@@ -78,7 +102,13 @@ export interface MeshService extends Engine.EngineService {
 export class Mesh extends Context.Tag("squid-mesh/Mesh")<Mesh, MeshService>() {}
 
 /** Options of `Mesh.layer`. */
-export type MeshConfig = Engine.EngineConfig
+export interface MeshConfig extends Engine.EngineConfig {
+  /**
+   * Who sees how much: maps an actor to `auditor`, `operator` or `external` (src/read/policy.ts).
+   * Read methods given `{ as: actor }` apply it; without it they return everything, as before.
+   */
+  readonly visibility?: VisibilityRules
+}
 
 /** The two call shapes of `inspectRun` and `awaitRun`: `(runId, options)` or `(workflow, runId, options)`. */
 type ReadArgs<O> = readonly [workflowOrRunId: AnyWorkflow | string, runIdOrOptions?: string | O, options?: O]
@@ -119,17 +149,33 @@ export const makeWithHooks = (
 ): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
+    const policy = config.visibility === undefined ? undefined : validatePolicy(config.visibility)
+    if (policy instanceof InvalidOptionError) return yield* policy
     const { service: engine, port, hooks } = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
-      inspectRun: (...args: ReadArgs<InspectOptions>) => {
+      // The overloads tie the result's type to `as`; each body returns the view redacted exactly when `as` is given.
+      inspectRun: ((...args: ReadArgs<InspectOptions & Partial<ViewAs>>) => {
         const { workflow, runId, options } = readArgs(args)
-        return Effect.flatMap(inspectRun(store, runId, options), (view) => checkWorkflow(workflow, view))
-      },
-      listRuns: (filter) => listRuns(store, filter),
-      explainRun: (runId) => explainRun(store, port.workflows, runId),
-      inspectRunGraph: (runId) => inspectRunGraph(store, port.workflows, runId),
+        return Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.flatMap(inspectRun(store, runId, options), (view) =>
+            Effect.map(checkWorkflow(workflow, view), (v) => (reader ? redactRun(v, reader.actor, reader.policy) : v)),
+          ),
+        )
+      }) as MeshService["inspectRun"],
+      listRuns: ((filter?: ListRunsFilter, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(listRuns(store, filter), (page) => (reader ? redactPage(page, reader.actor, reader.policy) : page)),
+        )) as MeshService["listRuns"],
+      explainRun: ((runId: string, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(explainRun(store, port.workflows, runId), (v) => (reader ? redactExplanation(v, reader.actor, reader.policy) : v)),
+        )) as MeshService["explainRun"],
+      inspectRunGraph: ((runId: string, options?: Partial<ViewAs>) =>
+        Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.map(inspectRunGraph(store, port.workflows, runId), (v) => (reader ? redactGraph(v, reader.actor, reader.policy) : v)),
+        )) as MeshService["inspectRunGraph"],
       listPurges: (options = {}) => {
         const limit = options.limit ?? 100
         return Number.isInteger(limit) && limit >= 1 && limit <= 1000

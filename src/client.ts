@@ -10,7 +10,7 @@
  * await worker.stop(); await mesh.close()
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
-import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
+import type { AnyWorkflow, ManualTriggerName, OutputOf } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
 import type { ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
@@ -20,11 +20,14 @@ import type { RedactionOptions } from "./core/redact.js"
 import type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 import type { WorkerOptions, WorkerStats } from "../runtime/Worker.js"
 import type { StoreError, StoreLockedError } from "./core/errors.js"
+import type { Jsonify } from "./core/json.js"
 import type { InspectOptions, RunView } from "./inspect.js"
 import type { Explanation } from "./read/explain.js"
 import type { RunGraph } from "./read/graph.js"
 import type { ListRunsFilter, RunPage } from "./listRuns.js"
 import type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
+import type { ViewAs, VisibilityRules } from "./read/policy.js"
+import type { VisibleExplanation, VisiblePage, VisibleRunGraph, VisibleRunView } from "./read/visibility.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
@@ -49,6 +52,8 @@ export interface MeshClientOptions {
   readonly limits?: Partial<Limits>
   /** Extra secret patterns and key names for redaction (see `EngineConfig.redaction`). */
   readonly redaction?: RedactionOptions
+  /** Who sees how much: read methods given `{ as: actor }` apply it (see `MeshConfig.visibility`). */
+  readonly visibility?: VisibilityRules
 }
 
 /** A running worker, from `startWorker`. */
@@ -68,15 +73,20 @@ export interface MeshClient {
   /** Starts a run of a workflow by name (untyped payload). */
   start(workflow: string, payload?: unknown, options?: StartOptions): Promise<StartResult>
   readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
-  /** Reads a run; given its workflow first, the output is typed. */
+  /** Reads a run; given its workflow first, the output is typed. With `as: actor`, the run as that actor may see it. */
+  inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView<Jsonify<OutputOf<W>>>>
+  inspectRun(runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView>
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: InspectOptions): Promise<TypedRunView<W>>
   inspectRun(runId: string, options?: InspectOptions): Promise<RunView>
-  /** Why a run is where it is: reason code, summary, the controls that would succeed now, evidence. */
-  readonly explainRun: (runId: string) => Promise<Explanation>
-  /** A run as a graph: nodes, edges, the path taken, the current nodes, child runs. */
-  readonly inspectRunGraph: (runId: string) => Promise<RunGraph>
-  /** Lists runs, newest first, a page at a time; pass `nextCursor` back as `cursor` for the next page. */
-  readonly listRuns: (filter?: ListRunsFilter) => Promise<RunPage>
+  /** Lists runs, newest first, a page at a time; pass `nextCursor` back as `cursor` for the next page. With `as: actor`, each run as that actor may see it. */
+  listRuns(filter: ListRunsFilter | undefined, options: ViewAs): Promise<VisiblePage<RunPage>>
+  listRuns(filter?: ListRunsFilter): Promise<RunPage>
+  /** Why a run is where it is: reason code, summary, the controls that would succeed now, evidence. With `as: actor`, as that actor may see it. */
+  explainRun(runId: string, options: ViewAs): Promise<VisibleExplanation>
+  explainRun(runId: string): Promise<Explanation>
+  /** A run as a graph: nodes, edges, the path taken, the current nodes, child runs. With `as: actor`, as that actor may see it. */
+  inspectRunGraph(runId: string, options: ViewAs): Promise<VisibleRunGraph>
+  inspectRunGraph(runId: string): Promise<RunGraph>
   /** Deletes terminal runs that finished more than `olderThan` ago, in batches; resolves with how many went. */
   readonly purge: (options: PurgeOptions) => Promise<PurgeResult>
   /** The purge audit trail, newest batch first. */
@@ -114,6 +124,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),
+    ...(options.visibility !== undefined ? { visibility: options.visibility } : {}),
   }).pipe(Layer.provide(storeLayer(options.store)))
   const runtime = ManagedRuntime.make(layer)
   const run = async <A, E>(f: (mesh: Mesh["Type"]) => Effect.Effect<A, E, never>): Promise<A> => {
@@ -127,11 +138,17 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     start: (workflow: AnyWorkflow | string, payload?: unknown, startOptions?: StartOptions) =>
       run((m) => (typeof workflow === "string" ? m.start(workflow, payload, startOptions) : m.start(workflow, payload, startOptions))),
     executeNext: (o) => run((m) => m.executeNext(o)),
-    inspectRun: (first: AnyWorkflow | string, second?: string | InspectOptions, third?: InspectOptions) =>
-      run((m) => (typeof first === "string" ? m.inspectRun(first, second as InspectOptions | undefined) : m.inspectRun(first, second as string, third))),
-    listRuns: (filter) => run((m) => m.listRuns(filter)),
-    explainRun: (runId) => run((m) => m.explainRun(runId)),
-    inspectRunGraph: (runId) => run((m) => m.inspectRunGraph(runId)),
+    // Each read passes `as` on when given, so the Mesh overload that redacts is the one called.
+    inspectRun: ((first: AnyWorkflow | string, second?: string | InspectOptions, third?: InspectOptions) =>
+      run((m) =>
+        typeof first === "string"
+          ? m.inspectRun(first, second as InspectOptions & ViewAs)
+          : m.inspectRun(first, second as string, third as InspectOptions & ViewAs),
+      )) as MeshClient["inspectRun"],
+    listRuns: ((filter?: ListRunsFilter, o?: ViewAs) => (o ? run((m) => m.listRuns(filter, o)) : run((m) => m.listRuns(filter)))) as MeshClient["listRuns"],
+    explainRun: ((runId: string, o?: ViewAs) => (o ? run((m) => m.explainRun(runId, o)) : run((m) => m.explainRun(runId)))) as MeshClient["explainRun"],
+    inspectRunGraph: ((runId: string, o?: ViewAs) =>
+      o ? run((m) => m.inspectRunGraph(runId, o)) : run((m) => m.inspectRunGraph(runId))) as MeshClient["inspectRunGraph"],
     purge: (o) => run((m) => m.purge(o)),
     listPurges: (o) => run((m) => m.listPurges(o)),
     awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>

@@ -45,6 +45,24 @@ export type { NextAction, ActionName } from "./read/actions.js"
 export type { RunGraph, GraphNode, GraphEdge, GraphNodeStatus, GraphEdgeKind, ChildLink } from "./read/graph.js"
 export type { ListRunsFilter, ListedRun, RunPage, TimeRange } from "./listRuns.js"
 export type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
+export { visibilityPolicy, VISIBILITY_SCOPES } from "./read/policy.js"
+export type { Actor, VisibilityScope, VisibilityRules, VisibilityPolicy, ViewAs } from "./read/policy.js"
+export { redact, redactRun, redactHistory, redactRuns, redactPage, redactExplanation, redactGraph } from "./read/visibility.js"
+export type {
+  Visible,
+  VisibleRunView,
+  VisibleEntryView,
+  VisibleAttempt,
+  VisibleTask,
+  VisibleCommand,
+  VisibleError,
+  VisibleExplanation,
+  VisibleEvidence,
+  VisibleWait,
+  VisibleRunGraph,
+  VisibleGraphNode,
+  VisiblePage,
+} from "./read/visibility.js"
 export type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
 export type { ControlOptions, ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
 export type { ApprovalDecision, Resumed, SignalResult } from "../dsl/Workflow.js"

@@ -11,7 +11,10 @@ import { isTerminal, type RunStatus } from "../core/model.js"
 import type { StoreService } from "../store/Store.js"
 import { nextActions, type NextAction } from "./actions.js"
 import { readRun, type RunSnapshot } from "./snapshot.js"
+import { summarize } from "./summary.js"
 import { primaryWait, waitsOf, type ExplainReason, type WaitEvidence } from "./waits.js"
+
+export { showDuration } from "./summary.js"
 
 /** A worker seen within this long serves its queue "recently" (workers record themselves every few seconds). */
 export const WORKER_RECENT_MS = 60_000
@@ -91,80 +94,8 @@ export interface Explanation {
   readonly evidence: ExplainEvidence
 }
 
-/** A duration for a summary: its two largest units (`2d 3h`, `4m 10s`, `250ms`). */
-export const showDuration = (ms: number): string => {
-  const abs = Math.max(0, Math.round(ms))
-  if (abs < 1000) return `${abs}ms`
-  const units: ReadonlyArray<readonly [string, number]> = [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-  ]
-  const parts: Array<string> = []
-  let rest = abs
-  for (const [unit, size] of units) {
-    const n = Math.floor(rest / size)
-    rest -= n * size
-    if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`)
-    if (parts.length === 2) break
-  }
-  return parts.filter((p) => !/^0/.test(p)).join(" ")
-}
-
 const record = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
-
-const label = (w: Pick<WaitEvidence, "kind" | "name">) => `${w.kind} "${w.name}"`
-
-/** The one-line summary of an open run's primary wait. */
-const waitSummary = (w: WaitEvidence, snapshot: RunSnapshot, worker: WorkerEvidence, child: ChildEvidence | undefined): string => {
-  const { now, inbox } = snapshot
-  const task = w.task
-  switch (w.reason) {
-    case "waiting_for_worker": {
-      const seen =
-        worker.lastSeenAt === undefined
-          ? "no worker has been seen on it"
-          : `worker "${worker.owner}" was last seen ${showDuration(now - worker.lastSeenAt)} ago`
-      const due = task && task.visibleAt > now ? ` (claimable in ${showDuration(task.visibleAt - now)})` : ""
-      return `${label(w)} has waited ${showDuration(now - (task?.visibleAt ?? w.since))} for a worker on queue "${worker.queue}"${due}; ${seen}`
-    }
-    case "running":
-      return `${label(w)} attempt ${w.attempt ?? task?.attempt ?? 1} is running on worker "${task?.owner}" (lease expires in ${showDuration((task?.leaseUntil ?? now) - now)})`
-    case "waiting_for_retry": {
-      const of = w.maxAttempts !== undefined ? ` of ${w.maxAttempts}` : ""
-      const last = w.lastError ? ` (last error: ${w.lastError.code})` : ""
-      return `${label(w)} waits to retry: attempt ${w.attempt}${of} in ${showDuration((w.dueAt ?? now) - now)}${last}`
-    }
-    case "waiting_for_timer":
-      return `${label(w)} is due in ${showDuration((w.dueAt ?? now) - now)}`
-    case "paused":
-      return `paused at "${w.name}" for ${showDuration(w.waitedMs)}; resume continues it`
-    case "waiting_for_approval": {
-      const deadline = w.deadline
-        ? `deadline ${w.deadline.dueAt > now ? `in ${showDuration(w.deadline.dueAt - now)}` : `passed ${showDuration(now - w.deadline.dueAt)} ago`} (${w.deadline.status})`
-        : "no deadline"
-      return `waiting ${showDuration(w.waitedMs)} for approval "${w.name}"; ${deadline}`
-    }
-    case "waiting_for_signal": {
-      const timeout = w.dueAt !== undefined ? `times out in ${showDuration(w.dueAt - now)}` : "no timeout"
-      return `waiting ${showDuration(w.waitedMs)} for signal "${w.name}"; ${timeout}; ${inbox.length} signal(s) in the inbox`
-    }
-    case "waiting_for_child": {
-      const state = child?.explanation ? `${child.explanation.reason}: ${child.explanation.summary}` : (child?.status ?? "not started")
-      return `waiting for child run ${w.childRunId} (${w.childWorkflow}): ${state}`
-    }
-    case "compensating": {
-      const of = w.maxAttempts !== undefined ? ` of ${w.maxAttempts}` : ""
-      return `compensating step "${w.compensates?.step ?? w.name}" (seq ${w.compensates?.seq ?? w.seq}), attempt ${w.attempt ?? 1}${of}, ${task?.state ?? "without a task"}`
-    }
-    case "lease_expired":
-      return `the lease of worker "${task?.owner}" on ${label(w)} expired ${showDuration(now - (task?.leaseUntil ?? now))} ago; a worker of queue "${worker.queue}" will reclaim it`
-    default:
-      return `${label(w)} is pending but has no task the engine can act on; inspect the run's journal`
-  }
-}
 
 /** A divergence as the run's stored error records it, or as replaying it now finds it. */
 const divergenceOf = (snapshot: RunSnapshot): DivergenceEvidence | undefined => {
@@ -176,11 +107,6 @@ const divergenceOf = (snapshot: RunSnapshot): DivergenceEvidence | undefined => 
   if (isTerminal(run.status) || replay._tag !== "Replayed" || replay.outcome._tag !== "NonDeterminism") return undefined
   const e = replay.outcome.error
   return { seq: e.seq, expected: e.expected as Json, actual: e.actual as Json, recorded: false }
-}
-
-const showRef = (ref: Json): string => {
-  const r = record(ref)
-  return typeof r.kind === "string" ? `${r.kind} "${String(r.name)}"` : "nothing"
 }
 
 /** The explanation of a run at `depth` (children are explained down to `MAX_CHILD_DEPTH`). */
@@ -201,16 +127,19 @@ const explainAt = (
       workflowRegistered: replay._tag !== "Unregistered",
       ...(replay._tag === "Failed" ? { replayError: replay.message } : {}),
     }
-    const explained = (reason: ExplainReason, summary: string, evidence: Omit<ExplainEvidence, keyof typeof base> = {}): Explanation => ({
-      runId: run.id,
-      workflow: run.workflow,
-      queue: run.queue,
-      status: run.status,
-      reason,
-      summary,
-      nextActions: actions.actions,
-      evidence: { ...base, ...evidence },
-    })
+    const explained = (reason: ExplainReason, more: Omit<ExplainEvidence, keyof typeof base> = {}): Explanation => {
+      const evidence: ExplainEvidence = { ...base, ...more }
+      return {
+        runId: run.id,
+        workflow: run.workflow,
+        queue: run.queue,
+        status: run.status,
+        reason,
+        summary: summarize(reason, run.status, evidence),
+        nextActions: actions.actions,
+        evidence,
+      }
+    }
     const error = run.error
       ? {
           error: {
@@ -226,30 +155,17 @@ const explainAt = (
       ...(actions.rerunRefused ? { rerunRefused: { reason: actions.rerunRefused.reason, detail: actions.rerunRefused.detail } } : {}),
     }
     const divergence = divergenceOf(snapshot)
-    const diff = divergence ? `journal has ${showRef(divergence.expected)}, code yielded ${showRef(divergence.actual)}` : ""
 
     if (isTerminal(run.status)) {
-      const took = showDuration((run.finishedAt ?? run.updatedAt) - run.createdAt)
-      if (divergence)
-        return explained("non_determinism", `failed: the code no longer matches the journal at seq ${divergence.seq}: ${diff}`, {
-          ...error,
-          divergence,
-          ...rerun,
-        })
-      if (run.status === "completed") return explained("completed", `completed in ${took}`, rerun)
+      if (divergence) return explained("non_determinism", { ...error, divergence, ...rerun })
+      if (run.status === "completed") return explained("completed", rerun)
       if (run.status === "cancelled") {
         const cancel = snapshot.commands.filter((c) => c.kind === "cancel").at(-1)
         const cancelledBy = cancel ? { actor: cancel.actor, ...(cancel.note !== undefined ? { note: cancel.note } : {}), at: cancel.at } : undefined
-        const who = cancelledBy ? ` by "${cancelledBy.actor}"${cancelledBy.note !== undefined ? ` (${cancelledBy.note})` : ""}` : ""
-        return explained("cancelled", `cancelled${who} after ${took}`, { ...error, ...(cancelledBy ? { cancelledBy } : {}), ...rerun })
+        return explained("cancelled", { ...error, ...(cancelledBy ? { cancelledBy } : {}), ...rerun })
       }
       const compensations = Array.isArray(record(run.error?.details).compensations) ? (record(run.error?.details).compensations as ReadonlyArray<Json>) : []
-      const undone =
-        compensations.length > 0
-          ? `; ${compensations.length} compensation(s) ran (${compensations.filter((c) => record(c).status === "completed").length} completed)`
-          : ""
-      const where = run.error?.step ? ` at step "${run.error.step}"` : ""
-      return explained("failed", `failed${where}: ${run.error?.code ?? "unknown error"}${undone}`, {
+      return explained("failed", {
         ...error,
         ...(compensations.length > 0 ? { compensations } : {}),
         ...rerun,
@@ -266,14 +182,9 @@ const explainAt = (
     const { primary, others } = primaryWait(waitsOf(snapshot))
     const waits = { ...(primary ? { wait: primary } : {}), ...(others.length > 0 ? { alsoWaiting: others } : {}) }
     if (divergence) {
-      return explained("non_determinism", `the code no longer matches the journal at seq ${divergence.seq}: ${diff}; the run stops at its next step`, {
-        ...waits,
-        worker,
-        ...inbox,
-        divergence,
-      })
+      return explained("non_determinism", { ...waits, worker, ...inbox, divergence })
     }
-    if (!primary) return explained("stalled", "the run is open but nothing in its journal is pending; inspect the run's journal", { worker, ...inbox })
+    if (!primary) return explained("stalled", { worker, ...inbox })
 
     let child: ChildEvidence | undefined
     if (primary.reason === "waiting_for_child" && primary.childRunId !== undefined) {
@@ -286,8 +197,7 @@ const explainAt = (
         ...(explanation ? { explanation } : {}),
       }
     }
-    const more = others.length > 0 ? ` (and ${others.length} more wait(s))` : ""
-    return explained(primary.reason, `${waitSummary(primary, snapshot, worker, child)}${more}`, { ...waits, worker, ...inbox, ...(child ? { child } : {}) })
+    return explained(primary.reason, { ...waits, worker, ...inbox, ...(child ? { child } : {}) })
   })
 
 /**
