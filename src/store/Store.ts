@@ -132,6 +132,23 @@ export interface WorkerSeen {
   readonly lastSeen: number
 }
 
+/** A queue's tasks at one moment (what the metrics endpoint reports as queue depth). */
+export interface QueueDepth {
+  readonly queue: string
+  /** Claimable now: unclaimed and visible, or claimed under a lease that has run out. */
+  readonly due: number
+  /** Unclaimed and not visible yet: timers, backoffs, delayed steps. */
+  readonly scheduled: number
+  /** Held by a worker under a live lease. */
+  readonly claimed: number
+}
+
+/** How many runs have a status. */
+export interface RunCount {
+  readonly status: RunStatus
+  readonly count: number
+}
+
 /** Filter of `listRuns`. */
 export interface RunFilter {
   readonly status?: RunStatus
@@ -170,6 +187,12 @@ export interface StoreService {
   readonly recordWorker: (queue: string, owner: string, at: number) => Effect.Effect<void, StoreError>
   /** The worker of `queue` seen most recently, if any (ties: the smallest owner). */
   readonly lastWorkerSeen: (queue: string) => Effect.Effect<WorkerSeen | undefined, StoreError>
+  /** Every worker seen at or after `since`, by queue then owner (worker liveness metrics). */
+  readonly workersSeen: (since: number) => Effect.Effect<ReadonlyArray<WorkerSeen>, StoreError>
+  /** Each queue that has tasks, with its due, scheduled and claimed counts at `now`, by queue name (one grouped read). */
+  readonly queueDepths: (now: number) => Effect.Effect<ReadonlyArray<QueueDepth>, StoreError>
+  /** The number of runs of every status (zero included), in `RUN_STATUSES` order. */
+  readonly runCounts: () => Effect.Effect<ReadonlyArray<RunCount>, StoreError>
   /**
    * Runs `f` in one database transaction: committed when it succeeds, rolled back when it
    * fails. Steps declared `transaction: true` run inside it and commit through `scope.commit`.
