@@ -649,13 +649,17 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       it("queueDepths counts each queue's due, scheduled and claimed tasks at a time, in one read", async () => {
         const a = makeRun({ queue: `qa-${uid()}` })
         const b = makeRun({ queue: `qb-${uid()}` })
-        await seed(a, [1, 2, 3, 4, 5].map((s) => pendingStep(s)), [
-          task(a, 1, T0),
-          task(a, 2, T0 + 100),
-          task(a, 3, T0 + 10_000, { kind: "timer" }),
-          task(a, 4, T0 + 20_000, { kind: "timer" }),
-          task(a, 5, T0 + 30_000),
-        ])
+        await seed(
+          a,
+          [1, 2, 3, 4, 5].map((s) => pendingStep(s)),
+          [
+            task(a, 1, T0),
+            task(a, 2, T0 + 100),
+            task(a, 3, T0 + 10_000, { kind: "timer" }),
+            task(a, 4, T0 + 20_000, { kind: "timer" }),
+            task(a, 5, T0 + 30_000),
+          ],
+        )
         await seed(b, [pendingStep(1)], [task(b, 1, T0 + 5)])
         // Claimed: seq 1 under a live lease; seq 2 under one that runs out at T0 + 500.
         expect((await claimOne(a.queue, "w", T0 + 100, T0 + 60_000)).seq).toBe(1)
