@@ -14,6 +14,7 @@ import { AwaitTimeoutError, type InvalidOptionError, InvalidWorkflowError, type 
 import { inspectRun, listRuns, type InspectOptions, type RunView } from "./inspect.js"
 import { explainRun, type Explanation } from "./read/explain.js"
 import { inspectRunGraph, type RunGraph } from "./read/graph.js"
+import { renderMetrics } from "./metrics/collect.js"
 import type { DeadlineStatus } from "../dsl/Deadline.js"
 import { Store, type RunFilter } from "./store/Store.js"
 
@@ -64,6 +65,12 @@ export interface MeshService extends Engine.EngineService {
    */
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Effect.Effect<TypedRunView<W>, ReadError | AwaitTimeoutError>
   awaitRun(runId: string, options?: AwaitOptions): Effect.Effect<RunView, ReadError | AwaitTimeoutError>
+  /**
+   * The Prometheus text (format 0.0.4) of this mesh: queue depth, runs by status and worker
+   * liveness from the store, and this process's claim latency, timer lateness, step attempts and
+   * durations, and claims lost. Serve it with `serveMetrics` or from the host's own endpoint.
+   */
+  readonly metrics: Effect.Effect<string, StoreError>
   readonly store: Store["Type"]
 }
 
@@ -112,7 +119,7 @@ export const makeWithHooks = (
 ): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
-    const { service: engine, port, hooks } = yield* Engine.make(config)
+    const { service: engine, port, hooks, metrics } = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
@@ -124,6 +131,7 @@ export const makeWithHooks = (
       explainRun: (runId) => explainRun(store, port.workflows, runId),
       inspectRunGraph: (runId) => inspectRunGraph(store, port.workflows, runId),
       worker: (options) => Worker.start(port, options),
+      metrics: renderMetrics(store, metrics),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
         const { workflow, runId, options } = readArgs(args)
