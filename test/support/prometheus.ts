@@ -23,7 +23,7 @@ export interface Exposition {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/gy
 
-const unescape = (v: string) => v.replace(/\\(n|\\|")/g, (_, c: string) => (c === "n" ? "\n" : c))
+const unescapeLabel = (v: string) => v.replace(/\\(n|\\|")/g, (_, c: string) => (c === "n" ? "\n" : c))
 
 /** Parses `text`, throwing on anything malformed. */
 export const parseExposition = (text: string): Exposition => {
@@ -55,7 +55,7 @@ export const parseExposition = (text: string): Exposition => {
       LABEL.lastIndex = 0
       let consumed = 0
       for (let l = LABEL.exec(labelText); l; l = LABEL.exec(labelText)) {
-        labels[l[1]!] = unescape(l[2]!)
+        labels[l[1]!] = unescapeLabel(l[2]!)
         consumed = LABEL.lastIndex
       }
       if (consumed !== labelText.length) throw new Error(`malformed labels: ${line}`)
