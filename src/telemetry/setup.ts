@@ -24,7 +24,7 @@ export interface TelemetryOptions {
    * `@effect/opentelemetry`: `Effect.runSync(Effect.provideService(OtelTracer.make, OtelTracer.OtelTracer, trace.getTracer("app")))`),
    * or a Layer that installs one (e.g. `NodeSdk.layer(...)`), built with the mesh and shut down by `close()`.
    */
-  readonly tracer?: Tracer.Tracer | Layer.Layer<unknown, unknown>
+  readonly tracer?: Tracer.Tracer | Layer.Layer<never, unknown>
 }
 
 const LEVELS: Record<MinimumLogLevel, LogLevel.LogLevel> = {
