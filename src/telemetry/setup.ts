@@ -36,6 +36,8 @@ const LEVELS: Record<MinimumLogLevel, LogLevel.LogLevel> = {
   none: LogLevel.None,
 }
 
+const isTracerLayer = (tracer: Tracer.Tracer | Layer.Layer<never, unknown>): tracer is Layer.Layer<never, unknown> => Layer.isLayer(tracer)
+
 /** The layer that installs the options' logger, log level and tracer (empty when none is given). */
 export const telemetryLayer = (options: TelemetryOptions): Layer.Layer<never, unknown> => {
   const layers: Array<Layer.Layer<never, unknown>> = []
@@ -44,7 +46,7 @@ export const telemetryLayer = (options: TelemetryOptions): Layer.Layer<never, un
     layers.push(Logger.replace(Logger.defaultLogger, logger))
   }
   if (options.logLevel !== undefined) layers.push(Logger.minimumLogLevel(LEVELS[options.logLevel]))
-  if (options.tracer !== undefined) layers.push(Layer.isLayer(options.tracer) ? Layer.discard(options.tracer) : Layer.setTracer(options.tracer))
+  if (options.tracer !== undefined) layers.push(isTracerLayer(options.tracer) ? options.tracer : Layer.setTracer(options.tracer))
   return layers.reduce<Layer.Layer<never, unknown>>((all, layer) => Layer.merge(all, layer), Layer.empty)
 }
 
