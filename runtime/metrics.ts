@@ -24,8 +24,8 @@ export class EngineMetrics {
   readonly claimLatency = new Map<string, Histogram>()
   /** Seconds from a timer's due time to it firing, by queue. */
   readonly timerLateness = new Map<string, Histogram>()
-  /** Step attempts, keyed by workflow, step and outcome. */
-  readonly steps = new Map<string, StepSeries>()
+  /** Step attempts, by workflow, then step, then outcome (nested maps: no key string built per step). */
+  readonly steps = new Map<string, Map<string, Map<StepOutcome, StepSeries>>>()
   /** Step attempts interrupted because their claim was lost (lease expired or taken over), by queue. */
   readonly claimsLost = new Map<string, number>()
 
@@ -41,13 +41,18 @@ export class EngineMetrics {
 
   /** A step attempt ended with `outcome` after `durationMs`. */
   stepSettled(workflow: string, step: string, outcome: StepOutcome, durationMs: number): void {
-    const key = `${workflow}\u0000${step}\u0000${outcome}`
-    let series = this.steps.get(key)
-    if (!series) {
-      series = { workflow, step, outcome, duration: new Histogram() }
-      this.steps.set(key, series)
-    }
+    let bySteps = this.steps.get(workflow)
+    if (!bySteps) this.steps.set(workflow, (bySteps = new Map()))
+    let byOutcome = bySteps.get(step)
+    if (!byOutcome) bySteps.set(step, (byOutcome = new Map()))
+    let series = byOutcome.get(outcome)
+    if (!series) byOutcome.set(outcome, (series = { workflow, step, outcome, duration: new Histogram() }))
     series.duration.observe(Math.max(0, durationMs) / 1000)
+  }
+
+  /** Every step series, by workflow, step and outcome as first seen. */
+  stepSeries(): Array<StepSeries> {
+    return [...this.steps.values()].flatMap((bySteps) => [...bySteps.values()].flatMap((byOutcome) => [...byOutcome.values()]))
   }
 
   /** A step attempt of `queue` lost its claim. */

@@ -59,13 +59,13 @@ export const renderMetrics = (store: StoreService, metrics: EngineMetrics): Effe
         type: "histogram",
         name: "squid_mesh_step_duration_seconds",
         help: "Duration of step attempts run by this process, by how they ended.",
-        samples: [...metrics.steps.values()].map((s) => ({ labels: { workflow: s.workflow, step: s.step, outcome: s.outcome }, histogram: s.duration })),
+        samples: metrics.stepSeries().map((s) => ({ labels: { workflow: s.workflow, step: s.step, outcome: s.outcome }, histogram: s.duration })),
       },
       {
         type: "counter",
         name: "squid_mesh_step_attempts_total",
         help: "Step attempts run by this process, by outcome: completed, failed, retry_scheduled, lost (the claim was lost).",
-        samples: [...metrics.steps.values()].map((s) => ({ labels: { workflow: s.workflow, step: s.step, outcome: s.outcome }, value: s.duration.count })),
+        samples: metrics.stepSeries().map((s) => ({ labels: { workflow: s.workflow, step: s.step, outcome: s.outcome }, value: s.duration.count })),
       },
       {
         type: "counter",
