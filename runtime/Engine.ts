@@ -24,6 +24,7 @@ import { claimRefOf } from "./advance.js"
 import { executeChain, executeNext, resolveOptions, type ExecuteOptions, type ExecuteResult } from "./execute.js"
 import type { ClaimedTask } from "../src/core/model.js"
 import { Leases } from "./Leases.js"
+import { EngineMetrics } from "./metrics.js"
 import { resolveLimits, type Limits } from "./limits.js"
 import { Notifier } from "./Notifier.js"
 import { start, type StartArgs, type StartError, type StartOptions, type StartResult } from "./start.js"
@@ -135,6 +136,8 @@ export interface EngineParts {
   readonly service: EngineService
   readonly port: WorkerPort
   readonly hooks: EngineHooks
+  /** The engine's in-process counters and histograms (read by the metrics exposition). */
+  readonly metrics: EngineMetrics
 }
 
 /**
@@ -165,7 +168,8 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     const notifier = new Notifier()
     const leases = new Leases(store)
     yield* leases.start()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor }
+    const metrics = new EngineMetrics()
+    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor, metrics }
     const service: EngineService = {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),
       executeNext: (options) => executeNext(ctx, options),
@@ -184,7 +188,10 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const { queue, owner, leaseMs } = resolveOptions(options)
-          return store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit })
+          return Effect.map(store.claim({ queue, owner, now, leaseUntil: now + leaseMs, limit }), (tasks) => {
+            for (const task of tasks) metrics.claimed(queue, now - task.visibleAt)
+            return tasks
+          })
         }),
       executeChain: (task, options, stop, onResult, defer) => executeChain(ctx, task, resolveOptions(options).leaseMs, stop, onResult, defer),
       release: (task, visibleAt) => store.release(claimRefOf(task), visibleAt),
@@ -211,5 +218,5 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       dropCache: Effect.sync(() => cache.clear()),
       cacheStats: Effect.sync(() => ({ hits: cache.hits, misses: cache.misses, size: cache.size })),
     }
-    return { service, port, hooks }
+    return { service, port, hooks, metrics }
   })

@@ -31,6 +31,7 @@ import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { ChildSpec } from "./interpreter/codecs.js"
 import { prepareStart, type PreparedRun } from "./newRun.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
+import { withEngineSpan } from "./tracing.js"
 import type { Decision, Env, Replayer } from "./Interpreter.js"
 
 /** A run's interpreter at the revision it reflects. */
@@ -187,8 +188,34 @@ export type Created = { readonly _tag: "Created"; readonly run: RunRecord } | { 
 export function advanceRun(ctx: EngineContext, request: CreateRequest): Effect.Effect<Created, StoreError>
 export function advanceRun(ctx: EngineContext, request: AdvanceRequest): Effect.Effect<Advanced, StoreError>
 export function advanceRun(ctx: EngineContext, request: AdvanceRequest | CreateRequest): Effect.Effect<Advanced | Created, StoreError> {
-  return request._tag === "Create" ? createRun(ctx, request.prepared) : request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+  const advanced: Effect.Effect<Advanced | Created, StoreError> =
+    request._tag === "Create" ? createRun(ctx, request.prepared) : request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+  return advanced.pipe(withEngineSpan("squid-mesh.advance", () => advanceSpanAttributes(request), advanceSpanOutcome))
 }
+
+/** The advance span's attributes: the run, its workflow and the kind of resolution it commits. */
+const advanceSpanAttributes = (request: AdvanceRequest | CreateRequest): Record<string, unknown> => {
+  if (request._tag === "Create") {
+    const { run } = request.prepared.newRun
+    return { runId: run.id, workflow: run.workflow, resolution: "start" }
+  }
+  if (request._tag === "Control") return { runId: request.run.id, workflow: request.run.workflow, resolution: `control.${request.audit.kind}` }
+  const { task } = request.fence
+  const tag = request.resolution._tag
+  const kind = tag === "Resolved" ? RESOLVED_BY_TASK[task.kind] : TASK_RESOLUTIONS[tag]
+  return { runId: task.runId, workflow: task.workflow, resolution: kind, seq: task.seq, ...(request.fence.carried ? { carriedTimer: true } : {}) }
+}
+
+const RESOLVED_BY_TASK = { step: "step_result", compensation: "compensation_result", timer: "timer_fired", child: "child_settled" } as const
+const TASK_RESOLUTIONS = { Fired: "timer_fired", Retry: "retry_scheduled", Park: "park", Drop: "drop", Replayed: "replayed" } as const
+
+/** The advance span's outcome: committed (with the run's status), carried into the step it woke, existing, or fenced. */
+const advanceSpanOutcome = (advanced: Advanced | Created): Record<string, unknown> =>
+  advanced._tag === "Fenced"
+    ? { outcome: "fenced", fenceReason: advanced.reason }
+    : advanced._tag === "Committed" || advanced._tag === "Carried"
+      ? { outcome: advanced._tag.toLowerCase(), runStatus: advanced.runStatus }
+      : { outcome: advanced._tag.toLowerCase(), runStatus: advanced.run.status }
 
 const createRun = (ctx: EngineContext, prepared: PreparedRun): Effect.Effect<Created, StoreError> =>
   Effect.gen(function* () {

@@ -12,6 +12,7 @@ import { Replayer, type Env } from "./Interpreter.js"
 import { decodeStored } from "./payload.js"
 import type { Leases } from "./Leases.js"
 import type { Limits } from "./limits.js"
+import type { EngineMetrics } from "./metrics.js"
 import type { Notifier } from "./Notifier.js"
 import type { StepBody } from "./StepRunner.js"
 import type { StickyCache } from "./StickyCache.js"
@@ -33,6 +34,8 @@ export interface EngineContext {
   readonly limits: Limits
   /** This engine's compiled redaction rules: applied to everything written or printed from user text. */
   readonly redactor: Redactor
+  /** In-process counters and histograms for the metrics endpoint (plain increments). */
+  readonly metrics: EngineMetrics
 }
 
 /** A local worker that takes timers created by `start` and fires them when due. */

@@ -23,6 +23,7 @@ import { withRedactedLogs } from "./logRedaction.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 import { withEngineSpan } from "./tracing.js"
+import type { StepOutcome } from "./metrics.js"
 
 /** Options of `executeNext` and of workers. */
 export interface ExecuteOptions {
@@ -89,6 +90,7 @@ export const executeNext = (ctx: EngineContext, options: ExecuteOptions = {}): E
       const next = yield* ctx.store.nextDueAt(queue)
       return next === undefined ? { _tag: "Idle" } : { _tag: "Idle", nextDueAt: next }
     }
+    ctx.metrics.claimed(queue, now - task.visibleAt)
     return (yield* executeClaimed(ctx, { task, claim: claimRefOf(task) }, leaseMs, false)).result
   })
 
@@ -163,7 +165,9 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
       return executedOf(task, yield* advance({ _tag: progressed ? "Replayed" : "Drop" }), "", "completed")
     }
     if (task.kind === "timer") {
-      const resolved = timerResolution(entry, yield* Clock.currentTimeMillis)
+      const firedAt = yield* Clock.currentTimeMillis
+      ctx.metrics.timerFired(task.queue, firedAt - task.visibleAt)
+      const resolved = timerResolution(entry, firedAt)
       return executedOf(task, yield* advance({ _tag: "Fired", entry: resolved }), entry.name, resolved.status === "failed" ? "failed" : "completed")
     }
     if (command._tag === "Compensation") return yield* runStep(ctx, fence, workflow, compensationOf(ctx, command.step), entry, acquired)
@@ -284,15 +288,14 @@ const runStep = (
             }),
           ),
         )
-        .pipe(
-          withEngineSpan("squid-mesh.step", { runId: task.runId, step: runnable.name, attempt: task.attempt }),
-          Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }),
-        )
+        .pipe(Effect.annotateLogs({ runId: task.runId, step: runnable.name, attempt: task.attempt }))
     const succeeded = (output: Json | undefined, finishedAt: number): TaskResolution => ({
       _tag: "Resolved",
       entry: { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) },
       attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" },
     })
+    /** Counts the attempt for the metrics endpoint, as it ended. */
+    const settle = (outcome: StepOutcome, finishedAt: number) => ctx.metrics.stepSettled(task.workflow, runnable.name, outcome, finishedAt - startedAt)
     const advance = (resolution: TaskResolution, transaction?: TransactionScope) =>
       advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution, ...(transaction ? { transaction } : {}) })
 
@@ -306,7 +309,9 @@ const runStep = (
           const exit = yield* Effect.ensuring(attemptOf(guard.handle), Effect.sync(guard.close))
           if (exit === "lost") return yield* Effect.fail(new Rollback("lost", undefined))
           if (Exit.isFailure(exit)) return yield* Effect.fail(new Rollback("failed", exit))
-          const advanced = yield* advance(succeeded(exit.value, yield* Clock.currentTimeMillis), scope)
+          const doneAt = yield* Clock.currentTimeMillis
+          settle("completed", doneAt)
+          const advanced = yield* advance(succeeded(exit.value, doneAt), scope)
           if (advanced._tag === "Fenced") return yield* Effect.fail(new Rollback("fenced", advanced))
           return advanced
         }),
@@ -318,18 +323,42 @@ const runStep = (
       outcome = rollback.reason === "lost" ? "lost" : (rollback.value as Exit.Exit<Json | undefined, unknown>)
     } else outcome = yield* attemptOf(undefined)
 
-    if (outcome === "lost") return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: "claim_lost" }, next: undefined }
     const finishedAt = yield* Clock.currentTimeMillis
-    if (Exit.isSuccess(outcome)) return executedOf(task, yield* advance(succeeded(outcome.value, finishedAt)), entry.name, "completed")
+    if (outcome === "lost") {
+      settle("lost", finishedAt)
+      ctx.metrics.claimLost(task.queue)
+      return { result: { _tag: "Fenced", runId: task.runId, seq: task.seq, reason: "claim_lost" }, next: undefined } satisfies Executed
+    }
+    if (Exit.isSuccess(outcome)) {
+      settle("completed", finishedAt)
+      return executedOf(task, yield* advance(succeeded(outcome.value, finishedAt)), entry.name, "completed")
+    }
     const cause = outcome.cause
     const raw = cause._tag === "Fail" ? cause.error : cause
     const info = errorInfo(raw, ctx.redactor)
     const delay = yield* retryDelay(runnable.retry, task.attempt, raw, info.retryable !== false, finishedAt)
     const failedAttempt: AttemptRecord = { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "failed", error: info }
+    settle(delay === undefined ? "failed" : "retry_scheduled", finishedAt)
     if (delay !== undefined) {
       const retryAt = finishedAt + delay
       return executedOf(task, yield* advance({ _tag: "Retry", attempt: { ...failedAttempt, retryAt }, visibleAt: retryAt }), entry.name, "retry_scheduled")
     }
     const resolved: Entry = { ...entry, status: "failed", attempts: task.attempt, resolvedAt: finishedAt, error: info }
     return executedOf(task, yield* advance({ _tag: "Resolved", entry: resolved, attempt: failedAttempt }), entry.name, "failed")
-  })
+  }).pipe(
+    withEngineSpan(
+      "squid-mesh.step",
+      () => ({ runId: fence.task.runId, workflow: fence.task.workflow, step: runnable.name, attempt: fence.task.attempt }),
+      stepSpanOutcome,
+    ),
+  )
+
+/** The outcome of a step attempt's span: how it ended (`lost`: its claim was), or the commit's fence reason. */
+const stepSpanOutcome = ({ result }: Executed): Record<string, unknown> =>
+  result._tag === "Executed"
+    ? { outcome: result.result, runStatus: result.runStatus }
+    : result._tag === "Fenced"
+      ? result.reason === "claim_lost"
+        ? { outcome: "lost" }
+        : { outcome: "fenced", fenceReason: result.reason }
+      : {}

@@ -27,6 +27,7 @@ import {
   type VisibleRunView,
 } from "./read/visibility.js"
 import { Store, type PurgeRecord } from "./store/Store.js"
+import { renderMetrics } from "./metrics/collect.js"
 
 /** Options of `awaitRun`. */
 export interface AwaitOptions {
@@ -95,6 +96,12 @@ export interface MeshService extends Engine.EngineService {
    */
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Effect.Effect<TypedRunView<W>, ReadError | AwaitTimeoutError>
   awaitRun(runId: string, options?: AwaitOptions): Effect.Effect<RunView, ReadError | AwaitTimeoutError>
+  /**
+   * The Prometheus text (format 0.0.4) of this mesh: queue depth, runs by status and worker
+   * liveness from the store, and this process's claim latency, timer lateness, step attempts and
+   * durations, and claims lost. Serve it with `serveMetrics` or from the host's own endpoint.
+   */
+  readonly metrics: Effect.Effect<string, StoreError>
   readonly store: Store["Type"]
 }
 
@@ -151,7 +158,7 @@ export const makeWithHooks = (
     const store = yield* Store
     const policy = config.visibility === undefined ? undefined : validatePolicy(config.visibility)
     if (policy instanceof InvalidOptionError) return yield* policy
-    const { service: engine, port, hooks } = yield* Engine.make(config)
+    const { service: engine, port, hooks, metrics } = yield* Engine.make(config)
     const service: MeshService = {
       ...engine,
       store,
@@ -183,6 +190,7 @@ export const makeWithHooks = (
           : Effect.fail(new InvalidOptionError({ option: "limit", value: String(limit), reason: "expected an integer from 1 to 1000" }))
       },
       worker: (options) => Worker.start(port, options),
+      metrics: renderMetrics(store, metrics),
       scheduler: startScheduler(port),
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
         const { workflow, runId, options } = readArgs(args)

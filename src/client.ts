@@ -29,6 +29,8 @@ import type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
 import type { ViewAs, VisibilityRules } from "./read/policy.js"
 import type { VisibleExplanation, VisiblePage, VisibleRunGraph, VisibleRunView } from "./read/visibility.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
+import { serveMetrics, type MetricsServer, type ServeMetricsOptions } from "./metrics/server.js"
+import { invalidTelemetryOption, telemetryLayer, type TelemetryOptions } from "./telemetry/setup.js"
 import * as MemoryStore from "./store/memory.js"
 import * as PgliteStore from "./store/pglite.js"
 import type { PurgeRecord, Store } from "./store/Store.js"
@@ -43,8 +45,8 @@ export type StoreConfig =
   | ({ readonly kind: "pglite"; readonly dataDir?: string } & Pick<PgliteStore.PgliteStoreOptions, "serve" | "mustExist" | "migrate" | "progress">)
   | { readonly kind: "layer"; readonly layer: Layer.Layer<Store, StoreError | StoreLockedError> }
 
-/** Options of `createMesh`. */
-export interface MeshClientOptions {
+/** Options of `createMesh`: the workflows, the store, limits, redaction, and telemetry (`logger`, `logLevel`, `tracer`). */
+export interface MeshClientOptions extends TelemetryOptions {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   readonly store?: StoreConfig
   readonly cacheSize?: number
@@ -104,7 +106,14 @@ export interface MeshClient {
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
   /** Starts the cron scheduler; resolves to a stop function. */
   readonly startScheduler: () => Promise<{ readonly stop: () => Promise<void> }>
-  /** Stops workers started here and closes the store. */
+  /**
+   * The Prometheus text (format 0.0.4): queue depth, runs by status and worker liveness from the
+   * store; claim latency, timer lateness, step attempts and durations, claims lost in this process.
+   */
+  readonly metrics: () => Promise<string>
+  /** Serves `metrics()` on `GET /metrics` (default 127.0.0.1:9464) until `close()` of the server or of the mesh. */
+  readonly serveMetrics: (options?: ServeMetricsOptions) => Promise<MetricsServer>
+  /** Stops workers and metrics servers started here, closes the store, and shuts down a tracer layer. */
   readonly close: () => Promise<void>
 }
 
@@ -119,13 +128,15 @@ const storeLayer = (config: StoreConfig | undefined): Layer.Layer<Store, StoreEr
 
 /** Creates a Promise client. The store opens now; `close()` releases it. */
 export const createMesh = async (options: MeshClientOptions): Promise<MeshClient> => {
+  const invalid = invalidTelemetryOption(options)
+  if (invalid) throw invalid
   const layer = meshLayer({
     workflows: options.workflows,
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),
     ...(options.visibility !== undefined ? { visibility: options.visibility } : {}),
-  }).pipe(Layer.provide(storeLayer(options.store)))
+  }).pipe(Layer.provide(storeLayer(options.store)), Layer.provideMerge(telemetryLayer(options)))
   const runtime = ManagedRuntime.make(layer)
   const run = async <A, E>(f: (mesh: Mesh["Type"]) => Effect.Effect<A, E, never>): Promise<A> => {
     const exit = await runtime.runPromiseExit(Effect.flatMap(Mesh, f))
@@ -134,7 +145,8 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
   }
   await run(() => Effect.void)
   const workers = new Set<Scope.CloseableScope>()
-  return {
+  const servers = new Set<MetricsServer>()
+  const client: MeshClient = {
     start: (workflow: AnyWorkflow | string, payload?: unknown, startOptions?: StartOptions) =>
       run((m) => (typeof workflow === "string" ? m.start(workflow, payload, startOptions) : m.start(workflow, payload, startOptions))),
     executeNext: (o) => run((m) => m.executeNext(o)),
@@ -185,10 +197,24 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
         },
       }
     },
+    metrics: () => run((m) => m.metrics),
+    serveMetrics: async (serveOptions) => {
+      const server = await serveMetrics(client, serveOptions)
+      servers.add(server)
+      return {
+        ...server,
+        close: async () => {
+          if (servers.delete(server)) await server.close()
+        },
+      }
+    },
     close: async () => {
+      for (const server of servers) await server.close()
+      servers.clear()
       for (const scope of workers) await runtime.runPromise(Scope.close(scope, Exit.void))
       workers.clear()
       await runtime.dispose()
     },
   }
+  return client
 }

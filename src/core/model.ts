@@ -13,6 +13,9 @@ export type RunStatus = "running" | "paused" | "completed" | "failed" | "cancell
 /** The statuses after which a run accepts no more work. */
 export const TERMINAL_STATUSES: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
 
+/** Every run status, open ones first. */
+export const RUN_STATUSES: ReadonlyArray<RunStatus> = ["running", "paused", "completed", "failed", "cancelled"]
+
 /** True for `completed`, `failed` and `cancelled`. */
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 

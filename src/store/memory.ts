@@ -7,6 +7,8 @@ import { Effect, Layer } from "effect"
 import { newClaim, sha256Hex } from "../core/ids.js"
 import {
   isTerminal,
+  RUN_STATUSES,
+  type RunStatus,
   type AttemptRecord,
   type ClaimedTask,
   type CommandRecord,
@@ -39,6 +41,9 @@ interface MemTask extends NewTask {
 }
 
 const key = (runId: string, seq: number) => `${runId}#${seq}`
+
+/** Orders strings by code unit (the SQL backends order by the database collation; names that differ in ASCII letters sort alike). */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Builds a fresh in-memory store. Share one instance between engines to simulate a restart. */
 export const make = (): StoreService => {
@@ -329,6 +334,30 @@ export const make = (): StoreService => {
           if (!last || lastSeen > last.lastSeen || (lastSeen === last.lastSeen && owner < last.owner)) last = { queue, owner, lastSeen }
         }
         return last
+      }),
+    workersSeen: (since) =>
+      Effect.sync(() =>
+        [...workers]
+          .flatMap(([queue, seen]) => [...seen].filter(([, lastSeen]) => lastSeen >= since).map(([owner, lastSeen]) => ({ queue, owner, lastSeen })))
+          .sort((a, b) => compare(a.queue, b.queue) || compare(a.owner, b.owner)),
+      ),
+    queueDepths: (now) =>
+      Effect.sync(() => {
+        const depths = new Map<string, { queue: string; due: number; scheduled: number; claimed: number }>()
+        for (const t of tasks.values()) {
+          let depth = depths.get(t.queue)
+          if (!depth) depths.set(t.queue, (depth = { queue: t.queue, due: 0, scheduled: 0, claimed: 0 }))
+          if (t.availableAt <= now) depth.due++
+          else if (t.claimId === undefined) depth.scheduled++
+          else depth.claimed++
+        }
+        return [...depths.values()].sort((a, b) => compare(a.queue, b.queue))
+      }),
+    runCounts: () =>
+      Effect.sync(() => {
+        const counts = new Map<RunStatus, number>(RUN_STATUSES.map((s) => [s, 0]))
+        for (const run of runs.values()) counts.set(run.status, counts.get(run.status)! + 1)
+        return RUN_STATUSES.map((status) => ({ status, count: counts.get(status)! }))
       }),
   }
 }

@@ -648,6 +648,72 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
       })
     })
 
+    describe("metrics reads", () => {
+      it("queueDepths counts each queue's due, scheduled and claimed tasks at a time, in one read", async () => {
+        const a = makeRun({ queue: `qa-${uid()}` })
+        const b = makeRun({ queue: `qb-${uid()}` })
+        await seed(
+          a,
+          [1, 2, 3, 4, 5].map((s) => pendingStep(s)),
+          [
+            task(a, 1, T0),
+            task(a, 2, T0 + 100),
+            task(a, 3, T0 + 10_000, { kind: "timer" }),
+            task(a, 4, T0 + 20_000, { kind: "timer" }),
+            task(a, 5, T0 + 30_000),
+          ],
+        )
+        await seed(b, [pendingStep(1)], [task(b, 1, T0 + 5)])
+        // Claimed: seq 1 under a live lease; seq 2 under one that runs out at T0 + 500.
+        expect((await claimOne(a.queue, "w", T0 + 100, T0 + 60_000)).seq).toBe(1)
+        expect((await claimOne(a.queue, "w", T0 + 100, T0 + 500)).seq).toBe(2)
+        const depthsAt = async (now: number) => (await run((s) => s.queueDepths(now))).filter((d) => d.queue === a.queue || d.queue === b.queue)
+        expect(await depthsAt(T0 + 200)).toStrictEqual([
+          { queue: a.queue, due: 0, scheduled: 3, claimed: 2 },
+          { queue: b.queue, due: 1, scheduled: 0, claimed: 0 },
+        ])
+        // Later: seq 2's lease ran out (due again), seq 3 became visible.
+        expect(await depthsAt(T0 + 15_000)).toStrictEqual([
+          { queue: a.queue, due: 2, scheduled: 2, claimed: 1 },
+          { queue: b.queue, due: 1, scheduled: 0, claimed: 0 },
+        ])
+        expect((await run((s) => s.queueDepths(T0))).some((d) => d.queue === `q-${uid()}`)).toBe(false)
+      })
+
+      it("runCounts counts the runs of every status, zero included", async () => {
+        const before = new Map((await run((s) => s.runCounts())).map((c) => [c.status, c.count]))
+        expect([...before.keys()]).toStrictEqual(["running", "paused", "completed", "failed", "cancelled"])
+        await seed(makeRun())
+        await seed(makeRun())
+        await seed(makeRun({ status: "paused" }))
+        await seed(makeRun({ status: "failed", error: errorInfo, finishedAt: T0 + 1 }))
+        const after = await run((s) => s.runCounts())
+        expect(after.map((c) => [c.status, c.count - before.get(c.status)!])).toStrictEqual([
+          ["running", 2],
+          ["paused", 1],
+          ["completed", 0],
+          ["failed", 1],
+          ["cancelled", 0],
+        ])
+      })
+
+      it("workersSeen lists the workers seen since a time, by queue then owner", async () => {
+        const q1 = `qa-${uid()}`
+        const q2 = `qb-${uid()}`
+        const far = T0 + 1_000_000_000
+        await run((s) => s.recordWorker(q2, "w-b", far + 300))
+        await run((s) => s.recordWorker(q1, "w-b", far + 200))
+        await run((s) => s.recordWorker(q1, "w-a", far + 100))
+        await run((s) => s.recordWorker(q1, "w-old", far - 5_000))
+        const seen = (await run((s) => s.workersSeen(far))).filter((w) => w.queue === q1 || w.queue === q2)
+        expect(seen).toStrictEqual([
+          { queue: q1, owner: "w-a", lastSeen: far + 100 },
+          { queue: q1, owner: "w-b", lastSeen: far + 200 },
+          { queue: q2, owner: "w-b", lastSeen: far + 300 },
+        ])
+      })
+    })
+
     listingContract(() => store)
   })
 }

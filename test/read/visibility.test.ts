@@ -63,7 +63,18 @@ describe("visibility: runs", () => {
           [6, "child", "inner", "completed", ["input", "output"]],
         ])
         expect(shape(operator)).toEqual(shape(external))
-        expect(keys(external.history![0]!)).toEqual(["attemptCount", "attempts", "createdAt", "hidden", "irreversible", "kind", "name", "resolvedAt", "seq", "status"])
+        expect(keys(external.history![0]!)).toEqual([
+          "attemptCount",
+          "attempts",
+          "createdAt",
+          "hidden",
+          "irreversible",
+          "kind",
+          "name",
+          "resolvedAt",
+          "seq",
+          "status",
+        ])
         expect(external.history![3]!.deadline).toEqual(raw.history![3]!.deadline)
         // Attempts: the worker that ran them is an operator's business.
         expect(operator.history![0]!.attempts[0]).toEqual(raw.history![0]!.attempts[0])

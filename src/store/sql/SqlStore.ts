@@ -23,6 +23,7 @@ import { listRuns } from "./statements/listRuns.js"
 import { listPurges, purgeRuns } from "./statements/purge.js"
 import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
+import { queueDepths, runCounts, workersSeen } from "./statements/metrics.js"
 import { storeError } from "./storeError.js"
 import { inTransaction } from "./transaction.js"
 import { WAKE_CHANNEL, makeWakeups } from "./wakeups.js"
@@ -97,5 +98,8 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     nextDueAt: (queue) => attempt("nextDueAt", () => nextDueAt(client, queue)),
     recordWorker: (queue, owner, at) => attempt("recordWorker", () => recordWorker(client, queue, owner, at)),
     lastWorkerSeen: (queue) => attempt("lastWorkerSeen", () => lastWorkerSeen(client, queue)),
+    workersSeen: (since) => attempt("workersSeen", () => workersSeen(client, since)),
+    queueDepths: (now) => attempt("queueDepths", () => queueDepths(client, now)),
+    runCounts: () => attempt("runCounts", () => runCounts(client)),
   }
 }
