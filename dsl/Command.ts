@@ -39,7 +39,8 @@ export type CommandData =
   | { readonly _tag: "All"; readonly commands: ReadonlyArray<Command<unknown>> }
   | { readonly _tag: "Race"; readonly commands: ReadonlyArray<Command<unknown>> }
   | { readonly _tag: "Patched"; readonly id: string }
-  | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown }
+  /** `code` (default `workflow_failed`) is set by built-in workflows (graphs: `missing_input_path`, `no_matching_transition`). */
+  | { readonly _tag: "Fail"; readonly reason: string; readonly details: unknown; readonly code?: string }
   | { readonly _tag: "Pause"; readonly name: string }
   | { readonly _tag: "Compensate" }
   | {

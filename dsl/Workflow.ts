@@ -8,7 +8,11 @@ import { sha256Hex } from "../src/core/ids.js"
 import { Command, type CommandResult, type LogLevel, type WorkflowGenerator } from "./Command.js"
 import type { DeadlinePolicy } from "./Deadline.js"
 import type { CronTrigger, PayloadOf, StartPayloadOf, Trigger } from "./Trigger.js"
-import { checkDeadline, checkDuration, checkSchema, refuse } from "./validate.js"
+import { checkDeadline, checkDuration, checkSchema, payloadFieldsOf, refuse } from "./validate.js"
+import { InvalidDefinitionError } from "../src/core/errors.js"
+import { compileGraph } from "./graph/compile.js"
+import type { GraphContext, GraphDefinition, GraphSteps, Transition } from "./graph/model.js"
+import { checkGraph } from "./graph/problems.js"
 
 /** A workflow definition, as registered with the engine. */
 export interface WorkflowDef<Triggers extends Record<string, Trigger> = Record<string, Trigger>, Out = unknown> {
@@ -22,6 +26,8 @@ export interface WorkflowDef<Triggers extends Record<string, Trigger> = Record<s
   readonly definitionHash: string
   /** How long its terminal runs are kept after they finish; workers of its queue purge older ones. Absent: kept for ever. */
   readonly retention?: Duration.Duration
+  /** A graph workflow's static graph (`Workflow.graph`): what inspection draws, with the path a run took. */
+  readonly graph?: GraphDefinition
 }
 
 /** Any workflow definition. */
@@ -68,7 +74,30 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
   readonly retention?: Duration.DurationInput
   readonly run: (input: PayloadOf<Triggers[keyof Triggers]>) => WorkflowGenerator<Out>
 }): WorkflowDef<Triggers, Out> => {
-  if (typeof options !== "object" || options === null) refuse("workflow", "options", options, "expected { name, triggers, run }")
+  const { definition, retention } = checkCommon(options, "{ name, triggers, run }")
+  if (typeof options.run !== "function") refuse(definition, "run", options.run, "expected a generator function (*run(input) { ... })")
+  return {
+    _tag: "Workflow",
+    name: options.name,
+    triggers: options.triggers,
+    queue: options.queue ?? "default",
+    run: options.run,
+    definitionHash: sha256Hex(`${options.name}\n${options.run.toString()}`),
+    ...(retention !== undefined ? { retention } : {}),
+  }
+}
+
+/** What every workflow declares: its name, triggers, queue and retention. */
+interface CommonOptions {
+  readonly name: string
+  readonly triggers: Record<string, Trigger>
+  readonly queue?: string
+  readonly retention?: Duration.DurationInput
+}
+
+/** Checks the options every workflow has; returns how it is named in errors, and its retention. */
+const checkCommon = (options: CommonOptions, expected: string): { readonly definition: string; readonly retention: Duration.Duration | undefined } => {
+  if (typeof options !== "object" || options === null) refuse("workflow", "options", options, `expected ${expected}`)
   if (typeof options.name !== "string" || !NAME_RE.test(options.name)) refuse("workflow", "name", options.name, `expected a name matching ${NAME_RE}`)
   const definition = `workflow "${options.name}"`
   const triggers: Record<string, unknown> = typeof options.triggers === "object" && options.triggers !== null ? options.triggers : {}
@@ -81,15 +110,60 @@ export const make = <const Triggers extends Record<string, Trigger>, Out>(option
   if (options.queue !== undefined && (typeof options.queue !== "string" || !NAME_RE.test(options.queue))) {
     refuse(definition, "queue", options.queue, `expected a queue name matching ${NAME_RE}`)
   }
-  if (typeof options.run !== "function") refuse(definition, "run", options.run, "expected a generator function (*run(input) { ... })")
   const retention = options.retention === undefined ? undefined : checkDuration(definition, "retention", options.retention, { positive: true })
+  return { definition, retention }
+}
+
+/**
+ * Defines a graph workflow: nodes (steps, approvals, pauses, sleeps, logs) connected by
+ * transitions on `ok` and `error` from one entry node, or by `after` dependencies (roots run
+ * first, in parallel; a node runs once all it depends on completed). Data flows through a
+ * context: the payload, plus each node's result under its `output` key (or merged in). Every
+ * problem of the graph is reported at once, here, in an `InvalidDefinitionError` whose
+ * `problems` say where each one is. The run's result is the final context.
+ *
+ * @example
+ * const Refund = Workflow.graph({
+ *   name: "refund",
+ *   triggers: { manual: Trigger.manual({ payload: Schema.Struct({ orderId: Schema.String }) }) },
+ *   steps: {
+ *     load: { run: ({ orderId }) => orders.get(orderId), output: "order" },
+ *     review: { approval: { deadline: "2 days" }, output: "review" },
+ *     refund: { run: ({ order }) => psp.refund(order), input: ["order"], retry: { maxAttempts: 5 } },
+ *     notify: { run: ({ order }) => mail.rejected(order), input: ["order"] },
+ *   },
+ *   transitions: [
+ *     { from: "load", on: "ok", to: "review" },
+ *     { from: "review", on: "ok", to: "refund" },
+ *     { from: "review", on: "error", to: "notify" },
+ *     { from: "refund", on: "ok", to: "complete" },
+ *     { from: "notify", on: "ok", to: "complete" },
+ *   ],
+ * })
+ */
+export const graph = <const Triggers extends Record<string, Trigger>>(options: {
+  readonly name: string
+  readonly triggers: Triggers
+  readonly queue?: string
+  readonly retention?: Duration.DurationInput
+  readonly steps: GraphSteps
+  readonly transitions?: ReadonlyArray<Transition>
+}): WorkflowDef<Triggers, GraphContext> & { readonly graph: GraphDefinition } => {
+  const { definition, retention } = checkCommon(options, "{ name, triggers, steps, transitions? }")
+  const checked = checkGraph(options.steps, options.transitions ?? [], payloadFieldsOf(options.triggers))
+  if (!checked.definition) {
+    const first = checked.problems[0]!
+    throw new InvalidDefinitionError({ definition, field: first.at, value: "(graph)", reason: first.message, problems: checked.problems })
+  }
+  const compiled = compileGraph(options.name, options.steps, checked.definition)
   return {
     _tag: "Workflow",
     name: options.name,
     triggers: options.triggers,
     queue: options.queue ?? "default",
-    run: options.run,
-    definitionHash: sha256Hex(`${options.name}\n${options.run.toString()}`),
+    run: compiled.run as WorkflowDef<Triggers, GraphContext>["run"],
+    definitionHash: compiled.fingerprint,
+    graph: checked.definition,
     ...(retention !== undefined ? { retention } : {}),
   }
 }

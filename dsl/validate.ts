@@ -3,7 +3,7 @@
  * refuse a malformed option when the definition is made, with an `InvalidDefinitionError`
  * naming the field and the value, instead of failing later at a step's first attempt.
  */
-import { Duration, Schedule, Schema } from "effect"
+import { Duration, Schedule, Schema, SchemaAST } from "effect"
 import { parseDuration } from "../src/core/duration.js"
 import { InvalidDefinitionError, showValue } from "../src/core/errors.js"
 import type { DeadlinePolicy } from "./Deadline.js"
@@ -67,6 +67,22 @@ export const checkSchema = (definition: string, field: string, value: unknown): 
       ? 'this Schema comes from another copy or major of Effect; squid-mesh needs an Effect 3.x Schema (`import { Schema } from "effect"` with effect@3 installed once)'
       : "expected an Effect Schema",
   )
+}
+
+/**
+ * The payload fields every trigger's schema declares (a struct's property names), or undefined
+ * when a schema is not a struct (then which keys a payload has is not known statically).
+ */
+export const payloadFieldsOf = (triggers: Readonly<Record<string, { readonly payload?: unknown }>>): ReadonlySet<string> | undefined => {
+  const fields = new Set<string>()
+  for (const trigger of Object.values(triggers ?? {})) {
+    const schema = trigger?.payload
+    if (!Schema.isSchema(schema)) return undefined
+    const ast = SchemaAST.isTransformation(schema.ast) ? schema.ast.to : schema.ast
+    if (!SchemaAST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
+    for (const p of ast.propertySignatures) if (typeof p.name === "string") fields.add(p.name)
+  }
+  return fields
 }
 
 /** An IANA time zone name Intl knows (e.g. `Europe/Lisbon`). */

@@ -57,7 +57,7 @@ export const errorInfo = (raw: unknown, redactor: Redactor = defaultRedactor): E
   }
   if (error instanceof WorkflowFailedError) {
     const details = toJson(redactor.value(toJson(error.details)))
-    return { code: "workflow_failed", message: redactor.text(error.reason), ...(details === undefined ? {} : { details }) }
+    return { code: error.code ?? "workflow_failed", message: redactor.text(error.reason), ...(details === undefined ? {} : { details }) }
   }
   if (typeof error === "string") return { code: "error", message: redactor.text(error) }
   const code = codeOf(field(error, "code") ?? field(error, "_tag") ?? field(error, "name") ?? "error", redactor)

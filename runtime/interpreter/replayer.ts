@@ -146,7 +146,11 @@ export class Replayer {
       const data = command.data
       switch (data._tag) {
         case "Fail":
-          return this.fail(errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details }), this.redactor), env, draft)
+          return this.fail(
+            errorInfo(new WorkflowFailedError({ reason: data.reason, details: data.details, ...(data.code ? { code: data.code } : {}) }), this.redactor),
+            env,
+            draft,
+          )
         case "Compensate": {
           if (!this.saga.canUndo) {
             feed = { ok: undefined }

@@ -94,8 +94,13 @@ export class InvalidDefinitionError extends Data.TaggedError("InvalidDefinitionE
   /** The offending value, shown short. */
   readonly value: string
   readonly reason: string
+  /** Every problem, when the definition is checked as a whole (a graph workflow, a spec): where (a path) and what. */
+  readonly problems?: ReadonlyArray<{ readonly at: string; readonly message: string }>
 }> {
   override get message() {
+    if (this.problems && this.problems.length > 0) {
+      return `invalid ${this.definition}: ${this.problems.length} problem(s):\n${this.problems.map((p) => `- ${p.at}: ${p.message}`).join("\n")}`
+    }
     return `invalid ${this.definition}: ${this.field} = ${this.value}: ${this.reason}`
   }
 }
@@ -233,6 +238,8 @@ export class StepFailedError extends Data.TaggedError("StepFailedError")<{
 export class WorkflowFailedError extends Data.TaggedError("WorkflowFailedError")<{
   readonly reason: string
   readonly details?: unknown
+  /** The stored error code; default `workflow_failed`. */
+  readonly code?: string
 }> {
   override get message() {
     return this.reason
