@@ -105,6 +105,8 @@ export interface DefinedNode {
   readonly after: ReadonlyArray<string>
   readonly output?: string
   readonly input?: InputMapping
+  /** A log node's message (its journal entry is found by it). */
+  readonly message?: string
 }
 
 /** The checked, static graph: how it runs (`transitions` from one entry, or `after` phases) and what it draws. */

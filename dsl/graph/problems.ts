@@ -162,6 +162,7 @@ const checkNode = (name: string, node: GraphNode, names: ReadonlyArray<string>, 
     after: Array.isArray(after) ? (after as ReadonlyArray<string>) : [],
     ...(typeof n.output === "string" ? { output: n.output } : {}),
     ...(n.input !== undefined ? { input: n.input as NonNullable<DefinedNode["input"]> } : {}),
+    ...(kind === "log" && typeof n.log === "string" ? { message: n.log } : {}),
   }
 }
 

@@ -85,6 +85,23 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
       expect(done.output).toMatchObject({ review: { approved: false, actor: "bob", note: "no stock" }, notice: "cancelled (rejected)" })
       expect(calls).toMatchObject({ "undo:reserve": 1, cancelled: 1 })
       expect(calls.ship).toBeUndefined()
+      // The graph is the declared one, with the path taken and the branch skipped.
+      const graph = await h.act((m) => m.inspectRunGraph(runId))
+      expect(graph.structure).toBe("declared")
+      expect(graph.nodes.map((n) => `${n.name}:${n.status}`)).toEqual([
+        "reserve:completed",
+        "charge:completed",
+        "review:completed",
+        "ship:skipped",
+        "cancelled:completed",
+        "compensate:reserve:completed",
+      ])
+      const edge = (id: string) => graph.edges.find((e) => e.id === id)
+      expect(edge("transition:review-error-cancelled")).toMatchObject({ taken: true, label: "error · undo" })
+      expect(edge("transition:review-ok-ship")).toMatchObject({ taken: false, label: "ok", to: "node-ship" })
+      expect(edge("transition:charge-error-cancelled")).toMatchObject({ taken: false })
+      expect(graph.edges.filter((e) => e.taken).map((e) => e.kind)).toEqual(["transition", "transition", "transition", "compensation"])
+      expect(graph.path).toHaveLength(5)
       await h.close()
     })
 
@@ -103,16 +120,24 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
     it("conditional transitions are tried in order, the unconditional one last", async () => {
       const h = harness(store())
       const lanes: Array<unknown> = []
+      const ids: Array<string> = []
       for (const payload of [
         { score: 10, tag: "x" },
         { score: 90, tag: "x" },
         { score: 90, tag: "vip" },
       ]) {
         const { runId } = await h.act((m) => m.start(GraphRoute, payload))
+        ids.push(runId)
         await h.drain()
         const done = await h.act((m) => m.inspectRun(runId, { history: true }))
         lanes.push([done.output && (done.output as { lane: string }).lane, names(done.history)])
       }
+      const route = await h.act((m) => m.inspectRunGraph(ids[2]!))
+      expect(route.edges.map((e) => [e.label, e.taken])).toEqual([
+        ["ok · band.tag = \"vip\"", true],
+        ["ok", false],
+        ["ok · band.score > 50", false],
+      ])
       expect(lanes).toEqual([
         ["slow lane", ["classify:completed", "low:completed"]],
         ["fast lane", ["classify:completed", "high:completed"]],
