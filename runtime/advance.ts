@@ -20,36 +20,19 @@ import {
   type CommandRecord,
   type Entry,
   type ErrorInfo,
-  type FenceReason,
   type RunRecord,
   type RunStatus,
 } from "../src/core/model.js"
 import type { ClaimRef, Commit, CommitResult, NewTask, TransactionScope } from "../src/store/Store.js"
-import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { makeEnv, type EngineContext } from "./context.js"
 import { commitOf } from "./commit.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { ChildSpec } from "./interpreter/codecs.js"
 import { prepareStart, type PreparedRun } from "./newRun.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import { withEngineSpan } from "./tracing.js"
+import { claimRefOf, fencedBy, reload, type Acquired, type Fenced } from "./acquire.js"
 import type { Decision, Env, Replayer } from "./Interpreter.js"
-
-/** A run's interpreter at the revision it reflects. */
-export interface Acquired {
-  readonly _tag: "Acquired"
-  readonly replayer: Replayer
-  readonly revision: number
-  /** What replaying the stored journal decided before the new result (normally nothing). */
-  readonly pre: Decision | undefined
-}
-
-/** Why a run cannot be advanced by this worker now: nothing was written. */
-export interface Fenced {
-  readonly _tag: "Fenced"
-  readonly reason: FenceReason
-}
-
-const fencedBy = (reason: FenceReason): Fenced => ({ _tag: "Fenced", reason })
 
 /**
  * A fired timer whose resolution is not committed yet: it is carried into the commit of the
@@ -81,33 +64,7 @@ export type Settled =
 
 const MAX_CONFLICT_RETRIES = 25
 
-/** The proof of a claimed task's claim. */
-export const claimRefOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId, seq: task.seq, claimId: task.claimId, token: task.token })
-
-/**
- * The run's interpreter positioned at its pending commands for the task at `seq`: from the
- * sticky cache when it placed that command (and, for a task claimed from the queue, is at the
- * revision the claim saw), else replayed.
- */
-export const acquire = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq" | "revision">, workflow: AnyWorkflow) =>
-  Effect.suspend(() => {
-    const cached = ctx.cache.take(task.runId)
-    if (cached?.replayer.commandAt(task.seq) && (task.revision === undefined || task.revision === cached.revision)) {
-      return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
-    }
-    return reload(ctx, task.runId, workflow)
-  })
-
-/** Replays the run from the store (cold path). */
-export const reload = (ctx: EngineContext, runId: string, workflow: AnyWorkflow): Effect.Effect<Acquired | Fenced, StoreError> =>
-  Effect.gen(function* () {
-    const run = yield* ctx.store.getRun(runId)
-    if (!run) return fencedBy("run_not_found")
-    if (isTerminal(run.status)) return fencedBy("terminal_run")
-    const replayer = yield* rebuild(ctx, run, workflow)
-    const pre = replayer.advance(yield* makeEnv)
-    return { _tag: "Acquired", replayer, revision: run.revision, pre }
-  })
+export { acquire, claimRefOf, reload, type Acquired, type Fenced } from "./acquire.js"
 
 /** The claim a task's commit is fenced by, and whether this worker runs the run's next task. */
 export interface TaskFence {
