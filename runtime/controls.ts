@@ -99,7 +99,8 @@ const interpreterOf = (ctx: EngineContext, run: RunRecord, workflow: AnyWorkflow
 
 /**
  * Every control carries an idempotency key: the caller's, or an internal `auto:` one. A retry
- * after a commit whose reply was lost then finds its own record instead of applying twice.
+ * after a commit whose reply was lost then finds its own record instead of applying twice. (A
+ * fresh `auto:` key cannot have a record yet: the first round does not look, saving a read.)
  */
 const commandKey = (options: { readonly idempotencyKey?: string }): string => options.idempotencyKey ?? `auto:${newRunId()}`
 
@@ -132,7 +133,7 @@ export const runControl = (
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      const prior = yield* priorControl(ctx, run, key, (c) => c.kind === kind)
+      const prior = round === 0 && options.idempotencyKey === undefined ? undefined : yield* priorControl(ctx, run, key, (c) => c.kind === kind)
       if (prior) return prior
       const terminal = terminalRefusal(run.status)
       if (terminal) return yield* new InvalidTransitionError({ runId, status: run.status, control: kind, reason: terminal })
@@ -246,7 +247,8 @@ export const deliverSignal = (
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const run = yield* ctx.store.getRun(runId)
       if (!run) return yield* new RunNotFoundError({ runId })
-      const prior = yield* priorControl(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
+      const prior =
+        round === 0 && options.idempotencyKey === undefined ? undefined : yield* priorControl(ctx, run, key, (c) => c.kind === "signal" && c.note === name)
       if (prior) return prior
       const terminal = terminalRefusal(run.status)
       if (terminal) return yield* new InvalidTransitionError({ runId, status: run.status, control: "signal", reason: terminal })
