@@ -89,8 +89,6 @@ export interface OpenOptions {
    * schema. Otherwise the store must exist with a current schema (nothing is created).
    */
   readonly create?: boolean
-  /** Read-only: the embedded store's schema must be current, and is never migrated (check-replay). */
-  readonly readOnly?: boolean
 }
 
 /** Effect's log lines go to stderr: stdout carries the command's output. */
@@ -101,7 +99,7 @@ const embeddedLayer = (dataDir: string, options: OpenOptions) =>
   PgliteStore.layer({
     dataDir,
     mustExist: options.create !== true,
-    migrate: options.readOnly === true ? "require" : true,
+    migrate: true,
   }).pipe(Layer.tap((context) => Effect.sync(() => announceStore(PgliteStore.describeStore(Context.get(context, Store))))))
 
 /**
@@ -111,8 +109,8 @@ const embeddedLayer = (dataDir: string, options: OpenOptions) =>
 export const openMesh = async (target: StoreTarget, options: OpenOptions = {}): Promise<MeshClient> => {
   const workflows = options.workflows ?? []
   if (target.kind === "postgres") {
+    announceStore(describeUrl(target.url))
     if (options.create !== true) await requirePostgresSchema(target.url)
-    announceStore(`${describeUrl(target.url)}${options.readOnly === true ? " (read-only)" : ""}`)
     const layer = PostgresStore.layer({ url: target.url, max: 4, migrate: options.create === true })
     return createMesh({ workflows, store: { kind: "layer", layer: Layer.merge(layer, stderrLogger) } })
   }
