@@ -114,9 +114,9 @@ export const parseArgs = (command: string, args: ReadonlyArray<string>, spec: Fl
       positionals.push(...args.slice(i + 1))
       break
     }
-    if (!word.startsWith("--") || word === "-h") {
-      if (word === "-h") values.set("help", [""])
-      else positionals.push(word)
+    if (word === "-h") values.set("help", [""])
+    if (!word.startsWith("--")) {
+      if (word !== "-h") positionals.push(word)
       continue
     }
     const eq = word.indexOf("=")

@@ -25,9 +25,6 @@ const key = (args: Args) => {
   return k === undefined ? {} : { idempotencyKey: k }
 }
 
-const optional = <K extends string>(name: K, value: string | undefined): { [P in K]?: string } =>
-  (value === undefined ? {} : { [name]: value }) as { [P in K]?: string }
-
 /** What a control did, for people or (`--json`) as the API's outcome. */
 const report = (args: Args, done: string, outcome: { readonly runId: string; readonly status: string; readonly duplicate: boolean }): ExitCode => {
   if (args.boolean("json")) printJson(outcome)
@@ -43,7 +40,7 @@ export const decideCommand = async (verb: "approve" | "reject", words: ReadonlyA
   const args = parseArgs(verb, words, { ...COMMON, note: "string" })
   const runId = args.positional(0, "run id")
   args.atMostPositionals(1)
-  const options = { actor: args.required("actor", "who"), ...optional("note", args.string("note")), ...key(args) }
+  const options = { actor: args.required("actor", "who"), ...(args.string("note") !== undefined ? { note: args.required("note") } : {}), ...key(args) }
   const workflows = await moduleWorkflows(args)
   const mesh = await openMesh(storeTarget(args), { workflows })
   try {
@@ -59,7 +56,7 @@ export const reasonedCommand = async (verb: "resume" | "cancel", words: Readonly
   const args = parseArgs(verb, words, { ...COMMON, reason: "string" })
   const runId = args.positional(0, "run id")
   args.atMostPositionals(1)
-  const options = { actor: args.required("actor", "who"), ...optional("reason", args.string("reason")), ...key(args) }
+  const options = { actor: args.required("actor", "who"), ...(args.string("reason") !== undefined ? { reason: args.required("reason") } : {}), ...key(args) }
   const workflows = await moduleWorkflows(args)
   const mesh = await openMesh(storeTarget(args), { workflows })
   try {
@@ -78,7 +75,7 @@ export const rerunCommand = async (words: ReadonlyArray<string>): Promise<ExitCo
   const options = {
     actor: args.required("actor", "who"),
     ...(args.boolean("allow-irreversible") ? { allowIrreversible: true } : {}),
-    ...optional("fromStep", args.string("from-step")),
+    ...(args.string("from-step") !== undefined ? { fromStep: args.required("from-step") } : {}),
     ...key(args),
   }
   const workflows = await moduleWorkflows(args)
@@ -122,7 +119,7 @@ export const signalCommand = async (words: ReadonlyArray<string>): Promise<ExitC
   const name = args.positional(1, "signal name")
   args.atMostPositionals(2)
   const payload = signalPayload(args)
-  const options = { ...optional("actor", args.string("actor")), ...key(args) }
+  const options = { ...(args.string("actor") !== undefined ? { actor: args.required("actor") } : {}), ...key(args) }
   const workflows = await moduleWorkflows(args)
   const mesh = await openMesh(storeTarget(args), { workflows })
   try {

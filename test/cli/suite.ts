@@ -114,6 +114,13 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
         json<{ runs: unknown[] }>(await cli("runs", "list", "--attr", "suite=list", "--updated-to", String(Date.now() + 60_000), "--json")).runs,
       ).toHaveLength(5)
 
+      const keyed = (await mesh.start(Steps, { n: 9 }, { idempotencyKey: "cli-key-1" })).runId
+      expect(json<{ runs: Array<{ id: string }> }>(await cli("runs", "list", "--idempotency-key", "cli-key-1", "--json")).runs.map((r) => r.id)).toEqual([
+        keyed,
+      ])
+      expect(json<{ runs: unknown[] }>(await cli("runs", "list", "--parent", keyed, "--json")).runs).toEqual([])
+      await drain(mesh)
+
       refused(await cli("runs", "list", "--status", "bogus"), 2, 'squid-mesh: InvalidOptionError: invalid option status = "bogus"')
       refused(await cli("runs", "list", "--created-from", "yesterday"), 2, 'squid-mesh: runs list: --created-from = "yesterday": expected an ISO time')
       refused(await cli("runs", "list", "--limit", "0"), 2, "expected an integer from 1 to 1000")
@@ -163,6 +170,15 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
       expect(drawn.stdout).toMatch(/nodes:\nNODE\s+KIND\s+NAME/)
       expect(drawn.stdout).toMatch(/edges:\nFROM\s+TO\s+KIND\s+TAKEN\nseq-1\s+seq-2\s+sequence\s+yes/)
       expect(drawn.stdout).toContain("path: seq-1\ncurrent: seq-2")
+
+      const due = json<{ runs: Array<{ id: string; deadline: { status: string; kind: string; name: string } }> }>(
+        await cli("runs", "list", "--deadline", "on_time", "--json"),
+      )
+      expect(due.runs.find((r) => r.id === runId)?.deadline).toMatchObject({ status: "on_time", kind: "approval", name: "manager" })
+      const dueTable = await cli("runs", "list", "--deadline", "on_time")
+      expect(dueTable.stdout).toMatch(/^RUN ID\s+WORKFLOW\s+STATUS\s+TRIGGER\s+CREATED\s+DURATION\s+DEADLINE\s+ATTRIBUTES\n/)
+      expect(dueTable.stdout).toMatch(new RegExp(`${runId}\\s+cli-gate\\s+paused\\s.*on_time approval "manager" due \\d{4}-`))
+      refused(await cli("runs", "list", "--deadline", "late"), 2, "squid-mesh: InvalidOptionError: invalid option deadline")
 
       const missing = "00000000-0000-4000-8000-000000000000"
       for (const sub of ["show", "explain", "graph"]) {
@@ -291,6 +307,7 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
       expect(await done()).toBe(0)
       const trail = json<Array<{ purged: number; reason: { workflow?: string } }>>(await cli("purges", "list", "--json"))
       expect(trail[0]).toMatchObject({ purged: before, reason: { workflow: "cli-steps" } })
+      refused(await cli("purges", "list", "--limit", "0"), 2, 'squid-mesh: purges list: --limit = "0": expected an integer from 1 to 1000')
       const table = await cli("purges", "list", "--limit", "1")
       expect(table.stdout).toMatch(new RegExp(`^AT\\s+PURGED\\s+FIRST RUN\\s+LAST RUN\\s+WHAT\\n\\S+Z\\s+${before}\\s`))
     })
