@@ -3,7 +3,9 @@
  * into a fresh consumer project outside the repository, type-check a consumer under
  * `module`/`moduleResolution` "nodenext" (strict), run a workflow with plain `node`, and run
  * the installed `squid-mesh` binary through npm's .bin symlink: --help, a bogus command,
- * `migrate` against a fresh database, and `check-replay` with an absolute module path.
+ * `migrate` against a fresh database, `check-replay` with an absolute module path, and the
+ * operator commands on the run the consumer left waiting (runs list, explain, approve, show,
+ * with their refusals), the installed package importing no workflow code for them.
  *
  * Everything lives in temp directories removed afterwards. npm uses its normal cache; with
  * the packages cached the file takes ~20-40 s, most of it `npm install`.
@@ -135,7 +137,7 @@ describe("the npm package", () => {
       "dist/src/testing/index.js",
       "dist/src/testing/index.d.ts",
       "dist/src/bin.js",
-      "dist/src/cli.js",
+      "dist/src/cli/main.js",
     ]) {
       expect(packedFiles).toContain(file)
     }
@@ -158,7 +160,7 @@ describe("the npm package", () => {
     expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ status: "completed", output: { loud: "HELLO ADA", approved: true }, testKit: "function" })
   })
 
-  it("runs the installed binary: --help, a bogus command, migrate and check-replay", async () => {
+  it("runs the installed binary: --help, a bogus command, migrate, check-replay and the operator commands", async () => {
     // Exactly what a user types: npx finds the locally installed binary through node_modules/.bin.
     const cli = (...args: Array<string>) => run("npx", ["squid-mesh", ...args], consumer)
 
@@ -203,5 +205,25 @@ describe("the npm package", () => {
     const missing = cli("check-replay", "--module", join(consumer, "out/workflows.js"), "--pglite", join(work, "no-such-dir"))
     expect(missing.status).toBe(2)
     expect(missing.stderr).toContain("is not a PGlite data directory")
+
+    // The operator's commands on that run, through the installed binary, without the workflow code.
+    const listed = cli("runs", "list", "--status", "paused", "--json", "--url", db.url)
+    expect(listed.status, listed.stderr).toBe(0)
+    const runs = (JSON.parse(listed.stdout) as { runs: Array<{ id: string; workflow: string }> }).runs
+    expect(runs.map((r) => r.workflow)).toEqual(["hello"])
+    const runId = runs[0]!.id
+    const why = cli("runs", "explain", runId, "--url", db.url)
+    expect(why.stdout).toMatch(/reason:\s+waiting_for_approval/)
+    const approved = cli("approve", runId, "--actor", "ops", "--url", db.url)
+    expect(approved.status, approved.stderr).toBe(0)
+    expect(approved.stdout).toBe(`approved run ${runId}: now running\n`)
+    const twice = cli("approve", runId, "--actor", "ops", "--url", db.url)
+    expect(twice.status).toBe(4)
+    expect(twice.stderr.split("\n")[1]).toMatch(/^squid-mesh: InvalidTransitionError: cannot approve run /)
+    const shown = cli("runs", "show", runId, "--history", "--json", "--url", db.url)
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: runId, status: "running", commands: [{ kind: "approve", actor: "ops" }] })
+    const unknown = cli("runs", "show", "00000000-0000-4000-8000-000000000000", "--url", db.url)
+    expect(unknown.status).toBe(3)
+    expect(unknown.stderr).toContain("squid-mesh: RunNotFoundError: run 00000000-0000-4000-8000-000000000000 not found")
   })
 })

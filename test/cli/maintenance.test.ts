@@ -7,12 +7,12 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import postgres from "postgres"
 import { afterAll, expect, inject, it, vi } from "vitest"
-import { describeUrl, main } from "../src/cli.js"
-import { createMesh, PostgresStore } from "../src/index.js"
-import { postgresClient } from "../src/store/postgres.js"
-import { loadMigrations, migrate } from "../src/store/sql/migrate.js"
-import { Gated } from "./fixtures/replayV1.js"
-import { freshDatabase } from "./support/database.js"
+import { describeUrl, main } from "../../src/cli/main.js"
+import { createMesh, PostgresStore } from "../../src/index.js"
+import { postgresClient } from "../../src/store/postgres.js"
+import { loadMigrations, migrate } from "../../src/store/sql/migrate.js"
+import { Gated } from "../fixtures/replayV1.js"
+import { freshDatabase } from "../support/database.js"
 
 const files = loadMigrations().map((m) => m.filename)
 const dirs: Array<string> = []
@@ -141,7 +141,7 @@ it("check-replay --url is read-only: it refuses an empty or outdated schema with
     const schemaExists = async () => (await sql`SELECT to_regnamespace('squid_mesh') IS NOT NULL AS e`)[0]!.e as boolean
     const empty = await capture(["check-replay", "--module", "test/fixtures/replayV1.ts", "--url", db.url])
     expect(empty.code).toBe(2)
-    expect(empty.err).toBe("the database has no squid-mesh schema; run `squid-mesh migrate` first")
+    expect(empty.err).toBe("squid-mesh: the database has no squid-mesh schema; run `squid-mesh migrate` first")
     expect(await schemaExists()).toBe(false)
 
     await migrate(postgresClient(sql), loadMigrations().slice(0, 2))
