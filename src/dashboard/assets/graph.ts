@@ -99,7 +99,7 @@ export function drawGraph(graph) {
   for (const n of graph.nodes) {
     const p = at.get(n.id)
     const meta = [n.kind, n.status, n.attempts > 1 ? n.attempts + " attempts" : "", typeof n.durationMs === "number" ? fmtDuration(n.durationMs) : ""].filter((v) => v !== "").join(" · ")
-    const tip = n.kind + " " + JSON.stringify(n.name) + " (seq " + n.seq + "): " + n.status + (n.error ? " — " + n.error.code + ": " + n.error.message : "")
+    const tip = n.name + "\n" + n.kind + " (seq " + n.seq + "): " + n.status + (n.error ? "\n" + n.error.code + ": " + n.error.message : "")
     const node = s(
       "g",
       { class: "node " + statusClass(n.status) + (current.has(n.id) ? " current" : ""), "data-node": n.id, "data-seq": n.seq, "data-status": n.status, transform: "translate(" + p.x + " " + p.y + ")" },

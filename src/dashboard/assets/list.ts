@@ -1,6 +1,6 @@
 /**
  * `/assets/list.js`: the runs list. Its state lives in the address (`?status=&workflow=&attr=
- * &cursor=&back=`), so a view can be bookmarked and the browser's back button works: status
+ * &cursor=&back=&limit=`), so a view can be bookmarked and the browser's back button works: status
  * chips, a workflow filter, an attribute search (`tenant=acme, region=eu`), and paging by
  * cursor (`back` keeps the cursors of the pages before, for "previous"). A live stream of the
  * same page replaces the rows when they change.
@@ -20,6 +20,7 @@ function readState() {
     attr: p.getAll("attr").filter((v) => v !== ""),
     cursor: p.get("cursor") || "",
     back: p.getAll("back"),
+    limit: /^[0-9]+$/.test(p.get("limit") || "") ? p.get("limit") : "",
   }
 }
 
@@ -29,7 +30,7 @@ function pageQuery(state) {
   if (state.workflow) q.set("workflow", state.workflow)
   for (const pair of state.attr) q.append("attr", pair)
   if (state.cursor) q.set("cursor", state.cursor)
-  q.set("limit", String(PAGE_SIZE))
+  q.set("limit", state.limit || String(PAGE_SIZE))
   return q
 }
 
@@ -40,6 +41,7 @@ function addressOf(state) {
   for (const pair of state.attr) q.append("attr", pair)
   if (state.cursor) q.set("cursor", state.cursor)
   for (const c of state.back) q.append("back", c)
+  if (state.limit) q.set("limit", state.limit)
   const text = q.toString()
   return "/" + (text ? "?" + text : "")
 }
@@ -85,7 +87,7 @@ function filters(root, config, state) {
     workflow,
     attrs,
     h("button", { type: "submit", class: "btn primary" }, "Filter"),
-    h("button", { type: "button", class: "btn", on: { click: () => go(root, config, { status: [], workflow: "", attr: [], cursor: "", back: [] }) } }, "Clear"),
+    h("button", { type: "button", class: "btn", on: { click: () => go(root, config, { status: [], workflow: "", attr: [], cursor: "", back: [], limit: state.limit }) } }, "Clear"),
     h("datalist", { id: "workflows" }),
   )
   return h("section", { class: "panel" }, chips, h("div", { class: "row" }, form))

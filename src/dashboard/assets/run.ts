@@ -5,7 +5,7 @@
  * revision or update time changes, keeping the scroll position.
  */
 export const RUN_JS = String.raw`
-import { h, clear, api, badge, fmtTime, fmtDuration, fmtRelative, runHref, errorBox, json, kv, setLive } from "./dom.js"
+import { h, append, clear, api, badge, fmtTime, fmtDuration, fmtRelative, runHref, errorBox, json, kv, setLive } from "./dom.js"
 import { drawGraph } from "./graph.js"
 import { actionBar } from "./actions.js"
 import { timelinePanel, attemptsPanel, childrenPanel, auditPanel, dataPanel } from "./panels.js"
@@ -94,13 +94,13 @@ async function render(root, runId, config) {
     try {
       ;[run, explanation, graph] = await Promise.all([api(base), api(base + "/explain"), api(base + "/graph")])
     } catch (error) {
-      clear(root).append(h("p", null, h("a", { href: "/" }, "← Runs")), errorBox(error))
+      append(clear(root), [h("p", null, h("a", { href: "/" }, "← Runs")), errorBox(error)])
       return
     }
     shown = { status: run.status, revision: run.revision, updatedAt: run.updatedAt }
     const refresh = () => render(root, runId, config)
     const scroll = window.scrollY
-    clear(root).append(
+    append(clear(root), [
       h("p", null, h("a", { href: "/", class: "back" }, "← Runs")),
       h("div", { id: "live-problem" }),
       h("h1", null, h("span", { class: "workflow" }, run.workflow), h("span", { id: "run-status" }, badge(run.status))),
@@ -112,7 +112,7 @@ async function render(root, runId, config) {
       childrenPanel(run, graph),
       auditPanel(run),
       dataPanel(run),
-    )
+    ])
     window.scrollTo(0, scroll)
   } finally {
     rendering = false

@@ -68,6 +68,8 @@ svg.graph .edge.kind-compensation { stroke: var(--paused); stroke-dasharray: 6 4
 svg.graph .edge.not-taken { stroke: #cbd5e1; stroke-dasharray: 2 4; }
 svg.graph .arrow { fill: #94a3b8; }
 svg.graph .group { fill: none; stroke: #c7d2fe; stroke-dasharray: 3 3; }
+.actions { margin: 6px 0 12px; }
+.chips { margin-bottom: 10px; }
 .legend { font-size: 12px; color: var(--muted); margin-top: 6px; }
 dialog { border: 1px solid var(--line); border-radius: 10px; padding: 18px; min-width: 380px; box-shadow: 0 10px 30px rgba(0,0,0,.2); }
 dialog::backdrop { background: rgba(17,24,39,.35); }
