@@ -72,7 +72,12 @@ const routeOf = (path: string, allowActions: boolean): Route | undefined => {
   if (path === "/api/runs") return { _tag: "Runs" }
   const match = /^\/api\/runs\/([^/]+)(?:\/([a-z]+))?$/.exec(path)
   if (!match) return undefined
-  const runId = decodeURIComponent(match[1]!)
+  let runId = match[1]!
+  try {
+    runId = decodeURIComponent(runId)
+  } catch {
+    // A malformed escape stays as it is; the engine refuses it as a malformed run id.
+  }
   const rest = match[2]
   if (rest === undefined) return { _tag: "Run", runId }
   if (rest === "explain") return { _tag: "Explain", runId }

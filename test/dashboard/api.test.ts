@@ -114,6 +114,7 @@ describe("the JSON API (read-only)", () => {
     const bad = await request(dash.url, "/api/runs/not-a-uuid/explain")
     expect(bad.status).toBe(400)
     expect(bad.json.error._tag).toBe("InvalidOptionError")
+    expect((await request(dash.url, "/api/runs/%E0%A4%A")).json.error._tag).toBe("InvalidOptionError")
   })
 
   it("has no action routes: POST approve is 404, GET routes refuse POST with 405", async () => {
