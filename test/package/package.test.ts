@@ -138,6 +138,8 @@ describe("the npm package", () => {
       "dist/src/testing/index.d.ts",
       "dist/src/bin.js",
       "dist/src/cli/main.js",
+      "dist/src/dashboard/server.js",
+      "dist/src/dashboard/assets/app.js",
     ]) {
       expect(packedFiles).toContain(file)
     }

@@ -1,0 +1,232 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core): the runs
+ * list with its status chips, attribute search and live rows; a run page with its graph as
+ * SVG, its explanation, timeline and audit trail; approving a waiting run through the actor
+ * dialog and watching its status change live; an engine refusal shown in the dialog; markup
+ * in names and payloads shown as text; no buttons on a read-only dashboard. Every wait is for
+ * a condition, never a fixed time. Screenshots go to test/dashboard/artifacts/.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { chromium, type Browser, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Dashboard, MeshClient } from "../../src/index.js"
+import { Checkout, Failing, Holding, Markupful, XSS_NAME, eventually, meshWithWorker, serve, untilStatus } from "./fixtures.js"
+
+const artifacts = join(import.meta.dirname, "artifacts")
+const token = "browser-test-token-0123456789"
+
+let mesh: MeshClient
+let stop: () => Promise<void>
+let dash: Dashboard
+let browser: Browser
+let page: Page
+const problems: Array<string> = []
+const runs = { failing: "", markup: "", checkout: "", held: "" }
+/** The page's `document`, inside functions that run in the browser (the project compiles without the DOM library). */
+declare const document: any
+declare const window: any
+
+const reason = async (runId: string) => (await mesh.explainRun(runId)).reason
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true })
+  ;({ mesh, stop } = await meshWithWorker())
+  for (let i = 0; i < 2; i++) {
+    const { runId } = await mesh.start(Holding, {}, { attributes: { tenant: "globex" } })
+    await mesh.resume(runId, { actor: "setup" })
+    await untilStatus(mesh, runId, "completed")
+  }
+  runs.failing = (await mesh.start(Failing, { orderId: "o-9" }, { attributes: { tenant: "globex" } })).runId
+  runs.markup = (
+    await mesh.start(Markupful, { orderId: "o-<b>7</b>", note: "<script>window.__xss=3</script>" }, { attributes: { label: "<img src=x>" } })
+  ).runId
+  runs.checkout = (await mesh.start(Checkout, { orderId: "o-1" }, { attributes: { tenant: "acme", region: "eu" } })).runId
+  runs.held = (await mesh.start(Holding, {}, { attributes: { tenant: "initech" } })).runId
+  await untilStatus(mesh, runs.failing, "failed")
+  await untilStatus(mesh, runs.markup, "completed")
+  await eventually(async () => ((await reason(runs.checkout)) === "waiting_for_approval" ? true : undefined), "checkout to wait for approval")
+  await eventually(async () => ((await reason(runs.held)) === "paused" ? true : undefined), "the hold")
+  dash = await serve(mesh, { allowActions: true, token, pollMs: 200 })
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  })
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.setDefaultTimeout(30_000)
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`))
+  page.on("console", (message) => {
+    // The one refusal the tests provoke on purpose (409) is expected in the console.
+    if (message.type() === "error" && !message.text().includes("409 (Conflict)")) problems.push(`console: ${message.text()}`)
+  })
+  page.on("dialog", (dialog) => {
+    problems.push(`unexpected ${dialog.type()}: ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await dash?.close()
+  await stop?.()
+})
+
+const base = () => dash.url.replace(/\?.*$/, "")
+const at = (path: string) => new URL(path, base()).href
+const rowIds = (p: Page) => p.locator("tr.run-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run-id")))
+
+describe("the dashboard in Chromium", () => {
+  it("opens with the token (which leaves the address bar), lists runs, filters by status and attribute, and adds new runs live", async () => {
+    await page.goto(dash.url)
+    await page.waitForSelector("body[data-ready=true]")
+    expect(page.url()).toBe(base())
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 6)
+    expect(await page.locator("#mode").textContent()).toBe("actions allowed")
+
+    await page.click('.chip[data-status="failed"]')
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll("tr.run-row")]
+      return rows.length === 1 && rows[0]!.getAttribute("data-status") === "failed"
+    })
+    expect(await rowIds(page)).toEqual([runs.failing])
+    expect(page.url()).toContain("status=failed")
+    await page.click('.chip[data-status="all"]')
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 6)
+
+    await page.fill('input[name="attr"]', "tenant=acme")
+    await page.click('form.filters button[type="submit"]')
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 1)
+    expect(await rowIds(page)).toEqual([runs.checkout])
+    await page.screenshot({ path: join(artifacts, "runs-filtered.png"), fullPage: true })
+
+    await page.click('form.filters button[type="button"]')
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 6)
+    const fresh = (await mesh.start(Holding, {}, { attributes: { tenant: "live" } })).runId
+    await page.waitForSelector(`tr.run-row[data-run-id="${fresh}"]`)
+    await mesh.cancel(fresh, { actor: "test" })
+    await page.waitForSelector(`tr.run-row[data-run-id="${fresh}"][data-status="cancelled"]`)
+    await page.screenshot({ path: join(artifacts, "runs.png"), fullPage: true })
+
+    await page.goto(at("/?limit=3"))
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 3)
+    const first = await rowIds(page)
+    await page.click("#next")
+    await page.waitForFunction((seen) => [...document.querySelectorAll("tr.run-row")].every((r) => !seen.includes(r.getAttribute("data-run-id"))), first)
+    const second = await rowIds(page)
+    expect(second).toHaveLength(3)
+    await page.click("#next")
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 1 && document.getElementById("next").disabled)
+    const third = await rowIds(page)
+    expect([...first, ...second, ...third]).toEqual((await mesh.listRuns()).runs.map((r) => r.id))
+    await page.click("#prev")
+    await page.waitForFunction((ids) => [...document.querySelectorAll("tr.run-row")].map((r) => r.getAttribute("data-run-id")).join() === ids.join(), second)
+    await page.goBack()
+    await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 1)
+  })
+
+  it("opens a run: its graph as SVG, its explanation; approving it asks for the actor and the status changes live", async () => {
+    await page.goto(at("/?attr=tenant%3Dacme"))
+    await page.click(`tr.run-row[data-run-id="${runs.checkout}"] a.run-link`)
+    await page.waitForSelector("#graph svg .node")
+    expect(new URL(page.url()).pathname).toBe(`/runs/${runs.checkout}`)
+    const names = await page.locator("#graph svg .node text.name").allTextContents()
+    expect(names).toEqual(["reserve-stock", "pack-box", "print-label", "manager-review"])
+    expect(await page.locator("#graph svg .node.current text.name").allTextContents()).toEqual(["manager-review"])
+    expect(await page.locator("#graph svg .node.status-completed").count()).toBe(3)
+    expect(await page.locator("#reason").textContent()).toBe("waiting_for_approval")
+    expect(await page.locator("#summary").textContent()).toContain("manager-review")
+    expect(await page.locator("#explanation .next-actions").textContent()).toContain("approve")
+    expect(await page.locator("#timeline tr.entry").count()).toBe(4)
+    expect(await page.evaluate(() => [...document.getElementById("app")!.childNodes].filter((n: any) => n.nodeType === 3).length)).toBe(0)
+    await page.screenshot({ path: join(artifacts, "run-waiting.png"), fullPage: true })
+
+    await page.click('#explanation button[data-action="approve"]')
+    await page.waitForSelector("dialog#action-dialog[open]")
+    await page.fill("#action-actor", "")
+    await page.click("#action-confirm")
+    await page.waitForSelector("dialog#action-dialog .error")
+    expect(await page.locator("dialog#action-dialog .error-tag").textContent()).toBe("InvalidOptionError")
+    expect((await mesh.inspectRun(runs.checkout)).status).toBe("paused")
+    await page.fill("#action-actor", "ops:ana")
+    await page.fill("#action-note", "stock checked <b>ok</b>")
+    await page.click("#action-confirm")
+    await page.waitForSelector("dialog#action-dialog", { state: "detached" })
+    await page.waitForSelector('#run-status [data-status="completed"]')
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#graph svg .node[data-status="completed"] text.name')].some((t) => t.textContent === "charge-card"),
+    )
+    expect(await page.locator("#graph svg a.child-link").count()).toBe(1)
+    expect(await page.locator("#audit .audit-actor").allTextContents()).toEqual(["ops:ana"])
+    expect(await page.locator("#audit .audit-note").allTextContents()).toEqual(["stock checked <b>ok</b>"])
+    expect(await page.locator("#children tr.child a").count()).toBe(1)
+    expect(await page.locator("#explanation button[data-action]").count()).toBe(0)
+    await page.screenshot({ path: join(artifacts, "run-completed.png"), fullPage: true })
+
+    await page.click("#graph svg a.child-link")
+    await page.waitForSelector("#graph svg .node")
+    expect(await page.locator("h1 .workflow").textContent()).toBe("courier")
+    expect(await page.locator("#children a.parent-link").textContent()).toBe(runs.checkout)
+  })
+
+  it("shows the engine's refusal in the dialog when the run moved on meanwhile", async () => {
+    await page.goto(at(`/runs/${runs.held}`))
+    await page.waitForSelector('#explanation button[data-action="resume"]')
+    await page.click('#explanation button[data-action="resume"]')
+    await page.waitForSelector("dialog#action-dialog[open]")
+    expect(await page.locator("#action-actor").inputValue()).toBe("ops:ana")
+    await mesh.resume(runs.held, { actor: "someone-else" })
+    await page.waitForSelector('#run-status [data-status="completed"]')
+    await page.click("#action-confirm")
+    await page.waitForSelector("dialog#action-dialog .error")
+    expect(await page.locator("dialog#action-dialog .error-tag").textContent()).toBe("InvalidTransitionError")
+    expect(await page.locator("dialog#action-dialog .error-message").textContent()).toContain("cannot resume")
+    await page.click("#action-dismiss")
+  })
+
+  it("shows a failed run's attempts and errors, and markup in names and payloads as text", async () => {
+    await page.goto(at(`/runs/${runs.failing}`))
+    await page.waitForSelector("#graph svg .node")
+    expect(await page.locator("#reason").textContent()).toBe("failed")
+    expect(await page.locator("#attempts .attempt-error").allTextContents()).toEqual([
+      "courier_down: courier API answered 503",
+      "courier_down: courier API answered 503",
+    ])
+    expect(await page.locator("#graph svg path.edge.kind-compensation").count()).toBe(1)
+
+    await page.goto(at(`/runs/${runs.markup}`))
+    await page.waitForSelector("#graph svg .node")
+    expect(await page.locator("#timeline .entry-name").allTextContents()).toEqual([XSS_NAME])
+    expect(await page.locator("#graph svg .node title").first().textContent()).toContain(XSS_NAME)
+    expect(await page.locator("#data pre").first().textContent()).toContain("<script>window.__xss=3</script>")
+    expect(await page.locator(".attr").first().textContent()).toBe("label=<img src=x>")
+    expect(await page.evaluate(() => window.__xss)).toBeUndefined()
+    expect(await page.locator('img[src="x"], main script').count()).toBe(0)
+  })
+
+  it("has no action buttons when actions are not allowed", async () => {
+    const readOnly = await serve(mesh, { pollMs: 200 })
+    try {
+      const paused = (await mesh.start(Holding, {})).runId
+      await eventually(async () => ((await reason(paused)) === "paused" ? true : undefined), "the hold")
+      await page.goto(`${readOnly.url}runs/${paused}`)
+      await page.waitForSelector("#explanation")
+      expect(await page.locator("#mode").textContent()).toBe("read-only")
+      expect(await page.locator("#explanation .next-actions").textContent()).toContain("resume")
+      expect(await page.locator("button[data-action]").count()).toBe(0)
+      await mesh.resume(paused, { actor: "ops" })
+      await page.waitForSelector('#run-status [data-status="completed"]')
+    } finally {
+      await readOnly.close()
+    }
+    expect(problems).toEqual([])
+  })
+})

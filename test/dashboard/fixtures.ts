@@ -1,0 +1,109 @@
+/**
+ * Workflows and a served dashboard shared by the dashboard tests: an order with a
+ * compensable step, a parallel group, an approval and a child run; a run named and fed with
+ * markup (to prove nothing is rendered as HTML); a pause; a step that fails for good.
+ */
+import { Effect, Schema } from "effect"
+import { Step, StepError, Trigger, Workflow, createMesh, serveDashboard, type Dashboard, type DashboardOptions, type MeshClient } from "../../src/index.js"
+
+const order = Trigger.manual({ payload: Schema.Struct({ orderId: Schema.String, note: Schema.optional(Schema.String) }) })
+const empty = Trigger.manual({ payload: Schema.Struct({}) })
+
+const Reserve = Step.make("reserve-stock", { run: (input: { orderId: string }) => ({ reservation: `r-${input.orderId}` }), compensate: () => Effect.void })
+const Pack = Step.make("pack-box", { run: () => "packed" })
+const Label = Step.make("print-label", { run: () => "labelled" })
+const Charge = Step.make("charge-card", { run: () => ({ chargeId: "ch_1" }) })
+const Notify = Step.make("notify-warehouse", { run: (input: { orderId: string }) => `notified ${input.orderId}` })
+/** A step whose name is markup: it must show as text. */
+export const XSS_NAME = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2">`
+const Markup = Step.make(XSS_NAME, { run: () => "<b>bold?</b>" })
+const Doomed = Step.make("call-courier", {
+  run: () => Effect.fail(new StepError({ code: "courier_down", message: "courier API answered 503" })),
+  retry: { maxAttempts: 2, backoff: { type: "fixed", delay: "10 millis" } },
+})
+
+/** The courier child run (waits for nothing). */
+export const Courier = Workflow.make({
+  name: "courier",
+  triggers: { manual: order },
+  *run(input) {
+    return yield* Notify(input)
+  },
+})
+
+/** reserve → (pack ∥ label) → approval "manager-review" → child courier → charge. */
+export const Checkout = Workflow.make({
+  name: "checkout",
+  triggers: { manual: order },
+  *run(input) {
+    yield* Reserve(input)
+    yield* Workflow.all([Pack(), Label()])
+    const vote = yield* Workflow.approval("manager-review")
+    if (!vote.approved) return yield* Workflow.fail("rejected")
+    yield* Workflow.child(Courier, { orderId: input.orderId }, { key: "courier" })
+    return yield* Charge()
+  },
+})
+
+/** A step named with markup, fed a payload with markup. */
+export const Markupful = Workflow.make({
+  name: "markup",
+  triggers: { manual: order },
+  *run() {
+    return yield* Markup()
+  },
+})
+
+/** Waits at a pause. */
+export const Holding = Workflow.make({
+  name: "holding",
+  triggers: { manual: empty },
+  *run() {
+    yield* Workflow.pause("hold")
+    return "released"
+  },
+})
+
+/** Fails at "call-courier" after two attempts; "reserve-stock" is compensated. */
+export const Failing = Workflow.make({
+  name: "failing",
+  triggers: { manual: order },
+  *run(input) {
+    yield* Reserve(input)
+    return yield* Doomed()
+  },
+})
+
+export const WORKFLOWS = [Checkout, Courier, Markupful, Holding, Failing]
+
+/** A mesh with a worker, on a fresh memory store. */
+export const meshWithWorker = async (): Promise<{ readonly mesh: MeshClient; readonly stop: () => Promise<void> }> => {
+  const mesh = await createMesh({ workflows: WORKFLOWS, store: { kind: "memory" } })
+  const worker = await mesh.startWorker({ concurrency: 4, pollInterval: "20 millis" })
+  return {
+    mesh,
+    stop: async () => {
+      await worker.stop()
+      await mesh.close()
+    },
+  }
+}
+
+/** Polls `check` until it returns a value (progress-based waiting, bounded). */
+export const eventually = async <A>(check: () => Promise<A | undefined>, what: string, timeoutMs = 60_000): Promise<A> => {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Waits until a run has the status. */
+export const untilStatus = (mesh: MeshClient, runId: string, status: string) =>
+  eventually(async () => ((await mesh.inspectRun(runId)).status === status ? true : undefined), `run ${runId} to be ${status}`)
+
+/** Serves a dashboard over a mesh. */
+export const serve = (mesh: MeshClient, options: Omit<DashboardOptions, "mesh" | "store"> = {}): Promise<Dashboard> =>
+  serveDashboard({ mesh, pollMs: 100, ...options })
