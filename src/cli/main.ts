@@ -6,6 +6,7 @@
  */
 import { checkReplayCommand } from "./checkReplay.js"
 import { decideCommand, reasonedCommand, rerunCommand, signalCommand } from "./controls.js"
+import { dashboardCommand } from "./dashboard.js"
 import { doctorCommand } from "./doctor.js"
 import { CliError, errorLine, EXIT, exitCodeOf, type ExitCode, usageError } from "./errors.js"
 import { migrateCommand, migrationsCommand } from "./migrations.js"
@@ -53,6 +54,8 @@ const dispatch = (command: string, words: ReadonlyArray<string>): ExitCode | Pro
       return doctorCommand(words)
     case "check-replay":
       return checkReplayCommand(words)
+    case "dashboard":
+      return dashboardCommand(words)
     default:
       throw usageError(`unknown command "${command}"`, USAGE)
   }

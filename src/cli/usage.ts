@@ -38,6 +38,8 @@ controls (no workflow code needed):
 retention:
   purge --older-than <duration> --yes   delete terminal runs that finished longer ago (--dry-run counts)
   purges list                           the purge audit trail
+web:
+  dashboard [--port N] [--allow-actions]  serve the dashboard on 127.0.0.1 until SIGINT/SIGTERM
 code (import --module <file>, which exports \`workflows\`):
   worker --module <file>                run a worker until SIGINT/SIGTERM, then drain
   schedules list --module <file>        the cron triggers and their next fire times
@@ -205,6 +207,21 @@ exist, and applies pending migrations.
 
 ${STORE}`
 
+const DASHBOARD = `usage: squid-mesh dashboard [--host H] [--port N] [--token T | --token-env VAR] [--allow-actions]
+
+Serves the operators' dashboard (runs, filters, a run's explanation, graph, timeline, attempts,
+children and audit trail, updated live) until SIGINT or SIGTERM, and prints its URL on stdout.
+Read-only unless --allow-actions, which adds approve, reject, resume and cancel buttons that ask
+for the actor. Needs no workflow code.
+
+  --host <name>              address to bind (default 127.0.0.1; any other needs a token)
+  --port <n>                 port (default: a free one)
+  --token <t>                require this access token (at least 16 characters); the URL carries it
+  --token-env <VAR>          read the token from this environment variable instead
+  --allow-actions            enable the action buttons
+
+${STORE}`
+
 const SCHEDULES = `usage: squid-mesh schedules list --module <file> [--next N] [--json]
 
 The cron triggers of the module's workflows with their next fire times, computed in each
@@ -267,6 +284,7 @@ const HELP: Readonly<Record<string, string>> = {
   migrations: MIGRATIONS,
   doctor: DOCTOR,
   "check-replay": CHECK_REPLAY,
+  dashboard: DASHBOARD,
 }
 
 /** The help of a command (`runs list`, `approve`), or of its family (`runs`); the overview otherwise. */

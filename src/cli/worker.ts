@@ -12,7 +12,7 @@ import { note } from "./output.js"
 import { openMesh, STORE_FLAGS, storeTarget } from "./store.js"
 
 /** Resolves with the first SIGINT or SIGTERM; a second one exits the process at once. */
-const firstSignal = (): Promise<NodeJS.Signals> =>
+export const firstSignal = (): Promise<NodeJS.Signals> =>
   new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off("SIGINT", onSignal)

@@ -311,4 +311,32 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
       const table = await cli("purges", "list", "--limit", "1")
       expect(table.stdout).toMatch(new RegExp(`^AT\\s+PURGED\\s+FIRST RUN\\s+LAST RUN\\s+WHAT\\n\\S+Z\\s+${before}\\s`))
     })
+
+    it("dashboard: serves the store's runs with a token, read-only, and stops on SIGTERM", async () => {
+      const token = "cli-dashboard-token-0123456789"
+      const dashboard = startProcess(built.bin, ["dashboard", "--token-env", "DASH_TOKEN", ...store.args], { env: { DASH_TOKEN: token } })
+      try {
+        await dashboard.waitFor(/dashboard: serving read-only/)
+        const url = new URL(dashboard.stdout().trim())
+        expect(url.hostname).toBe("127.0.0.1")
+        expect(url.searchParams.get("token")).toBe(token)
+        const api = new URL("/api/runs?limit=5", url)
+        expect((await fetch(api)).status).toBe(401)
+        const page = await fetch(api, { headers: { authorization: `Bearer ${token}` } })
+        expect(page.status).toBe(200)
+        const body = (await page.json()) as { runs: Array<{ id: string }> }
+        expect(body.runs.length).toBeGreaterThan(0)
+        // Read-only: the action routes do not exist.
+        const approve = await fetch(new URL(`/api/runs/${body.runs[0]!.id}/approve`, url), {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ actor: "ops" }),
+        })
+        expect(approve.status).toBe(404)
+      } finally {
+        dashboard.child.kill("SIGTERM")
+      }
+      expect(await dashboard.exited).toBe(0)
+      refused(await cli("dashboard", "--token", "a", "--token-env", "X"), 2, "squid-mesh: dashboard: give either --token or --token-env, not both")
+    })
   })
