@@ -3,7 +3,7 @@
  *
  * Three bearers leave the Shire at once. Each run packs lembas, logs its departure, waits for
  * Gandalf (a durable sleep), hides at the Prancing Pony (a pause that Strider resumes), and
- * waits for the council's vote (an approval with a 3-second deadline that rejects by itself).
+ * waits for the council's vote (an approval with a 5-second deadline that rejects by itself).
  * - Frodo: approved, routed through Moria, where the crossing fails once and is retried; the
  *   eagle is reserved, Sauron insulted and the ring tossed (irreversible). A plain rerun is
  *   refused (`RerunRefusedError`, `irreversible_steps`); `allowIrreversible` reruns it.
@@ -44,7 +44,7 @@ export const RingErrand = Workflow.graph({
     wait_for_gandalf: { sleep: "1 second" },
     hide_at_prancing_pony: { pause: true },
     council_vote: {
-      approval: { deadline: { within: "3 seconds", dueSoon: "1 second", escalation: "ask Elrond again" }, onDeadline: "reject" },
+      approval: { deadline: { within: "5 seconds", dueSoon: "2 seconds", escalation: "ask Elrond again" }, onDeadline: "reject" },
       output: "council",
     },
     choose_path: {
