@@ -3,16 +3,40 @@
  * memory store. Three roots (march to the gate, rally Rohan, distract Sauron) run in parallel;
  * `declare_victory` (irreversible) runs once all three completed: an `after` join.
  * - The first attack: the three take 250-600 ms each, side by side, so the join comes after the
- *   slowest, not after their sum. The timeline shows the overlap.
+ *   slowest, not after their sum. Each force musters at the gate until all three are under way
+ *   (proof that they run at once, whatever the machine's speed); the timeline shows the overlap.
  * - The second: Rohan does not ride. The join never runs, the run fails, and the army that
  *   marched to the gate retreats (the saga compensates `march_to_gate`).
  */
 import { Effect, Schema } from "effect"
-import { createMesh, type MeshClient, Step, Trigger, Workflow } from "squid-mesh"
+import { createMesh, type MeshClient, Step, type StepContext, Trigger, Workflow } from "squid-mesh"
 import { pathOf, printJournal, short, storyLogger } from "./shared/story.js"
 
 /** What happened on the field, in order, as the steps saw it. */
 const field: Array<string> = []
+
+/** The forces under way, per run: each waits for the other two before it sets off. */
+const underWay = new Map<string, { readonly forces: Set<string>; readonly all: Promise<void>; readonly done: () => void }>()
+
+/** Records `force` as under way in `runId`, and waits until all three are (they run in parallel). */
+const muster = (runId: string, force: string) =>
+  Effect.promise(() => {
+    let entry = underWay.get(runId)
+    if (!entry) {
+      let done = () => {}
+      const all = new Promise<void>((resolve) => {
+        done = resolve
+      })
+      entry = { forces: new Set(), all, done }
+      underWay.set(runId, entry)
+    }
+    entry.forces.add(force)
+    if (entry.forces.size === 3) {
+      field.push("all three forces are under way at once")
+      entry.done()
+    }
+    return entry.all
+  })
 
 /** A step that takes `ms` to happen (the work of an army). */
 const takes = <A>(ms: number, what: () => A) => Effect.promise(() => new Promise<A>((resolve) => setTimeout(() => resolve(what()), ms)))
@@ -27,19 +51,32 @@ export const ParallelAttack = Workflow.graph({
   },
   steps: {
     march_to_gate: {
-      run: () => takes(400, () => ({ at: "the Black Gate", soldiers: 6000 })),
+      run: (_: unknown, ctx: StepContext) =>
+        Effect.zipRight(
+          muster(ctx.runId, "gate"),
+          takes(400, () => ({ at: "the Black Gate", soldiers: 6000 })),
+        ),
       compensate: () => Effect.sync(() => void field.push("the army retreats from the Black Gate")),
       output: "gate",
     },
     rally_rohan: {
       input: ["rohanRides"],
-      run: ({ rohanRides }: { rohanRides: boolean }) =>
-        takes(600, () => rohanRides).pipe(
-          Effect.flatMap((rides) => (rides ? Effect.succeed({ riders: 6000 }) : Effect.fail(Step.fatal("horns_unanswered", "Rohan does not ride")))),
-        ),
+      run: ({ rohanRides }: { rohanRides: boolean }, ctx: StepContext) =>
+        Effect.zipRight(
+          muster(ctx.runId, "rohan"),
+          takes(600, () => rohanRides),
+        ).pipe(Effect.flatMap((rides) => (rides ? Effect.succeed({ riders: 6000 }) : Effect.fail(Step.fatal("horns_unanswered", "Rohan does not ride"))))),
       output: "rohan",
     },
-    distract_sauron: { input: ["speech"], run: ({ speech }: { speech: string }) => takes(250, () => ({ shouted: speech })), output: "distraction" },
+    distract_sauron: {
+      input: ["speech"],
+      run: ({ speech }: { speech: string }, ctx: StepContext) =>
+        Effect.zipRight(
+          muster(ctx.runId, "sauron"),
+          takes(250, () => ({ shouted: speech })),
+        ),
+      output: "distraction",
+    },
     declare_victory: {
       after: ["march_to_gate", "rally_rohan", "distract_sauron"],
       input: { soldiers: ["gate", "soldiers"], riders: ["rohan", "riders"] },
