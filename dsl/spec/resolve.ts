@@ -13,9 +13,29 @@ import type { ActionNodeSpec, NodeSpec, WorkflowSpec } from "./schema.js"
 export const joinPath = (prefix: string, path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((at, key) => (typeof key === "number" ? `${at}[${key}]` : at === "" ? String(key) : `${at}.${String(key)}`), prefix)
 
-/** Every issue of a parse error, as problems under `prefix`. */
-export const problemsOf = (prefix: string, error: ParseResult.ParseError): Array<GraphProblem> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({ at: joinPath(prefix, issue.path), message: issue.message }))
+/**
+ * Every issue of a parse error, as problems under `prefix`. The members of a union of literals
+ * refused at one path make one problem (`Expected "a" | "b", actual "c"`).
+ */
+export const problemsOf = (prefix: string, error: ParseResult.ParseError): Array<GraphProblem> => {
+  const problems: Array<GraphProblem> = []
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const at = joinPath(prefix, issue.path)
+    const last = problems[problems.length - 1]
+    const a = last?.at === at ? /^Expected (.*), actual (.*)$/s.exec(last.message) : null
+    const b = /^Expected (.*), actual (.*)$/s.exec(issue.message)
+    if (last && a && b && a[2] === b[2]) problems[problems.length - 1] = { at, message: `Expected ${a[1]} | ${b[1]}, actual ${b[2]}` }
+    else if (!(last?.at === at && last.message === issue.message)) problems.push({ at, message: issue.message })
+  }
+  return problems
+}
+
+/** The problems of a node's params against its action's params Schema (none without one), and the decoded params. */
+export const checkParams = (name: string, action: ActionDef, params: unknown): { readonly problems: ReadonlyArray<GraphProblem>; readonly params: unknown } => {
+  if (action.params === undefined) return { problems: [], params }
+  const decoded = Schema.decodeUnknownEither(action.params, { errors: "all", onExcessProperty: "error" })(params)
+  return Either.isLeft(decoded) ? { problems: problemsOf(`steps.${name}.params`, decoded.left), params } : { problems: [], params: decoded.right }
+}
 
 /** A step body for checking a graph without its actions (never run). */
 const unbound = (): never => {
@@ -58,13 +78,9 @@ export const bindAction = (name: string, node: ActionNodeSpec, registry: ActionR
   const action: ActionDef | undefined = registry.actions.get(node.action)
   if (!action)
     return { _tag: "Unbound", problems: [{ at: `${at}.action`, message: `unknown action ${JSON.stringify(node.action)}: not in the action registry` }] }
-  const problems: Array<GraphProblem> = []
-  let params: unknown = node.params
-  if (action.params !== undefined) {
-    const decoded = Schema.decodeUnknownEither(action.params, { errors: "all", onExcessProperty: "error" })(node.params)
-    if (Either.isLeft(decoded)) problems.push(...problemsOf(`${at}.params`, decoded.left))
-    else params = decoded.right
-  }
+  const checked = checkParams(name, action, node.params)
+  const problems: Array<GraphProblem> = [...checked.problems]
+  const params = checked.params
   const irreversible = node.irreversible ?? action.irreversible
   if (node.irreversible === true && action.compensate !== undefined)
     problems.push({ at: `${at}.irreversible`, message: `action "${node.action}" has a compensation: an irreversible step cannot be compensated` })

@@ -55,7 +55,11 @@ const isJson = (value: unknown, depth = 0): value is Json =>
     (Array.isArray(value) ? value.every((v) => isJson(v, depth + 1)) : typeof value === "object" && Object.values(value).every((v) => isJson(v, depth + 1))))
 
 /** Any JSON value (an action's params, a condition's `equals`). */
-export const JsonValue = Schema.declare(isJson, { identifier: "JsonValue", description: "any JSON value", jsonSchema: {} })
+export const JsonValue = Schema.declare(isJson, {
+  identifier: "JsonValue",
+  description: "any JSON value",
+  jsonSchema: { type: ["null", "boolean", "number", "string", "array", "object"] },
+})
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 /** A context key (`output`). */

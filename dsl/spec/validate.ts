@@ -13,7 +13,7 @@ import type { GraphNode, GraphProblem, GraphSteps, Transition } from "../graph/m
 import { cron } from "../Trigger.js"
 import { checkTimeZone } from "../validate.js"
 import type { ActionRegistry } from "./Actions.js"
-import { bindAction, builtinNode, unboundNode, payloadFieldsOf, problemsOf } from "./resolve.js"
+import { bindAction, builtinNode, checkParams, unboundNode, payloadFieldsOf, problemsOf } from "./resolve.js"
 import { MAX_SPEC_BYTES, NODE_KINDS, SpecOutline, TransitionSpec, TriggerSpec, type NodeSpec, type WorkflowSpec } from "./schema.js"
 
 /** One problem of a spec: where (a JSON path; `""` for the whole document) and what. */
@@ -153,11 +153,14 @@ export const validateSpec = (json: unknown, options: ValidateSpecOptions = {}): 
       problems.push(...problemsOf(at, decoded.left))
       graphSteps[name] = standIn(kinds[0]![0], record)
       // A malformed action node still names its action: an unknown key is reported too.
+      // Its params are checked against its action all the same.
       const key = record.action
-      if (options.actions && typeof key === "string" && !options.actions.actions.has(key)) {
+      const action = typeof key === "string" ? options.actions?.actions.get(key) : undefined
+      if (options.actions && typeof key === "string" && !action) {
         problems.push({ at: `${at}.action`, message: `unknown action ${JSON.stringify(key)}: not in the action registry` })
         unknownActions.push({ at: `${at}.action`, action: key })
       }
+      if (action) problems.push(...checkParams(name, action, record.params).problems)
       continue
     }
     const spec = decoded.right
