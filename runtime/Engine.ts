@@ -27,7 +27,11 @@ import { Leases } from "./Leases.js"
 import { EngineMetrics } from "./metrics.js"
 import { resolveLimits, type Limits } from "./limits.js"
 import { Notifier } from "./Notifier.js"
-import { start, type StartArgs, type StartError, type StartOptions, type StartResult } from "./start.js"
+import * as Actions from "../dsl/spec/Actions.js"
+import type { ActionRegistry } from "../dsl/spec/Actions.js"
+import { SpecCache } from "./specCache.js"
+import { workflowsFor } from "./specs.js"
+import { start, startSpec, type StartArgs, type StartError, type StartOptions, type StartResult, type StartSpecError } from "./start.js"
 import type { StepBody } from "./StepRunner.js"
 import { StickyCache } from "./StickyCache.js"
 
@@ -35,6 +39,11 @@ import { StickyCache } from "./StickyCache.js"
 export interface EngineConfig {
   /** Every workflow this engine may start or execute. */
   readonly workflows: ReadonlyArray<AnyWorkflow>
+  /**
+   * The action registry (`Actions.make`) runtime-authored specs are resolved through: what
+   * `startSpec` accepts, and what this engine's workers run spec runs with.
+   */
+  readonly actions?: ActionRegistry
   /** Live runs kept in the sticky cache (0 disables it). Default 1,000. */
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
@@ -58,6 +67,14 @@ export interface EngineService {
   ): Effect.Effect<StartResult, StartError>
   /** Starts a run of a workflow by name (untyped payload). */
   start(workflow: string, payload?: unknown, options?: StartOptions): Effect.Effect<StartResult, StartError>
+  /**
+   * Starts a run of a runtime-authored spec (JSON text or value), resolved through the engine's
+   * action registry; `trigger` defaults to its first manual trigger. Every problem of the spec
+   * (shape, graph, unknown actions, refused params) is an `InvalidSpecError` listing them with
+   * their JSON paths; a payload its trigger's JSON Schema refuses an `InvalidPayloadError`.
+   * Nothing is written on a refusal. The spec is stored with the run: workers run that version.
+   */
+  readonly startSpec: (spec: unknown, trigger?: string, payload?: unknown, options?: StartOptions) => Effect.Effect<StartResult, StartSpecError>
   /** Claims one due task and executes it (a step attempt or a timer). */
   readonly executeNext: (options?: ExecuteOptions) => Effect.Effect<ExecuteResult, StoreError | InvalidOptionError>
   /** Resumes a run paused at `Workflow.pause`. */
@@ -119,6 +136,8 @@ export interface WorkerPort {
   /** Wakes idle workers of this process. */
   readonly notifier: Notifier
   readonly workflows: ReadonlyMap<string, AnyWorkflow>
+  /** The workflows a read of run `runId` should know: the registered ones, and the run's own if it is a spec run. */
+  readonly workflowsFor: (runId: string) => Effect.Effect<ReadonlyMap<string, AnyWorkflow>, StoreError>
 }
 
 /** Test hooks: replace step bodies, drop the sticky cache, read its counters (the test kit uses them). */
@@ -162,6 +181,13 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       if (existing && existing !== wf) return yield* new InvalidWorkflowError({ workflow: wf.name, reason: "registered twice with different definitions" })
       workflows.set(wf.name, wf)
     }
+    if (config.actions !== undefined && config.actions?._tag !== "ActionRegistry") {
+      return yield* new InvalidOptionError({
+        option: "actions",
+        value: showValue(config.actions),
+        reason: "expected an action registry (Actions.make({ ... }))",
+      })
+    }
     // Compiled once per engine; a malformed host pattern is a defect at construction, not at the first log.
     const redactor = makeRedactor(config.redaction)
     const cache = new StickyCache(config.cacheSize ?? 1000)
@@ -169,9 +195,11 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     const leases = new Leases(store)
     yield* leases.start()
     const metrics = new EngineMetrics()
-    const ctx: EngineContext = { store, workflows, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor, metrics }
+    const specs = new SpecCache(config.actions ?? Actions.empty)
+    const ctx: EngineContext = { store, workflows, specs, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor, metrics }
     const service: EngineService = {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),
+      startSpec: (spec, trigger, payload, options) => startSpec(ctx, spec, trigger, payload, options),
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
       purge: (options) => purge(store, options),
@@ -212,6 +240,7 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       retention: (queue) => retentionLoop(store, workflows, queue),
       notifier,
       workflows,
+      workflowsFor: (runId) => workflowsFor(ctx, runId),
     }
     const hooks: EngineHooks = {
       stubStep: (name, body) => Effect.sync(() => (body ? ctx.stubs.set(name, body) : ctx.stubs.delete(name))),

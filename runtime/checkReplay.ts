@@ -1,18 +1,24 @@
 /**
  * The deploy gate: replays every open run (running or paused) in the store against the
- * current workflow code and reports the first divergence per run, without writing anything.
+ * current workflow code (a spec run: its stored spec, built with the current action registry)
+ * and reports the first divergence per run, without writing anything.
  * Run it in CI against a copy of production (or production itself: it only reads).
  */
 import { Effect } from "effect"
 import type { StoreError } from "../src/core/errors.js"
 import type { CommandRef } from "../src/core/errors.js"
 import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { isSpecWorkflow, lookupWorkflow } from "./specs.js"
 
 /** One run whose journal the current code cannot replay. */
 export interface Divergence {
   readonly runId: string
   readonly workflow: string
-  readonly reason: "non_determinism" | "unknown_workflow" | "replay_error"
+  /**
+   * `unresolvable_spec`: a spec run whose stored spec no longer fits the registry (an action
+   * removed, or its params Schema now refusing the spec's params).
+   */
+  readonly reason: "non_determinism" | "unknown_workflow" | "unresolvable_spec" | "replay_error"
   readonly seq?: number
   readonly expected?: CommandRef | null
   readonly actual?: CommandRef | null
@@ -33,11 +39,13 @@ export const checkReplay = (ctx: EngineContext, options: { readonly limit?: numb
     const open = [...(yield* ctx.store.listRuns({ statuses: ["running"], limit })), ...(yield* ctx.store.listRuns({ statuses: ["paused"], limit }))]
     const divergent: Array<Divergence> = []
     for (const run of open) {
-      const workflow = ctx.workflows.get(run.workflow)
-      if (!workflow) {
-        divergent.push({ runId: run.id, workflow: run.workflow, reason: "unknown_workflow", message: `workflow "${run.workflow}" is not registered` })
+      const found = yield* lookupWorkflow(ctx, run)
+      if (found._tag === "Missing") {
+        const reason = isSpecWorkflow(run.workflow) ? "unresolvable_spec" : "unknown_workflow"
+        divergent.push({ runId: run.id, workflow: run.workflow, reason, message: found.reason })
         continue
       }
+      const workflow = found.workflow
       const outcome = yield* Effect.either(Effect.flatMap(rebuild(ctx, run, workflow), (replayer) => Effect.map(makeEnv, (env) => replayer.advance(env))))
       if (outcome._tag === "Left") {
         divergent.push({ runId: run.id, workflow: run.workflow, reason: "replay_error", message: String(outcome.left) })

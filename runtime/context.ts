@@ -14,6 +14,7 @@ import type { Leases } from "./Leases.js"
 import type { Limits } from "./limits.js"
 import type { EngineMetrics } from "./metrics.js"
 import type { Notifier } from "./Notifier.js"
+import type { SpecCache } from "./specCache.js"
 import type { StepBody } from "./StepRunner.js"
 import type { StickyCache } from "./StickyCache.js"
 
@@ -21,6 +22,8 @@ import type { StickyCache } from "./StickyCache.js"
 export interface EngineContext {
   readonly store: StoreService
   readonly workflows: ReadonlyMap<string, AnyWorkflow>
+  /** The action registry, and the workflows of spec runs built from their stored specs (see specs.ts). */
+  readonly specs: SpecCache
   readonly cache: StickyCache
   /** Step bodies replaced for tests, by step name. */
   readonly stubs: Map<string, StepBody>

@@ -26,6 +26,7 @@ import { makeEnv, rebuild, type EngineContext } from "./context.js"
 import { gateRefusal, terminalRefusal } from "./controlRules.js"
 import { journaledGate, journaledPayloadError, journaledSignalSchema, journaledSignalWait, statusAfter } from "./journalWaits.js"
 import { oversized } from "./limits.js"
+import { workflowOf } from "./specs.js"
 import { withEngineSpan } from "./tracing.js"
 
 /** Who issues a control, and how to make it idempotent. */
@@ -165,7 +166,7 @@ export const runControl = (
         kind === "resume"
           ? { actor: options.actor, ...(options.note !== undefined ? { reason: ctx.redactor.text(options.note) } : {}), at: now }
           : { approved: kind === "approve", actor: options.actor, ...(options.note !== undefined ? { note: ctx.redactor.text(options.note) } : {}), at: now }
-      const workflow = ctx.workflows.get(run.workflow)
+      const workflow = yield* workflowOf(ctx, run)
       if (!workflow) {
         // Without the code: the gate is read from the journal, and a worker with the code advances the run.
         const journal = yield* ctx.store.getJournal(runId)
@@ -261,7 +262,7 @@ export const deliverSignal = (
         ...(options.metadata !== undefined ? { metadata: ctx.redactor.value(options.metadata) as Json } : {}),
         at: now,
       }
-      const workflow = ctx.workflows.get(run.workflow)
+      const workflow = yield* workflowOf(ctx, run)
       if (!workflow) {
         // Without the code: the wait and its schema are read from the journal.
         const journal = yield* ctx.store.getJournal(runId)

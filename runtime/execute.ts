@@ -13,6 +13,7 @@ import { InvalidOptionError, showValue, type StoreError } from "../src/core/erro
 import type { Json } from "../src/core/json.js"
 import type { AttemptRecord, ClaimedTask, Entry, FenceReason, RunStatus, TaskKind } from "../src/core/model.js"
 import type { TransactionScope } from "../src/store/Store.js"
+import { workflowOfTask } from "./specs.js"
 import { acquire, advanceRun, claimRefOf, type Acquired, type Advanced, type NextTask, type TaskFence, type TaskResolution } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { errorInfo } from "./errorInfo.js"
@@ -136,7 +137,7 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
   const { task } = held
   const fence: TaskFence = { task, claim: held.claim, leaseMs, chain, ...(held.carried ? { carried: held.carried } : {}) }
   const program = Effect.gen(function* () {
-    const workflow = ctx.workflows.get(task.workflow)
+    const workflow = yield* workflowOfTask(ctx, task)
     if (!workflow) {
       const now = yield* Clock.currentTimeMillis
       yield* ctx.store.release(fence.claim, now + UNKNOWN_WORKFLOW_BACKOFF)

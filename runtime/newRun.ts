@@ -126,6 +126,22 @@ export const prepareStart = (
     if (typeof workflowOrName !== "string" && workflowOrName !== workflow) {
       return yield* new InvalidWorkflowError({ workflow: name, reason: "a different definition with this name is registered" })
     }
+    return yield* prepareRun(ctx, workflow, payload, options, origin)
+  })
+
+/**
+ * Validates a start of a workflow the caller already resolved (a registered one, or a spec's)
+ * and prepares its run (nothing is written).
+ */
+export const prepareRun = (
+  ctx: EngineContext,
+  workflow: AnyWorkflow,
+  payload: unknown,
+  options: StartOptions = {},
+  origin: Origin = CALL,
+): Effect.Effect<PreparedRun, Exclude<StartError, ConflictError | StoreError>> =>
+  Effect.gen(function* () {
+    const name = workflow.name
     const invalid = invalidOption(options) ?? (options.attributes === undefined ? undefined : invalidAttributes(options.attributes, "attributes", ctx.redactor))
     if (invalid) return yield* invalid
     const parent = origin._tag === "Child" ? origin : undefined

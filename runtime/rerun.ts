@@ -20,6 +20,7 @@ import { advanceRun } from "./advance.js"
 import type { Decision } from "./Interpreter.js"
 import type { PreparedRun } from "./newRun.js"
 import { decodeStored } from "./payload.js"
+import { workflowOf } from "./specs.js"
 import { withEngineSpan } from "./tracing.js"
 
 /** Options of `rerun`. */
@@ -53,7 +54,7 @@ export const rerun = (ctx: EngineContext, sourceId: string, options: RerunOption
     // A second live run with the same input is a duplicate, not a rerun: wait for it to end, or cancel it.
     const live = rerunStatusRefusal(source.status)
     if (live) return yield* refuse(live.reason, live.detail, live.steps)
-    const workflow = ctx.workflows.get(source.workflow)
+    const workflow = yield* workflowOf(ctx, source)
     if (!workflow) return yield* rerunFromJournal(ctx, source, options)
 
     // Replay the source to learn which completed steps are irreversible (and that the code still fits its journal).

@@ -1,15 +1,18 @@
 /**
  * Starting a run: validate everything first (`prepareStart`: workflow, trigger, options,
- * payload), then create the run, its first entries and tasks in one atomic write
- * (`advanceRun`). A repeated id or idempotency key returns the same run; the same key with a
- * different request is a ConflictError.
+ * payload; for a spec, the spec and its actions too), then create the run, its first entries
+ * and tasks (and a spec run's spec) in one atomic write (`advanceRun`). A repeated id or
+ * idempotency key returns the same run; the same key with a different request is a ConflictError.
  */
 import { Effect } from "effect"
+import { specFingerprint, specText } from "../dsl/spec/build.js"
+import { validateSpec } from "../dsl/spec/validate.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
-import { ConflictError } from "../src/core/errors.js"
+import { ConflictError, InvalidSpecError } from "../src/core/errors.js"
 import { advanceRun } from "./advance.js"
 import type { EngineContext } from "./context.js"
-import { prepareStart, type Origin, type StartError, type StartOptions, type StartResult } from "./newRun.js"
+import { prepareRun, prepareStart, type Origin, type PreparedRun, type StartError, type StartOptions, type StartResult } from "./newRun.js"
+import { workflowOfSpec } from "./specs.js"
 import { withEngineSpan } from "./tracing.js"
 
 export type { Origin, StartArgs, StartError, StartOptions, StartResult } from "./newRun.js"
@@ -22,8 +25,13 @@ export const start = (
   options: StartOptions = {},
   origin?: Origin,
 ): Effect.Effect<StartResult, StartError> =>
+  Effect.flatMap(prepareStart(ctx, workflowOrName, payload, options, origin), (prepared) => create(ctx, prepared)).pipe(
+    withEngineSpan("squid-mesh.start", { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name }),
+  )
+
+/** Creates a prepared run; an existing run with its id is returned when it is the same request. */
+const create = (ctx: EngineContext, prepared: PreparedRun): Effect.Effect<StartResult, ConflictError | StartError> =>
   Effect.gen(function* () {
-    const prepared = yield* prepareStart(ctx, workflowOrName, payload, options, origin)
     const { run } = prepared.newRun
     const created = yield* advanceRun(ctx, { _tag: "Create", prepared })
     if (created._tag === "Created") return { runId: run.id, status: run.status, created: true }
@@ -32,4 +40,36 @@ export const start = (
       return yield* new ConflictError({ runId: run.id, reason: "a run with this id or idempotency key exists with a different request" })
     }
     return { runId: run.id, status: existing.status, created: false }
-  }).pipe(withEngineSpan("squid-mesh.start", { workflow: typeof workflowOrName === "string" ? workflowOrName : workflowOrName?.name }))
+  })
+
+/** Errors `startSpec` can fail with. */
+export type StartSpecError = StartError | InvalidSpecError
+
+/**
+ * Validates a runtime-authored spec (its shape, its graph, its actions against this engine's
+ * registry, their params), then the payload against the trigger's JSON Schema, and starts a run
+ * of it: the run's workflow is `spec:<name>`, and the spec is stored with it (once per
+ * fingerprint) in the same write. Nothing is written when anything is refused.
+ */
+export const startSpec = (
+  ctx: EngineContext,
+  spec: unknown,
+  trigger: string | undefined,
+  payload: unknown,
+  options: StartOptions = {},
+): Effect.Effect<StartResult, StartSpecError> =>
+  Effect.gen(function* () {
+    const checked = validateSpec(spec, { actions: ctx.specs.actions })
+    if (!checked.ok) {
+      const name =
+        typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string" ? (spec as { name: string }).name : "(unnamed)"
+      return yield* new InvalidSpecError({ spec: name, problems: checked.problems, unknownActions: checked.unknownActions })
+    }
+    const text = specText(checked.spec)
+    const fingerprint = specFingerprint(text)
+    const stored = { fingerprint, name: checked.spec.name, text }
+    const found = workflowOfSpec(ctx, stored)
+    if (found._tag === "Missing") return yield* new InvalidSpecError({ spec: stored.name, problems: [{ at: "", message: found.reason }], unknownActions: [] })
+    const prepared = yield* prepareRun(ctx, found.workflow, payload, { ...options, ...(trigger !== undefined ? { trigger } : {}) })
+    return yield* create(ctx, { ...prepared, newRun: { ...prepared.newRun, spec: stored } })
+  }).pipe(withEngineSpan("squid-mesh.startSpec", {}))

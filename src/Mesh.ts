@@ -177,11 +177,17 @@ export const makeWithHooks = (
         )) as MeshService["listRuns"],
       explainRun: ((runId: string, options?: Partial<ViewAs>) =>
         Effect.flatMap(readerOf(policy, options), (reader) =>
-          Effect.map(explainRun(store, port.workflows, runId), (v) => (reader ? redactExplanation(v, reader.actor, reader.policy) : v)),
+          Effect.map(
+            Effect.flatMap(port.workflowsFor(runId), (workflows) => explainRun(store, workflows, runId)),
+            (v) => (reader ? redactExplanation(v, reader.actor, reader.policy) : v),
+          ),
         )) as MeshService["explainRun"],
       inspectRunGraph: ((runId: string, options?: Partial<ViewAs>) =>
         Effect.flatMap(readerOf(policy, options), (reader) =>
-          Effect.map(inspectRunGraph(store, port.workflows, runId), (v) => (reader ? redactGraph(v, reader.actor, reader.policy) : v)),
+          Effect.map(
+            Effect.flatMap(port.workflowsFor(runId), (workflows) => inspectRunGraph(store, workflows, runId)),
+            (v) => (reader ? redactGraph(v, reader.actor, reader.policy) : v),
+          ),
         )) as MeshService["inspectRunGraph"],
       listPurges: (options = {}) => {
         const limit = options.limit ?? 100

@@ -10,6 +10,7 @@
  * await worker.stop(); await mesh.close()
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import type { ActionRegistry } from "../dsl/spec/Actions.js"
 import type { AnyWorkflow, ManualTriggerName, OutputOf } from "../dsl/Workflow.js"
 import type { ReplayReport } from "../runtime/checkReplay.js"
 import type { RerunOptions, RerunOutcome } from "../runtime/rerun.js"
@@ -48,6 +49,8 @@ export type StoreConfig =
 /** Options of `createMesh`: the workflows, the store, limits, redaction, and telemetry (`logger`, `logLevel`, `tracer`). */
 export interface MeshClientOptions extends TelemetryOptions {
   readonly workflows: ReadonlyArray<AnyWorkflow>
+  /** The action registry runtime-authored specs are resolved through (`startSpec`, and this process's workers). */
+  readonly actions?: ActionRegistry
   readonly store?: StoreConfig
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
@@ -74,6 +77,11 @@ export interface MeshClient {
   start<W extends AnyWorkflow, K extends ManualTriggerName<W> = ManualTriggerName<W>>(workflow: W, ...args: StartArgs<W, K>): Promise<StartResult>
   /** Starts a run of a workflow by name (untyped payload). */
   start(workflow: string, payload?: unknown, options?: StartOptions): Promise<StartResult>
+  /**
+   * Starts a run of a runtime-authored spec, resolved through the mesh's action registry
+   * (`InvalidSpecError` with every problem and its JSON path, nothing written, when refused).
+   */
+  readonly startSpec: (spec: unknown, trigger?: string, payload?: unknown, options?: StartOptions) => Promise<StartResult>
   readonly executeNext: (options?: ExecuteOptions) => Promise<ExecuteResult>
   /** Reads a run; given its workflow first, the output is typed. With `as: actor`, the run as that actor may see it. */
   inspectRun<W extends AnyWorkflow>(workflow: W, runId: string, options: InspectOptions & ViewAs): Promise<VisibleRunView<Jsonify<OutputOf<W>>>>
@@ -132,6 +140,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
   if (invalid) throw invalid
   const layer = meshLayer({
     workflows: options.workflows,
+    ...(options.actions !== undefined ? { actions: options.actions } : {}),
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),
@@ -149,6 +158,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
   const client: MeshClient = {
     start: (workflow: AnyWorkflow | string, payload?: unknown, startOptions?: StartOptions) =>
       run((m) => (typeof workflow === "string" ? m.start(workflow, payload, startOptions) : m.start(workflow, payload, startOptions))),
+    startSpec: (spec, trigger, payload, o) => run((m) => m.startSpec(spec, trigger, payload, o)),
     executeNext: (o) => run((m) => m.executeNext(o)),
     // Each read passes `as` on when given, so the Mesh overload that redacts is the one called.
     inspectRun: ((first: AnyWorkflow | string, second?: string | InspectOptions, third?: InspectOptions) =>

@@ -6,7 +6,7 @@
  *   (`PgliteStore.layer`, `MemoryStore.layer`) and use the `Mesh` service.
  * - Promise hosts: `createMesh({ workflows })`.
  */
-export { Workflow, Step, Trigger, Command, isCommand } from "../dsl/index.js"
+export { Workflow, Step, Trigger, Command, isCommand, Actions, WorkflowSpec, specJsonSchema, validateSpec, diffSpecs, MAX_SPEC_BYTES } from "../dsl/index.js"
 export type {
   CommandResult,
   WorkflowGenerator,
@@ -27,7 +27,15 @@ export type {
   PayloadOf,
   DefaultValue,
   ClockDefault,
+  ActionDef,
+  ActionRegistry,
+  SpecProblem,
+  SpecValidation,
+  ValidateSpecOptions,
+  SpecDiff,
 } from "../dsl/index.js"
+export { previewGraph } from "./read/preview.js"
+export type { SpecPreview } from "./read/preview.js"
 export { StepError } from "../dsl/Step.js"
 export * as Mesh from "./Mesh.js"
 export type { MeshService, MeshConfig } from "./Mesh.js"
@@ -71,7 +79,7 @@ export type {
   VisibleGraphNode,
   VisiblePage,
 } from "./read/visibility.js"
-export type { StartArgs, StartOptions, StartResult } from "../runtime/start.js"
+export type { StartArgs, StartOptions, StartResult, StartSpecError } from "../runtime/start.js"
 export type { ControlOptions, ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
 export type { ApprovalDecision, Resumed, SignalResult } from "../dsl/Workflow.js"
 export type { Divergence, ReplayReport } from "../runtime/checkReplay.js"

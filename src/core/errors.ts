@@ -105,6 +105,23 @@ export class InvalidDefinitionError extends Data.TaggedError("InvalidDefinitionE
   }
 }
 
+/**
+ * A runtime-authored spec was refused by `startSpec`: malformed, a graph with problems, action
+ * keys the registry does not have, or params an action refuses. Every problem is listed with
+ * its JSON path (`steps.charge.retry.maxAttempts`); `unknownActions` repeats the unknown keys.
+ * Nothing was written.
+ */
+export class InvalidSpecError extends Data.TaggedError("InvalidSpecError")<{
+  /** The spec's name, when it has a readable one. */
+  readonly spec: string
+  readonly problems: ReadonlyArray<{ readonly at: string; readonly message: string }>
+  readonly unknownActions: ReadonlyArray<{ readonly at: string; readonly action: string }>
+}> {
+  override get message() {
+    return `invalid spec "${this.spec}": ${this.problems.length} problem(s):\n${this.problems.map((p) => `- ${p.at || "(spec)"}: ${p.message}`).join("\n")}`
+  }
+}
+
 /** A payload, output or signal body exceeds the configured size limit. Nothing was written. */
 export class PayloadTooLargeError extends Data.TaggedError("PayloadTooLargeError")<{
   readonly what: "payload" | "output" | "signal"

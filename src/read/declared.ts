@@ -25,7 +25,8 @@ const entryOf = (journal: ReadonlyArray<Entry>, name: string, kind: string, mess
 const outcomeOf = (entry: Entry): "ok" | "error" =>
   entry.status === "failed" || (entry.kind === "approval" && record(entry.output).approved !== true) ? "error" : "ok"
 
-const labelOf = (t: Transition): string => {
+/** A declared transition's label: its outcome, condition and recovery (`ok · band.score > 50`, `error · undo`). */
+export const labelOf = (t: Transition): string => {
   const parts: Array<string> = [t.on]
   const w = t.when
   if (w) parts.push(`${w.path.join(".")} ${"equals" in w ? `= ${JSON.stringify(w.equals)}` : "greaterThan" in w ? `> ${w.greaterThan}` : `< ${w.lessThan}`}`)

@@ -41,12 +41,24 @@ export interface NewTask {
   readonly claim?: InlineClaim
 }
 
+/**
+ * A runtime-authored spec as stored: its fingerprint (the run's `definitionHash`), its name and
+ * its exact JSON text. Shared by every run of the same spec version.
+ */
+export interface StoredSpec {
+  readonly fingerprint: string
+  readonly name: string
+  readonly text: string
+}
+
 /** A run with its first journal entries and tasks (and the command that made it), written atomically. */
 export interface NewRun {
   readonly run: RunRecord
   readonly entries: ReadonlyArray<Entry>
   readonly tasks: ReadonlyArray<NewTask>
   readonly command?: CommandRecord
+  /** The spec a spec run runs: stored with the run (once per fingerprint) when the run is created. */
+  readonly spec?: StoredSpec
 }
 
 /** `Existing` when a run with that id was already there (nothing written). */
@@ -227,6 +239,8 @@ export interface StoreService {
   readonly backend: string
   readonly createRun: (run: NewRun) => Effect.Effect<CreateRunResult, StoreError>
   readonly getRun: (runId: string) => Effect.Effect<RunRecord | undefined, StoreError>
+  /** A stored spec by fingerprint (written by `createRun` with the first run of that spec version). */
+  readonly getSpec: (fingerprint: string) => Effect.Effect<StoredSpec | undefined, StoreError>
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>

@@ -29,6 +29,7 @@ import {
   type PurgeBatchResult,
   type PurgeRecord,
   type StoreService,
+  type StoredSpec,
   type WorkerSeen,
 } from "./Store.js"
 
@@ -54,6 +55,8 @@ export const make = (): StoreService => {
   const commands = new Map<string, Array<CommandRecord>>()
   const inbox = new Map<string, Array<InboxSignal & { consumedSeq?: number }>>()
   const purges: Array<PurgeRecord> = []
+  /** Stored specs by fingerprint. */
+  const specs = new Map<string, StoredSpec>()
   let signalIds = 0
   /** Worker liveness: last seen, by queue then owner. */
   const workers = new Map<string, Map<string, number>>()
@@ -212,11 +215,12 @@ export const make = (): StoreService => {
 
   return {
     backend: "memory",
-    createRun: ({ run, entries, tasks: newTasks, command }) =>
+    createRun: ({ run, entries, tasks: newTasks, command, spec }) =>
       Effect.sync(() => {
         const existing = runs.get(run.id)
         if (existing) return { _tag: "Existing", run: existing } as const
         runs.set(run.id, run)
+        if (spec && !specs.has(spec.fingerprint)) specs.set(spec.fingerprint, spec)
         if (command) commands.set(run.id, [command])
         journals.set(run.id, [...entries])
         attempts.set(run.id, [])
@@ -224,6 +228,7 @@ export const make = (): StoreService => {
         return { _tag: "Created", run } as const
       }),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
+    getSpec: (fingerprint) => Effect.sync(() => specs.get(fingerprint)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
     getChildren: (runId) =>
       Effect.sync(() => [...runs.values()].filter((r) => r.parentRunId === runId).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))),

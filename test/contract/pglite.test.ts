@@ -55,6 +55,7 @@ describe("migrations", () => {
       [7, "workers", "0007_workers.sql"],
       [8, "run_attributes", "0008_run_attributes.sql"],
       [9, "journal_flags", "0009_journal_flags.sql"],
+      [10, "run_specs", "0010_run_specs.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -65,7 +66,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 9])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 10])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -78,6 +79,7 @@ describe("migrations", () => {
         { version: 7, name: "workers" },
         { version: 8, name: "run_attributes" },
         { version: 9, name: "journal_flags" },
+        { version: 10, name: "run_specs" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
@@ -88,6 +90,7 @@ describe("migrations", () => {
         "entries",
         "purges",
         "run_attributes",
+        "run_specs",
         "runs",
         "schema_migrations",
         "signals",
@@ -154,6 +157,7 @@ describe("PGlite store", () => {
       [7, "workers"],
       [8, "run_attributes"],
       [9, "journal_flags"],
+      [10, "run_specs"],
     ])
 
     const reopened = await Effect.runPromise(

@@ -21,7 +21,7 @@ import { commits } from "./statements/commit.js"
 import { createRuns } from "./statements/create.js"
 import { listRuns } from "./statements/listRuns.js"
 import { listPurges, purgeRuns } from "./statements/purge.js"
-import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getTasks, pendingDeadlines } from "./statements/reads.js"
+import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getSpec, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
 import { queueDepths, runCounts, workersSeen } from "./statements/metrics.js"
 import { storeError } from "./storeError.js"
@@ -70,6 +70,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     backend,
     createRun: (newRun) => attempt("createRun", () => createRun(newRun)),
     getRun: (runId) => attempt("getRun", () => getRun(client, runId)),
+    getSpec: (fingerprint) => attempt("getSpec", () => getSpec(client, fingerprint)),
     getJournal: (runId) => attempt("getJournal", () => getJournal(client, runId)),
     getAttempts: (runId) => attempt("getAttempts", () => getAttempts(client, runId)),
     getChildren: (runId) => attempt("getChildren", () => getChildren(client, runId)),

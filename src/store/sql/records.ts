@@ -4,7 +4,7 @@
  * rows. JSON values travel as JSON text and times as float8 epoch milliseconds (see rows.ts).
  */
 import type { AttemptRecord, CommandRecord, Entry, RunRecord } from "../../core/model.js"
-import type { NewTask } from "../Store.js"
+import type { NewTask, StoredSpec } from "../Store.js"
 import { recordSet, type RecordOf } from "./recordSet.js"
 import { jsonParam, msParam } from "./rows.js"
 
@@ -165,4 +165,22 @@ export const commandRecord = (k: CommandRecord): RecordOf<typeof COMMAND_RECORD.
   metadata: jsonParam(k.metadata),
   seq: k.seq ?? null,
   at: k.at,
+})
+
+/** A stored spec, keyed by the run it came with (only the specs of inserted runs are written). */
+export const SPEC_RECORD = recordSet({
+  run_id: "uuid",
+  fingerprint: "text",
+  name: "text",
+  spec: "text",
+  created_at: "float8",
+})
+
+/** A run's spec as a row of `SPEC_RECORD`. */
+export const specRecord = (runId: string, spec: StoredSpec, createdAt: number): RecordOf<typeof SPEC_RECORD.columns> => ({
+  run_id: runId,
+  fingerprint: spec.fingerprint,
+  name: spec.name,
+  spec: spec.text,
+  created_at: createdAt,
 })

@@ -1,11 +1,24 @@
 /**
  * Creating runs: a batch of new runs, each with its first journal entries, tasks, attributes
- * (one `run_attributes` row per pair, for listing) and the audit event of the control that
- * started it, in one statement (one round trip, one transaction).
+ * (one `run_attributes` row per pair, for listing), the audit event of the control that
+ * started it and, for a spec run, its spec (one `run_specs` row per fingerprint), in one
+ * statement (one round trip, one transaction).
  */
 import type { CreateRunResult, NewRun } from "../../Store.js"
 import type { Planned } from "../planCache.js"
-import { COMMAND_RECORD, ENTRY_RECORD, RUN_RECORD, TASK_RECORD, commandRecord, entryRecords, runRecord, taskRecord, uniqueTasks } from "../records.js"
+import {
+  COMMAND_RECORD,
+  ENTRY_RECORD,
+  RUN_RECORD,
+  SPEC_RECORD,
+  TASK_RECORD,
+  commandRecord,
+  entryRecords,
+  runRecord,
+  specRecord,
+  taskRecord,
+  uniqueTasks,
+} from "../records.js"
 import { toRun, ts, type RunRow } from "../rows.js"
 import type { SqlClient } from "../SqlClient.js"
 import { SELECT_RUN } from "./reads.js"
@@ -53,6 +66,12 @@ export const CREATE_RUNS = `WITH r AS (
       SELECT k.run_id, k.kind, k.actor, k.note, k.idempotency_key, k.metadata::jsonb, k.seq, ${ts("k.at")}
       FROM ${COMMANDS.from(4, "k")}
       WHERE k.run_id IN (SELECT id FROM ins)
+    ), spc AS (
+      INSERT INTO squid_mesh.run_specs (fingerprint, name, spec, created_at)
+      SELECT DISTINCT ON (s.fingerprint) s.fingerprint, s.name, s.spec, ${ts("s.created_at")}
+      FROM ${SPEC_RECORD.from(5, "s")}
+      WHERE s.run_id IN (SELECT id FROM ins)
+      ON CONFLICT (fingerprint) DO NOTHING
     )
     SELECT id::text AS id FROM ins`
 
@@ -65,11 +84,13 @@ export const createRuns = async (client: SqlClient, batch: ReadonlyArray<NewRun>
   const entries = batch.flatMap(({ run, entries: es }) => entryRecords(es).map((e) => ({ run_id: run.id, ...e })))
   const tasks = batch.flatMap(({ tasks: ts }) => uniqueTasks(ts).map((t) => ({ run_id: t.runId, ...taskRecord(t) })))
   const commands = batch.flatMap(({ run, command }) => (command ? [{ run_id: run.id, ...commandRecord(command) }] : []))
+  const specs = batch.flatMap(({ run, spec }) => (spec ? [specRecord(run.id, spec, run.createdAt)] : []))
   const rows = await client.query<{ id: string }>(planned(CREATE_RUNS), [
     RUN_RECORD.param(runs),
     ENTRIES.param(entries),
     TASKS.param(tasks),
     COMMANDS.param(commands),
+    SPEC_RECORD.param(specs),
   ])
   const inserted = new Set(rows.map((r) => r.id))
   return Promise.all(

@@ -6,7 +6,7 @@
  */
 import { isUuid } from "../../../core/ids.js"
 import type { AttemptRecord, CommandRecord, Entry, InboxSignal, RunRecord, TaskRecord } from "../../../core/model.js"
-import type { PendingDeadline } from "../../Store.js"
+import type { PendingDeadline, StoredSpec } from "../../Store.js"
 import {
   ATTEMPT_COLUMNS,
   ENTRY_COLUMNS,
@@ -73,3 +73,11 @@ export const getCommands = (client: SqlClient, runId: string): Promise<Array<Com
 /** Up to `limit` pending journal entries that have a deadline. */
 export const pendingDeadlines = async (client: SqlClient, limit: number): Promise<Array<PendingDeadline>> =>
   (await client.query<DeadlineRow>(PENDING_DEADLINES, [limit])).map(toPendingDeadline)
+
+const SELECT_SPEC = "SELECT fingerprint, name, spec FROM squid_mesh.run_specs WHERE fingerprint = $1"
+
+/** A stored spec by fingerprint, or undefined. */
+export const getSpec = async (client: SqlClient, fingerprint: string): Promise<StoredSpec | undefined> => {
+  const [row] = await client.query<{ fingerprint: string; name: string; spec: string }>(SELECT_SPEC, [fingerprint])
+  return row ? { fingerprint: row.fingerprint, name: row.name, text: row.spec } : undefined
+}
