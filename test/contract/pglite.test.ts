@@ -55,6 +55,7 @@ describe("migrations", () => {
       [7, "workers", "0007_workers.sql"],
       [8, "run_attributes", "0008_run_attributes.sql"],
       [9, "journal_flags", "0009_journal_flags.sql"],
+      [11, "schedules", "0011_schedules.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -65,7 +66,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 9])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 10])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -78,6 +79,7 @@ describe("migrations", () => {
         { version: 7, name: "workers" },
         { version: 8, name: "run_attributes" },
         { version: 9, name: "journal_flags" },
+        { version: 11, name: "schedules" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
@@ -89,6 +91,8 @@ describe("migrations", () => {
         "purges",
         "run_attributes",
         "runs",
+        "schedule_events",
+        "schedules",
         "schema_migrations",
         "signals",
         "tasks",
@@ -154,6 +158,7 @@ describe("PGlite store", () => {
       [7, "workers"],
       [8, "run_attributes"],
       [9, "journal_flags"],
+      [11, "schedules"],
     ])
 
     const reopened = await Effect.runPromise(
