@@ -23,6 +23,13 @@ export { nextWindow } from "./schedulePlan.js"
 /** How often a buffered window (`overlap: "bufferOne"`) looks whether the open run is over. */
 export const BUFFER_POLL_MS = 1000
 
+/**
+ * How long a scheduler that lost a decision to another one waits before it looks again: the
+ * winner is deciding (and catching up), so racing it for every window wastes both; if the
+ * winner stops, this one takes over a second later.
+ */
+const YIELD_TO_WINNER = Duration.seconds(1)
+
 /** How long a scheduler waits after a store failure before it reads the schedule again. */
 const RETRY_AFTER_FAILURE = Duration.seconds(5)
 
@@ -96,7 +103,8 @@ const scheduleLoop = (ctx: EngineContext, entry: CronEntry): Effect.Effect<never
         continue
       }
       const result = yield* applyDecision(ctx, entry, state, plan, now)
-      state = result.state ?? (yield* ctx.store.ensureSchedule(entry.workflow.name, entry.name, now))
+      if (result._tag === "Moved") yield* Effect.sleep(YIELD_TO_WINNER)
+      state = result._tag === "Applied" ? result.state : yield* ctx.store.ensureSchedule(entry.workflow.name, entry.name, now)
     }
   })
 
