@@ -5,7 +5,7 @@
  * options refused when a trigger is defined.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema, TestClock } from "effect"
+import { Effect, TestClock } from "effect"
 import { Trigger, Workflow, type MeshService } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
 import { advance, DAY, HOUR, MINUTE, meshesOver, settle, startSchedulers, stopSchedulers } from "../support/schedules.js"
@@ -122,4 +122,85 @@ describe("catch-up after downtime", () => {
       yield* stopSchedulers(scope)
     }),
   )
+})
+
+describe("daylight-saving days (cron-parser semantics, in the trigger's time zone)", () => {
+  const Daily = Workflow.make({
+    name: "daily",
+    triggers: {
+      ny: Trigger.cron("0 2 * * *", { timeZone: "America/New_York" }),
+      nyAmbiguous: Trigger.cron("30 1 * * *", { timeZone: "America/New_York" }),
+      lisbon: Trigger.cron("30 1 * * *", { timeZone: "Europe/Lisbon" }),
+    },
+    *run() {
+      return 1
+    },
+  })
+
+  it.scoped("a skipped local time fires once, an hour later; a repeated one fires once, at its first occurrence", () =>
+    Effect.gen(function* () {
+      const iso = (ms: number) => new Date(ms).toISOString()
+      const fired = (m: MeshService, trigger: string) =>
+        Effect.map(runsOf(m, "daily"), (runs) => runs.filter((r) => r.trigger === trigger).map((r) => iso(r.scheduledFor!)))
+      // Spring forward: New York 2026-03-08 02:00 EST → 03:00 EDT; Lisbon 2026-03-29 01:00 WET → 02:00 WEST.
+      yield* TestClock.setTime(Date.UTC(2026, 2, 6, 12))
+      const [m] = yield* meshesOver(TestMesh.memoryStore(), [Daily], 1)
+      const scope = yield* startSchedulers([m!])
+      yield* advance(m!, [Daily], 3 * DAY, 6 * HOUR)
+      expect(yield* fired(m!, "ny")).toEqual([
+        "2026-03-07T07:00:00.000Z", // 02:00 EST
+        "2026-03-08T07:00:00.000Z", // 02:00 does not exist: 03:00 EDT
+        "2026-03-09T06:00:00.000Z", // 02:00 EDT
+      ])
+      yield* stopSchedulers(scope)
+      const [l] = yield* meshesOver(TestMesh.memoryStore(), [Daily], 1)
+      yield* TestClock.setTime(Date.UTC(2026, 2, 27, 12))
+      const lisbonScope = yield* startSchedulers([l!])
+      yield* advance(l!, [Daily], 3 * DAY, 6 * HOUR)
+      expect(yield* fired(l!, "lisbon")).toEqual([
+        "2026-03-28T01:30:00.000Z", // 01:30 WET
+        "2026-03-29T01:30:00.000Z", // 01:30 does not exist: 02:30 WEST
+        "2026-03-30T00:30:00.000Z", // 01:30 WEST
+      ])
+      yield* stopSchedulers(lisbonScope)
+      // Fall back: New York 2026-11-01 02:00 EDT → 01:00 EST (01:30 happens twice); Lisbon 2026-10-25 02:00 WEST → 01:00 WET.
+      const [f] = yield* meshesOver(TestMesh.memoryStore(), [Daily], 1)
+      yield* TestClock.setTime(Date.UTC(2026, 9, 23, 12))
+      const fallScope = yield* startSchedulers([f!])
+      yield* advance(f!, [Daily], 11 * DAY, 6 * HOUR)
+      const all = yield* fired(f!, "nyAmbiguous")
+      expect(all.filter((w) => w.startsWith("2026-10-31") || w.startsWith("2026-11-01") || w.startsWith("2026-11-02"))).toEqual([
+        "2026-10-31T05:30:00.000Z", // 01:30 EDT
+        "2026-11-01T05:30:00.000Z", // the first 01:30 (EDT) only, not the second (06:30Z, EST)
+        "2026-11-02T06:30:00.000Z", // 01:30 EST
+      ])
+      expect((yield* fired(f!, "lisbon")).slice(0, 3)).toEqual([
+        "2026-10-24T00:30:00.000Z", // 01:30 WEST
+        "2026-10-25T00:30:00.000Z", // the first 01:30 (WEST) only
+        "2026-10-26T01:30:00.000Z", // 01:30 WET
+      ])
+      expect((yield* fired(f!, "ny")).find((w) => w.startsWith("2026-11-01"))).toBe("2026-11-01T07:00:00.000Z") // 02:00 EST, once
+      yield* stopSchedulers(fallScope)
+    }),
+  )
+})
+
+describe("cron trigger options", () => {
+  it("refuses a malformed overlap or catch-up policy when the trigger is defined", () => {
+    const refused = (options: object, field: string) =>
+      expect(() => Trigger.cron("*/5 * * * *", options)).toThrow(expect.objectContaining({ _tag: "InvalidDefinitionError", field }))
+    refused({ overlap: "queue" }, "overlap")
+    refused({ catchUp: "all" }, "catchUp")
+    refused({ catchUp: { every: true } }, "catchUp.limit")
+    refused({ catchUp: { every: true, limit: 0 } }, "catchUp.limit")
+    refused({ catchUp: { every: true, limit: 20_000 } }, "catchUp.limit")
+    refused({ catchUp: { within: "-1 day" } }, "catchUp.within")
+    refused({ catchUp: { within: "1 day", every: true } }, "catchUp")
+    refused({ catchUp: { within: "1 day", max: 3 } }, "catchUp.max")
+    expect(Trigger.cron("*/5 * * * *")).toMatchObject({ overlap: "allow", catchUp: { limit: 0 } })
+    expect(Trigger.cron("*/5 * * * *", { overlap: "skip", catchUp: { within: "1 day" } })).toMatchObject({
+      overlap: "skip",
+      catchUp: { limit: 1000, withinMs: DAY },
+    })
+  })
 })

@@ -12,7 +12,7 @@
  */
 import { Clock, Duration, Effect, Exit, Scope, TestClock } from "effect"
 import type { CronTrigger, Trigger } from "../../dsl/Trigger.js"
-import { nextWindow, previousWindow } from "../../runtime/schedulePlan.js"
+import { nextWindow } from "../../runtime/schedulePlan.js"
 import { Mesh, Store, type AnyWorkflow, type MeshService, type StoreService } from "../../src/index.js"
 
 export const MINUTE = 60_000
@@ -94,7 +94,7 @@ export const settle = (mesh: MeshService, workflows: ReadonlyArray<AnyWorkflow>,
       const views = yield* mesh.listSchedules({ next: 0 })
       const pending = views.filter((v) => {
         const trigger = crons.get(`${v.workflow}/${v.trigger}`)
-        return trigger !== undefined && !v.paused && v.decidedUntil !== undefined && v.decidedUntil < previousWindow(trigger, now + 1)
+        return trigger !== undefined && !v.paused && v.decidedUntil !== undefined && nextWindow(trigger, v.decidedUntil) <= now
       })
       if (pending.length === 0) return
       if (performance.now() > deadline) return yield* Effect.die(new Error(`not settled: ${pending.map((v) => `${v.workflow}/${v.trigger}`).join(", ")}`))
