@@ -134,7 +134,7 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
       }
       const route = await h.act((m) => m.inspectRunGraph(ids[2]!))
       expect(route.edges.map((e) => [e.label, e.taken])).toEqual([
-        ["ok · band.tag = \"vip\"", true],
+        ['ok · band.tag = "vip"', true],
         ["ok", false],
         ["ok · band.score > 50", false],
       ])
