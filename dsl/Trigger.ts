@@ -4,7 +4,10 @@
  */
 import { CronExpressionParser } from "cron-parser"
 import { Schema } from "effect"
+import { checkCatchUp, checkOverlap, type CatchUp, type CatchUpPolicy, type OverlapPolicy } from "./cronPolicy.js"
 import { checkSchema, checkTimeZone, refuse } from "./validate.js"
+
+export type { CatchUpPolicy, OverlapPolicy } from "./cronPolicy.js"
 
 /** A default computed at start time from the Clock (epoch ms). */
 export interface ClockDefault {
@@ -30,12 +33,15 @@ export interface ManualTrigger<A = any, I = any, D extends PropertyKey = any> {
 
 /**
  * A cron trigger: a scheduler (`mesh.scheduler()`) starts a run at every window of
- * `expression`, in `timeZone` (default UTC), with a payload made of its defaults.
+ * `expression`, in `timeZone` (default UTC), with a payload made of its defaults (resolved at
+ * the window's instant). `overlap` and `catchUp` are its policies (see dsl/cronPolicy.ts).
  */
 export interface CronTrigger<A = any, I = any> {
   readonly _tag: "Cron"
   readonly expression: string
   readonly timeZone: string
+  readonly overlap: OverlapPolicy
+  readonly catchUp: CatchUp
   readonly payload: Schema.Schema<A, I, never>
   readonly defaults: Readonly<Record<string, DefaultValue>>
 }
@@ -62,12 +68,21 @@ export type StartPayloadOf<T> =
     : never
 
 /**
- * A cron trigger. Each window starts one run, even with several schedulers running: its
- * idempotency key is the (workflow, trigger, window) triple. Payload fields come from defaults,
- * e.g. `{ postedOn: Trigger.today({ timeZone: "Europe/Lisbon" }) }`.
+ * A cron trigger. Each window starts at most one run, even with several schedulers running:
+ * the decision about a window is one compare-and-set of the schedule's state, committed with
+ * the run, whose id derives from the (workflow, trigger, window) triple. Payload fields come
+ * from defaults, resolved at the window's instant, e.g. `{ postedOn: Trigger.today({ timeZone:
+ * "Europe/Lisbon" }) }`. `overlap` (default `"allow"`) and `catchUp` (default `"none"`) are the
+ * schedule's policies; a malformed option is an `InvalidDefinitionError`.
  *
  * @example
- * Trigger.cron("0 21 * * *", { timeZone: "Europe/Lisbon", payload: Schema.Struct({ postedOn: Schema.String }), defaults: { postedOn: Trigger.today() } })
+ * Trigger.cron("0 21 * * *", {
+ *   timeZone: "Europe/Lisbon",
+ *   overlap: "skip",
+ *   catchUp: "latest",
+ *   payload: Schema.Struct({ postedOn: Schema.String }),
+ *   defaults: { postedOn: Trigger.today() },
+ * })
  */
 export const cron = <A = {}, I = {}>(
   expression: string,
@@ -75,6 +90,8 @@ export const cron = <A = {}, I = {}>(
     readonly timeZone?: string
     readonly payload?: Schema.Schema<A, I, never>
     readonly defaults?: { readonly [K in keyof I]?: DefaultValue }
+    readonly overlap?: OverlapPolicy
+    readonly catchUp?: CatchUpPolicy
   } = {},
 ): CronTrigger<A, I> => {
   const definition = `cron trigger "${expression}"`
@@ -87,10 +104,14 @@ export const cron = <A = {}, I = {}>(
   }
   if (options.payload !== undefined) checkSchema(definition, "payload", options.payload)
   checkDefaults(definition, options.defaults)
+  const overlap = checkOverlap(definition, options.overlap)
+  const catchUp = checkCatchUp(definition, options.catchUp)
   return {
     _tag: "Cron",
     expression,
     timeZone,
+    overlap,
+    catchUp,
     payload: (options.payload ?? Schema.Struct({})) as unknown as Schema.Schema<A, I, never>,
     defaults: (options.defaults ?? {}) as Readonly<Record<string, DefaultValue>>,
   }

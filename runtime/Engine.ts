@@ -32,6 +32,22 @@ import type { ActionRegistry } from "../dsl/spec/Actions.js"
 import { SpecCache } from "./specCache.js"
 import { workflowsFor } from "./specs.js"
 import { start, startSpec, type StartArgs, type StartError, type StartOptions, type StartResult, type StartSpecError } from "./start.js"
+import { startScheduler } from "./Scheduler.js"
+import {
+  backfill,
+  listSchedules,
+  pauseSchedule,
+  resumeSchedule,
+  scheduleEvents,
+  type BackfillOptions,
+  type BackfillResult,
+  type ListSchedulesOptions,
+  type ScheduleControlError,
+  type ScheduleControlOptions,
+  type ScheduleControlOutcome,
+  type ScheduleView,
+} from "./schedules.js"
+import type { ScheduleEvent } from "../src/core/schedule.js"
 import type { StepBody } from "./StepRunner.js"
 import { StickyCache } from "./StickyCache.js"
 
@@ -102,6 +118,31 @@ export interface EngineService {
    * batch is recorded in the purge audit trail. Returns how many runs went.
    */
   readonly purge: (options: PurgeOptions) => Effect.Effect<PurgeResult, InvalidOptionError | StoreError>
+  /**
+   * Every cron trigger of the engine's workflows with its expression, time zone, policies,
+   * paused state (who, when, why), last fired window and run, and its next fire times; plus
+   * stored schedules this engine has no trigger for (`registered: false`).
+   */
+  readonly listSchedules: (options?: ListSchedulesOptions) => Effect.Effect<ReadonlyArray<ScheduleView>, InvalidOptionError | StoreError>
+  /** Pauses a cron schedule (no scheduler starts its windows); recorded with the actor. Pausing a paused one changes nothing. */
+  readonly pauseSchedule: (workflow: string, trigger: string, options: ScheduleControlOptions) => Effect.Effect<ScheduleControlOutcome, ScheduleControlError>
+  /** Resumes a paused cron schedule from its next window (windows due while paused are not started); recorded with the actor. */
+  readonly resumeSchedule: (workflow: string, trigger: string, options: ScheduleControlOptions) => Effect.Effect<ScheduleControlOutcome, ScheduleControlError>
+  /**
+   * Starts one run per window of a cron trigger in `[from, to)` (idempotent per window: a
+   * window that has its run keeps it), refusing more than `limit` windows (default 1,000).
+   */
+  readonly backfill: (
+    workflow: string,
+    trigger: string,
+    options: BackfillOptions,
+  ) => Effect.Effect<BackfillResult, ScheduleControlError | InvalidPayloadError | PayloadTooLargeError>
+  /** A cron schedule's audit trail (skipped, buffered, missed and failed windows; pauses, resumes, backfills), newest first. */
+  readonly scheduleEvents: (
+    workflow: string,
+    trigger: string,
+    options?: { readonly limit?: number },
+  ) => Effect.Effect<ReadonlyArray<ScheduleEvent>, InvalidOptionError | StoreError>
 }
 
 /**
@@ -109,8 +150,8 @@ export interface EngineService {
  * timers and listening for wake-ups. Internal plumbing, not part of the host's API.
  */
 export interface WorkerPort {
-  /** Starts the run of a cron window (the scheduler's entry: cron triggers cannot be started by `start`). */
-  readonly startScheduled: (workflow: AnyWorkflow, trigger: string, window: number) => Effect.Effect<StartResult, StartError>
+  /** Runs the cron scheduler of every cron trigger in the current scope (see Scheduler.ts). */
+  readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Claims up to `limit` due tasks for a worker (the Worker's fetcher). */
   readonly claim: (options: ExecuteOptions, limit: number) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   /** Executes a claimed task and the run's next tasks handed over inline (the Worker's slots). */
@@ -209,10 +250,14 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       signal: (runId, name, payload, options) => deliverSignal(ctx, runId, name, payload, options),
       rerun: (runId, options) => rerun(ctx, runId, options),
       cancel: (runId, options) => runControl(ctx, "cancel", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
+      listSchedules: (options) => listSchedules(ctx, options),
+      pauseSchedule: (workflow, trigger, options) => pauseSchedule(ctx, workflow, trigger, options),
+      resumeSchedule: (workflow, trigger, options) => resumeSchedule(ctx, workflow, trigger, options),
+      backfill: (workflow, trigger, options) => backfill(ctx, workflow, trigger, options),
+      scheduleEvents: (workflow, trigger, options) => scheduleEvents(ctx, workflow, trigger, options),
     }
     const port: WorkerPort = {
-      startScheduled: (workflow, trigger, window) =>
-        start(ctx, workflow, {}, { trigger, idempotencyKey: `cron:${window}`, actor: "scheduler" }, { _tag: "Schedule" }),
+      scheduler: startScheduler(ctx),
       claim: (options, limit) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const { queue, owner, leaseMs } = resolveOptions(options)

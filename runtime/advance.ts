@@ -8,7 +8,7 @@
  * from the store and committed again. A timer that wakes a step is not committed on its own:
  * the worker runs the step at once, fenced by the timer's claim, and one commit records both.
  */
-import { Clock, Effect, Option, Schedule, Schema } from "effect"
+import { Clock, Effect, Option, Schema } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaim } from "../src/core/ids.js"
@@ -23,9 +23,9 @@ import {
   type RunRecord,
   type RunStatus,
 } from "../src/core/model.js"
-import type { ClaimRef, Commit, CommitResult, NewTask, TransactionScope } from "../src/store/Store.js"
+import type { ClaimRef, Commit, CommitResult, NewTask, ScheduleTransition, TransactionScope, TransitionResult } from "../src/store/Store.js"
 import { makeEnv, type EngineContext } from "./context.js"
-import { commitOf } from "./commit.js"
+import { commitOf, retryTransient } from "./commit.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
 import { ChildSpec } from "./interpreter/codecs.js"
 import { prepareStart, type PreparedRun } from "./newRun.js"
@@ -133,6 +133,13 @@ export interface CreateRequest {
   readonly prepared: PreparedRun
 }
 
+/** A cron schedule's decision (runtime/Scheduler.ts): its state change, with the run of the window it starts. */
+export interface ScheduleRequest {
+  readonly _tag: "Schedule"
+  readonly transition: Omit<ScheduleTransition, "run">
+  readonly prepared?: PreparedRun
+}
+
 /** `Existing` when a run with that id was already there: nothing was written. */
 export type Created = { readonly _tag: "Created"; readonly run: RunRecord } | { readonly _tag: "Existing"; readonly run: RunRecord }
 
@@ -142,11 +149,18 @@ export type Created = { readonly _tag: "Created"; readonly run: RunRecord } | { 
  * a task's result replays and retries on a revision conflict. A new run is created the same way:
  * its first advance was prepared, it is written in one create, then the after-commit work runs.
  */
+export function advanceRun(ctx: EngineContext, request: ScheduleRequest): Effect.Effect<TransitionResult, StoreError>
 export function advanceRun(ctx: EngineContext, request: CreateRequest): Effect.Effect<Created, StoreError>
 export function advanceRun(ctx: EngineContext, request: AdvanceRequest): Effect.Effect<Advanced, StoreError>
-export function advanceRun(ctx: EngineContext, request: AdvanceRequest | CreateRequest): Effect.Effect<Advanced | Created, StoreError> {
+export function advanceRun(ctx: EngineContext, request: AdvanceRequest | CreateRequest | ScheduleRequest): Effect.Effect<unknown, StoreError> {
+  if (request._tag === "Schedule")
+    return createRun(ctx, request.prepared, ctx.store.transitionSchedule({ ...request.transition, run: request.prepared?.newRun }))
   const advanced: Effect.Effect<Advanced | Created, StoreError> =
-    request._tag === "Create" ? createRun(ctx, request.prepared) : request._tag === "Task" ? advanceTask(ctx, request) : advanceControl(ctx, request)
+    request._tag === "Create"
+      ? createRun(ctx, request.prepared, ctx.store.createRun(request.prepared.newRun))
+      : request._tag === "Task"
+        ? advanceTask(ctx, request)
+        : advanceControl(ctx, request)
   return advanced.pipe(withEngineSpan("squid-mesh.advance", () => advanceSpanAttributes(request), advanceSpanOutcome))
 }
 
@@ -174,11 +188,12 @@ const advanceSpanOutcome = (advanced: Advanced | Created): Record<string, unknow
       ? { outcome: advanced._tag.toLowerCase(), runStatus: advanced.runStatus }
       : { outcome: advanced._tag.toLowerCase(), runStatus: advanced.run.status }
 
-const createRun = (ctx: EngineContext, prepared: PreparedRun): Effect.Effect<Created, StoreError> =>
+/** Writes a new run (`write`: a create, or a schedule's decision with its window's run), then does the after-commit work. */
+const createRun = <R extends Created | TransitionResult>(ctx: EngineContext, prepared: PreparedRun | undefined, write: Effect.Effect<R, StoreError>) =>
   Effect.gen(function* () {
+    const created = yield* write
+    if (!prepared || created._tag === "Existing" || created._tag === "Moved" || (created._tag === "Applied" && !created.created)) return created
     const { newRun, replayer, decision, keep } = prepared
-    const created = yield* ctx.store.createRun(newRun)
-    if (created._tag === "Existing") return created
     // Tasks nobody claimed yet: wake this process's idle workers.
     yield* afterCommit(ctx, { runId: newRun.run.id, decision, replayer, revision: 1, wake: newRun.tasks.some((t) => !t.claim) })
     if (keep) keep.keeper.keep(keep.task)
@@ -530,22 +545,6 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
       }
     }
   })
-
-/**
- * Retries a commit that failed with a transient StoreError (connection lost, database
- * restarting, serialization failure) up to 5 times with exponential backoff from 100 ms. Any
- * other StoreError (a SQL error, a constraint violation) fails at once: it would fail the same
- * way again. Safe: commits are fenced, so a retry after an unseen success is refused.
- */
-const retryTransient = <A>(commit: Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> =>
-  // The schedule is only built once a commit failed: the success path stays one effect.
-  Effect.catchIf(
-    commit,
-    (error) => error.transient,
-    () => Effect.retry(commit, { schedule: TRANSIENT_RETRY, while: (error) => error.transient }),
-  )
-
-const TRANSIENT_RETRY = Schedule.intersect(Schedule.exponential("100 millis"), Schedule.recurs(4))
 
 /** Claims the first task due now for this worker, in the commit that creates it. */
 const withInlineClaim = (s: TaskFence, tasks: ReadonlyArray<NewTask>, now: number): { tasks: ReadonlyArray<NewTask>; inline: ClaimedTask | undefined } => {

@@ -72,8 +72,15 @@ export type StartError =
 export type StartArgs<W, K extends string> =
   {} extends StartPayload<W, K> ? [payload?: StartPayload<W, K>, options?: StartOptions<K>] : [payload: StartPayload<W, K>, options?: StartOptions<K>]
 
-/** Internal: who starts a run. Only the scheduler may start a cron trigger; a child run records its parent. */
-export type Origin = { readonly _tag: "Call" } | { readonly _tag: "Schedule" } | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
+/**
+ * Internal: who starts a run. Only the scheduler (and a backfill) may start a cron trigger, for
+ * a window: its defaults resolve at the window's instant and the run records it (`scheduledFor`).
+ * A child run records its parent.
+ */
+export type Origin =
+  | { readonly _tag: "Call" }
+  | { readonly _tag: "Schedule"; readonly window: number }
+  | { readonly _tag: "Child"; readonly runId: string; readonly seq: number }
 
 const CALL: Origin = { _tag: "Call" }
 
@@ -159,7 +166,7 @@ export const prepareRun = (
       return yield* new InvalidTriggerError({ workflow: name, trigger: triggerName ?? "", available: startable, ...(reason ? { reason } : {}) })
     }
     const now = yield* Clock.currentTimeMillis
-    const resolved = resolvePayload(name, triggerName, trigger, payload, now)
+    const resolved = resolvePayload(name, triggerName, trigger, payload, origin._tag === "Schedule" ? origin.window : now)
     if (Either.isLeft(resolved)) return yield* resolved.left
     const tooLarge = oversized("payload", resolved.right.stored, ctx.limits.payloadBytes)
     if (tooLarge) return yield* tooLarge
@@ -187,6 +194,7 @@ export const prepareRun = (
       definitionHash: workflow.definitionHash,
       ...(parent ? { parentRunId: parent.runId, parentSeq: parent.seq } : {}),
       ...(options.attributes !== undefined && Object.keys(options.attributes).length > 0 ? { attributes: { ...options.attributes } } : {}),
+      ...(origin._tag === "Schedule" ? { scheduledFor: origin.window } : {}),
       createdAt: now,
       updatedAt: now,
       ...(isTerminal(status) ? { finishedAt: now } : {}),

@@ -5,7 +5,6 @@
 import { Clock, Context, Duration, Effect, Layer, type Scope } from "effect"
 import * as Engine from "../runtime/Engine.js"
 import * as Worker from "../runtime/Worker.js"
-import { startScheduler } from "../runtime/Scheduler.js"
 import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
 import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
@@ -85,7 +84,10 @@ export interface MeshService extends Engine.EngineService {
   listRuns(filter?: ListRunsFilter): Effect.Effect<RunPage, InvalidOptionError | StoreError>
   /** The purge audit trail, newest batch first (default the last 100). */
   readonly listPurges: (options?: { readonly limit?: number }) => Effect.Effect<ReadonlyArray<PurgeRecord>, InvalidOptionError | StoreError>
-  /** Starts the cron scheduler in the current scope: each window of each cron trigger starts one run. */
+  /**
+   * Starts the cron scheduler in the current scope: each window of each cron trigger is decided
+   * once (started, skipped or buffered by its overlap policy), however many schedulers run.
+   */
   readonly scheduler: Effect.Effect<void, never, Scope.Scope>
   /** Starts a worker in the current scope; it drains when the scope closes. */
   readonly worker: (options?: Worker.WorkerOptions) => Effect.Effect<Worker.WorkerHandle, InvalidOptionError, Scope.Scope>
@@ -197,7 +199,7 @@ export const makeWithHooks = (
       },
       worker: (options) => Worker.start(port, options),
       metrics: renderMetrics(store, metrics),
-      scheduler: startScheduler(port),
+      scheduler: port.scheduler,
       awaitRun: (...args: ReadArgs<AwaitOptions>) => {
         const { workflow, runId, options } = readArgs(args)
         return Effect.flatMap(awaitTerminal(store, runId, options), (view) => checkWorkflow(workflow, view))

@@ -27,6 +27,15 @@ import type { Explanation } from "./read/explain.js"
 import type { RunGraph } from "./read/graph.js"
 import type { ListRunsFilter, RunPage } from "./listRuns.js"
 import type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
+import type {
+  BackfillOptions,
+  BackfillResult,
+  ListSchedulesOptions,
+  ScheduleControlOptions,
+  ScheduleControlOutcome,
+  ScheduleView,
+} from "../runtime/schedules.js"
+import type { ScheduleEvent } from "./core/schedule.js"
 import type { ViewAs, VisibilityRules } from "./read/policy.js"
 import type { VisibleExplanation, VisiblePage, VisibleRunGraph, VisibleRunView } from "./read/visibility.js"
 import { Mesh, layer as meshLayer, type AwaitOptions, type TypedRunView } from "./Mesh.js"
@@ -112,6 +121,16 @@ export interface MeshClient {
   readonly rerun: (runId: string, options: RerunOptions) => Promise<RerunOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
+  /** Every cron trigger: expression, time zone, policies, paused state, last fired window and next fire times. */
+  readonly listSchedules: (options?: ListSchedulesOptions) => Promise<ReadonlyArray<ScheduleView>>
+  /** Pauses a cron schedule; recorded with the actor. */
+  readonly pauseSchedule: (workflow: string, trigger: string, options: ScheduleControlOptions) => Promise<ScheduleControlOutcome>
+  /** Resumes a paused cron schedule from its next window; recorded with the actor. */
+  readonly resumeSchedule: (workflow: string, trigger: string, options: ScheduleControlOptions) => Promise<ScheduleControlOutcome>
+  /** Starts one run per window of `[from, to)`, idempotent per window; refuses more than `limit` windows. */
+  readonly backfill: (workflow: string, trigger: string, options: BackfillOptions) => Promise<BackfillResult>
+  /** A cron schedule's audit trail, newest first. */
+  readonly scheduleEvents: (workflow: string, trigger: string, options?: { readonly limit?: number }) => Promise<ReadonlyArray<ScheduleEvent>>
   /** Starts the cron scheduler; resolves to a stop function. */
   readonly startScheduler: () => Promise<{ readonly stop: () => Promise<void> }>
   /**
@@ -182,6 +201,11 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     signal: (runId, name, payload, o) => run((m) => m.signal(runId, name, payload, o)),
     rerun: (runId, o) => run((m) => m.rerun(runId, o)),
     checkReplay: (o) => run((m) => m.checkReplay(o)),
+    listSchedules: (o) => run((m) => m.listSchedules(o)),
+    pauseSchedule: (workflow, trigger, o) => run((m) => m.pauseSchedule(workflow, trigger, o)),
+    resumeSchedule: (workflow, trigger, o) => run((m) => m.resumeSchedule(workflow, trigger, o)),
+    backfill: (workflow, trigger, o) => run((m) => m.backfill(workflow, trigger, o)),
+    scheduleEvents: (workflow, trigger, o) => run((m) => m.scheduleEvents(workflow, trigger, o)),
     startWorker: async (workerOptions) => {
       const scope = await runtime.runPromise(Scope.make())
       workers.add(scope)

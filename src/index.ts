@@ -80,6 +80,16 @@ export type {
   VisiblePage,
 } from "./read/visibility.js"
 export type { StartArgs, StartOptions, StartResult, StartSpecError } from "../runtime/start.js"
+export type {
+  BackfillOptions,
+  BackfillResult,
+  ListSchedulesOptions,
+  ScheduleControlOptions,
+  ScheduleControlOutcome,
+  ScheduleView,
+} from "../runtime/schedules.js"
+export type { CatchUpPolicy, CatchUpView, OverlapPolicy } from "../dsl/cronPolicy.js"
+export type { ScheduleEvent, ScheduleEventKind } from "./core/schedule.js"
 export type { ControlOptions, ControlOutcome, DecisionOptions, ReasonOptions, SignalOptions } from "../runtime/controls.js"
 export type { ApprovalDecision, Resumed, SignalResult } from "../dsl/Workflow.js"
 export type { Divergence, ReplayReport } from "../runtime/checkReplay.js"

@@ -96,6 +96,8 @@ export interface RunRecord {
    * keeps its source's; a child run has none.
    */
   readonly attributes?: Readonly<Record<string, string>>
+  /** For a run of a cron trigger: the window it was started for (epoch ms), by the scheduler or a backfill. */
+  readonly scheduledFor?: number
   readonly createdAt: number
   readonly updatedAt: number
   readonly finishedAt?: number

@@ -14,7 +14,7 @@
  *
  * | object | external | operator adds | auditor adds |
  * |---|---|---|---|
- * | run | id, workflow, trigger, queue, status, revision, definitionHash, rerunOf, parentRunId, parentSeq, createdAt, updatedAt, finishedAt, history, tasks, deadline, children, commands | error (reduced), attributes | input, output, idempotencyKey, error.message, error.details |
+ * | run | id, workflow, trigger, queue, status, revision, definitionHash, rerunOf, parentRunId, parentSeq, scheduledFor, createdAt, updatedAt, finishedAt, history, tasks, deadline, children, commands | error (reduced), attributes | input, output, idempotencyKey, error.message, error.details |
  * | error (run, entry, attempt) | (withheld) | code, retryable, step, seq | message, details |
  * | history entry | seq, kind, name, status, attemptCount, attempts, createdAt, resolvedAt, deadline, deadlineStatus | error (reduced) | input, output (step input/output, log lines, sleep times, gate decisions and notes, signal payloads, child inputs and results) |
  * | attempt | seq, attempt, status, startedAt, finishedAt, retryAt | owner, error (reduced) | |
@@ -93,6 +93,7 @@ type RunKept =
   | "rerunOf"
   | "parentRunId"
   | "parentSeq"
+  | "scheduledFor"
   | "createdAt"
   | "updatedAt"
   | "finishedAt"
@@ -196,6 +197,7 @@ const KEEP = {
       "rerunOf",
       "parentRunId",
       "parentSeq",
+      "scheduledFor",
       "createdAt",
       "updatedAt",
       "finishedAt",

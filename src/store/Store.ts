@@ -20,6 +20,7 @@ import type {
   TaskKind,
   TaskRecord,
 } from "../core/model.js"
+import type { ScheduleEvent, ScheduleState } from "../core/schedule.js"
 
 /** A claim written together with a new task: the committing worker runs it next. */
 export interface InlineClaim {
@@ -233,6 +234,30 @@ export interface PurgeRecord {
   readonly lastRunId: string
 }
 
+/** What a schedule transition sets (everything but the key, revision and time). */
+export type ScheduleFields = Omit<ScheduleState, "workflow" | "trigger" | "revision" | "updatedAt">
+
+/**
+ * One decision about a schedule, written in one transaction: a compare-and-set of its state
+ * on `expectedRevision`, its events, and the run of the window it started (if any). When the
+ * revision moved (another scheduler decided, or an operator paused), nothing is written.
+ */
+export interface ScheduleTransition {
+  readonly workflow: string
+  readonly trigger: string
+  readonly expectedRevision: number
+  readonly next: ScheduleFields
+  readonly events: ReadonlyArray<ScheduleEvent>
+  /** The run of a started window; an existing run with its id (a backfill's) is kept as is. */
+  readonly run?: NewRun | undefined
+  readonly now: number
+}
+
+/** `Moved`: the revision had changed, nothing was written; `state` is the current one. */
+export type TransitionResult =
+  | { readonly _tag: "Applied"; readonly state: ScheduleState; readonly created: boolean }
+  | { readonly _tag: "Moved"; readonly state: ScheduleState | undefined }
+
 /** The persistence operations the engine uses. */
 export interface StoreService {
   /** Human-readable backend name, for logs and inspection. */
@@ -258,6 +283,16 @@ export interface StoreService {
   readonly purgeRuns: (batch: PurgeBatch) => Effect.Effect<PurgeBatchResult, StoreError>
   /** The purge audit trail, newest first. */
   readonly listPurges: (limit: number) => Effect.Effect<ReadonlyArray<PurgeRecord>, StoreError>
+  /** The stored state of every schedule, by workflow then trigger. */
+  readonly listScheduleStates: () => Effect.Effect<ReadonlyArray<ScheduleState>, StoreError>
+  /** A schedule's state; created (revision 0, decided until `now`) when it has none yet. */
+  readonly ensureSchedule: (workflow: string, trigger: string, now: number) => Effect.Effect<ScheduleState, StoreError>
+  /** Applies one schedule decision atomically (see `ScheduleTransition`). */
+  readonly transitionSchedule: (transition: ScheduleTransition) => Effect.Effect<TransitionResult, StoreError>
+  /** Appends events to a schedule's audit trail without changing its state (a backfill's record). */
+  readonly appendScheduleEvents: (events: ReadonlyArray<ScheduleEvent>) => Effect.Effect<void, StoreError>
+  /** A schedule's audit trail, newest first, at most `limit`. */
+  readonly listScheduleEvents: (workflow: string, trigger: string, limit: number) => Effect.Effect<ReadonlyArray<ScheduleEvent>, StoreError>
   /** Claims up to `limit` due tasks (visible and unclaimed, or with an expired lease). */
   readonly claim: (options: ClaimOptions) => Effect.Effect<ReadonlyArray<ClaimedTask>, StoreError>
   readonly commit: (commit: Commit) => Effect.Effect<CommitResult, StoreError>

@@ -17,10 +17,13 @@ import {
   type RunRecord,
   type TaskRecord,
 } from "../core/model.js"
+import type { ScheduleEvent, ScheduleState } from "../core/schedule.js"
 import { isAfter, matchesRunFilter, newestFirst } from "./runFilter.js"
 import {
   Store,
   type ClaimRef,
+  type CreateRunResult,
+  type NewRun,
   type Commit,
   type CommitResult,
   type NewTask,
@@ -28,8 +31,10 @@ import {
   type PurgeBatch,
   type PurgeBatchResult,
   type PurgeRecord,
+  type ScheduleTransition,
   type StoreService,
   type StoredSpec,
+  type TransitionResult,
   type WorkerSeen,
 } from "./Store.js"
 
@@ -60,6 +65,10 @@ export const make = (): StoreService => {
   let signalIds = 0
   /** Worker liveness: last seen, by queue then owner. */
   const workers = new Map<string, Map<string, number>>()
+  /** Schedules by `workflow\u0000trigger`, and their audit trail (oldest first). */
+  const schedules = new Map<string, ScheduleState>()
+  const scheduleEvents: Array<ScheduleEvent> = []
+  const scheduleKey = (workflow: string, trigger: string) => `${workflow}\u0000${trigger}`
 
   const taskView = (t: MemTask): TaskRecord => ({
     runId: t.runId,
@@ -213,20 +222,51 @@ export const make = (): StoreService => {
     return { purged, ...(candidates.length === batch.limit && last ? { next: key(last) } : {}) }
   }
 
+  const createRun = ({ run, entries, tasks: newTasks, command, spec }: NewRun): CreateRunResult => {
+    const existing = runs.get(run.id)
+    if (existing) return { _tag: "Existing", run: existing }
+    runs.set(run.id, run)
+    if (spec && !specs.has(spec.fingerprint)) specs.set(spec.fingerprint, spec)
+    if (command) commands.set(run.id, [command])
+    journals.set(run.id, [...entries])
+    attempts.set(run.id, [])
+    for (const t of newTasks) putTask(t)
+    return { _tag: "Created", run }
+  }
+
+  const transitionSchedule = (t: ScheduleTransition): TransitionResult => {
+    const k = scheduleKey(t.workflow, t.trigger)
+    const current = schedules.get(k)
+    if (!current || current.revision !== t.expectedRevision) return { _tag: "Moved", state: current }
+    const state: ScheduleState = { workflow: t.workflow, trigger: t.trigger, ...t.next, revision: current.revision + 1, updatedAt: t.now }
+    schedules.set(k, state)
+    scheduleEvents.push(...t.events)
+    const created = t.run ? createRun(t.run)._tag === "Created" : false
+    return { _tag: "Applied", state, created }
+  }
+
   return {
     backend: "memory",
-    createRun: ({ run, entries, tasks: newTasks, command, spec }) =>
+    createRun: (newRun) => Effect.sync(() => createRun(newRun)),
+    listScheduleStates: () => Effect.sync(() => [...schedules.values()].sort((a, b) => compare(a.workflow, b.workflow) || compare(a.trigger, b.trigger))),
+    ensureSchedule: (workflow, trigger, now) =>
       Effect.sync(() => {
-        const existing = runs.get(run.id)
-        if (existing) return { _tag: "Existing", run: existing } as const
-        runs.set(run.id, run)
-        if (spec && !specs.has(spec.fingerprint)) specs.set(spec.fingerprint, spec)
-        if (command) commands.set(run.id, [command])
-        journals.set(run.id, [...entries])
-        attempts.set(run.id, [])
-        for (const t of newTasks) putTask(t)
-        return { _tag: "Created", run } as const
+        const k = scheduleKey(workflow, trigger)
+        const existing = schedules.get(k)
+        if (existing) return existing
+        const state: ScheduleState = { workflow, trigger, revision: 0, decidedUntil: now, paused: false, updatedAt: now }
+        schedules.set(k, state)
+        return state
       }),
+    transitionSchedule: (t) => Effect.sync(() => transitionSchedule(t)),
+    appendScheduleEvents: (events) => Effect.sync(() => void scheduleEvents.push(...events)),
+    listScheduleEvents: (workflow, trigger, limit) =>
+      Effect.sync(() =>
+        scheduleEvents
+          .filter((e) => e.workflow === workflow && e.trigger === trigger)
+          .reverse()
+          .slice(0, limit),
+      ),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getSpec: (fingerprint) => Effect.sync(() => specs.get(fingerprint)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),

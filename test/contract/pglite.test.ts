@@ -56,6 +56,7 @@ describe("migrations", () => {
       [8, "run_attributes", "0008_run_attributes.sql"],
       [9, "journal_flags", "0009_journal_flags.sql"],
       [10, "run_specs", "0010_run_specs.sql"],
+      [11, "schedules", "0011_schedules.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -66,7 +67,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 10])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 11])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -80,6 +81,7 @@ describe("migrations", () => {
         { version: 8, name: "run_attributes" },
         { version: 9, name: "journal_flags" },
         { version: 10, name: "run_specs" },
+        { version: 11, name: "schedules" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
@@ -92,6 +94,8 @@ describe("migrations", () => {
         "run_attributes",
         "run_specs",
         "runs",
+        "schedule_events",
+        "schedules",
         "schema_migrations",
         "signals",
         "tasks",
@@ -158,6 +162,7 @@ describe("PGlite store", () => {
       [8, "run_attributes"],
       [9, "journal_flags"],
       [10, "run_specs"],
+      [11, "schedules"],
     ])
 
     const reopened = await Effect.runPromise(

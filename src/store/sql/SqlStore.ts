@@ -21,6 +21,7 @@ import { commits } from "./statements/commit.js"
 import { createRuns } from "./statements/create.js"
 import { listRuns } from "./statements/listRuns.js"
 import { listPurges, purgeRuns } from "./statements/purge.js"
+import { appendScheduleEvents, ensureSchedule, listScheduleEvents, listScheduleStates, transitionSchedule } from "./statements/schedules.js"
 import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getSpec, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
 import { queueDepths, runCounts, workersSeen } from "./statements/metrics.js"
@@ -81,6 +82,16 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     listRuns: (filter) => attempt("listRuns", () => listRuns(client, filter)),
     purgeRuns: (batch) => attempt("purgeRuns", () => purgeRuns(client, batch)),
     listPurges: (limit) => attempt("listPurges", () => listPurges(client, limit)),
+    listScheduleStates: () => attempt("listScheduleStates", () => listScheduleStates(client)),
+    ensureSchedule: (workflow, trigger, now) => attempt("ensureSchedule", () => ensureSchedule(client, workflow, trigger, now)),
+    transitionSchedule: (t) =>
+      attempt("transitionSchedule", async () => {
+        const result = await transitionSchedule(client, t, planned)
+        if (result._tag === "Applied" && result.created && t.run?.tasks.some((task) => !task.claim)) wake(t.run.run.queue)
+        return result
+      }),
+    appendScheduleEvents: (events) => attempt("appendScheduleEvents", () => appendScheduleEvents(client, events)),
+    listScheduleEvents: (workflow, trigger, limit) => attempt("listScheduleEvents", () => listScheduleEvents(client, workflow, trigger, limit)),
     claim: (options) => attempt("claim", () => claim(client, options)),
     commit: (c) => attempt("commit", () => commitThen(() => batchedCommit(c), c)),
     // Inside a transaction the commit is not batched: it must run on the transaction's connection.

@@ -41,7 +41,7 @@ const optError = (text: unknown): ErrorInfo | undefined => optJson(text) as Erro
 /** Columns of a run, in the shape `RunRow` expects. */
 export const RUN_COLUMNS = `id::text AS id, workflow, trigger, queue, status, input::text AS input, output::text AS output,
   error::text AS error, revision, idempotency_key, request_hash, definition_hash, rerun_of::text AS rerun_of,
-  parent_run_id::text AS parent_run_id, parent_seq, attributes::text AS attributes,
+  parent_run_id::text AS parent_run_id, parent_seq, attributes::text AS attributes, ${ms("scheduled_for")} AS scheduled_for,
   ${ms("created_at")} AS created_at, ${ms("updated_at")} AS updated_at, ${ms("finished_at")} AS finished_at`
 
 /** A run as the store selects it (`RUN_COLUMNS`). */
@@ -62,6 +62,7 @@ export interface RunRow {
   readonly parent_run_id: string | null
   readonly parent_seq: number | string | null
   readonly attributes: string | null
+  readonly scheduled_for: number | string | null
   readonly created_at: number | string
   readonly updated_at: number | string
   readonly finished_at: number | string | null
@@ -72,6 +73,7 @@ export const toRun = (row: RunRow): RunRecord => {
   const output = optJson(row.output)
   const error = optError(row.error)
   const finishedAt = optNum(row.finished_at)
+  const scheduledFor = optNum(row.scheduled_for)
   return {
     id: row.id,
     workflow: row.workflow,
@@ -88,6 +90,7 @@ export const toRun = (row: RunRow): RunRecord => {
     ...(row.rerun_of !== null && row.rerun_of !== undefined ? { rerunOf: row.rerun_of } : {}),
     ...(row.parent_run_id !== null && row.parent_run_id !== undefined ? { parentRunId: row.parent_run_id, parentSeq: num(row.parent_seq) } : {}),
     ...(row.attributes !== null && row.attributes !== undefined ? { attributes: JSON.parse(row.attributes) as Record<string, string> } : {}),
+    ...(scheduledFor !== undefined ? { scheduledFor } : {}),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
     ...(finishedAt !== undefined ? { finishedAt } : {}),

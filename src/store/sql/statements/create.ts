@@ -37,10 +37,10 @@ export const CREATE_RUNS = `WITH r AS (
       SELECT * FROM ${RUN_RECORD.from(1, "r")}
     ), ins AS (
       INSERT INTO squid_mesh.runs (id, workflow, trigger, queue, status, input, output, error, revision,
-        idempotency_key, request_hash, definition_hash, rerun_of, parent_run_id, parent_seq, attributes, created_at, updated_at, finished_at)
+        idempotency_key, request_hash, definition_hash, rerun_of, parent_run_id, parent_seq, attributes, scheduled_for, created_at, updated_at, finished_at)
       SELECT r.id, r.workflow, r.trigger, r.queue, r.status, r.input::jsonb, r.output::jsonb, r.error::jsonb, r.revision,
         r.idempotency_key, r.request_hash, r.definition_hash, r.rerun_of, r.parent_run_id, r.parent_seq, r.attributes::jsonb,
-        ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
+        ${ts("r.scheduled_for")}, ${ts("r.created_at")}, ${ts("r.updated_at")}, ${ts("r.finished_at")}
       FROM r
       ON CONFLICT (id) DO NOTHING
       RETURNING id, attributes, created_at
