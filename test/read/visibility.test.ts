@@ -5,6 +5,7 @@
  * child-waiting and cancelled runs. Operator and external views never contain a payload
  * sentinel; auditor views contain them all; each view's fields and `hidden` markers are checked.
  */
+import { randomUUID } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { Mesh, redact, redactPage, Store, type RunView } from "../../src/index.js"
@@ -370,6 +371,37 @@ describe("visibility: explanations", () => {
   )
 })
 
+/** A run written straight to the store with one step entry (no task): for reasons the engine does not lead to by itself. */
+const journaled = (workflow: string, step: string, status: "pending" | "completed") =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const id = randomUUID()
+    const run = {
+      id,
+      workflow,
+      trigger: "manual",
+      queue: "default",
+      status: "running" as const,
+      input: { secret: "IN-SENTINEL" },
+      revision: 1,
+      requestHash: "r",
+      definitionHash: "d",
+      createdAt: 0,
+      updatedAt: 0,
+    }
+    const entry = {
+      seq: 1,
+      kind: "step" as const,
+      name: step,
+      status,
+      input: { secret: "IN-SENTINEL" },
+      attempts: status === "completed" ? 1 : 0,
+      createdAt: 0,
+    }
+    yield* store.createRun({ run, entries: [status === "completed" ? { ...entry, resolvedAt: 0, output: { leaked: "OUT-SENTINEL" } } : entry], tasks: [] })
+    return id
+  })
+
 describe("visibility: every status and reason", () => {
   /** How to bring a run to each remaining reason. */
   const cases: ReadonlyArray<readonly [string, string, Effect.Effect<string, unknown, Mesh.Mesh | Store>]> = [
@@ -411,7 +443,9 @@ describe("visibility: every status and reason", () => {
         yield* TestMesh.drain()
         return runId
       }),
-    ],
+    ], // A journal the code no longer fits, and one nothing can act on: written directly to the store.
+    ["non_determinism", "running", journaled(Full.name, "not-in-the-code", "completed")],
+    ["stalled", "running", journaled("elsewhere", "lost", "pending")],
   ]
   for (const [reason, status, arrive] of cases) {
     it.effect(`${reason}: run, history, explanation and graph agree on status and structure in every scope, payloads only for auditors`, () =>
