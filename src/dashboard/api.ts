@@ -9,11 +9,13 @@
  * | `GET /api/runs/:id/explain` | `explainRun(id)` |
  * | `GET /api/runs/:id/graph` | `inspectRunGraph(id)` |
  * | `POST /api/runs/:id/{approve,reject,resume,cancel}` | the control's outcome; only with `allowActions` |
+ * | `POST /api/specs/preview` | `previewGraph(spec)` of the JSON body (a spec, or `{ spec }`): nodes, edges and problems; writes nothing |
  *
  * Engine failures keep their tag: `{ error: { _tag, message, ...fields } }` with 400
  * (InvalidOptionError), 404 (RunNotFoundError), 409 (InvalidTransitionError, ConflictError)
  * or 500.
  */
+import { previewGraph } from "../read/preview.js"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { MeshClient } from "../client.js"
 import { actionRefusal, type AuthConfig } from "./auth.js"
@@ -65,11 +67,13 @@ type Route =
   | { readonly _tag: "Explain"; readonly runId: string }
   | { readonly _tag: "Graph"; readonly runId: string }
   | { readonly _tag: "Action"; readonly runId: string; readonly action: DashboardAction }
+  | { readonly _tag: "SpecPreview" }
 
 /** The route of a path (whatever the method), if it is one. Action routes exist only when allowed. */
 const routeOf = (path: string, allowActions: boolean): Route | undefined => {
   if (path === "/api/config") return { _tag: "Config" }
   if (path === "/api/runs") return { _tag: "Runs" }
+  if (path === "/api/specs/preview") return { _tag: "SpecPreview" }
   const match = /^\/api\/runs\/([^/]+)(?:\/([a-z]+))?$/.exec(path)
   if (!match) return undefined
   let runId = match[1]!
@@ -128,7 +132,7 @@ const act = async (req: IncomingMessage, res: ServerResponse, ctx: ApiContext, v
 export const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL, ctx: ApiContext, viaBearer: boolean): Promise<void> => {
   const route = routeOf(url.pathname, ctx.allowActions)
   if (!route) return sendError(res, 404, "NotFound", `no route ${url.pathname}`)
-  const method = route._tag === "Action" ? "POST" : "GET"
+  const method = route._tag === "Action" || route._tag === "SpecPreview" ? "POST" : "GET"
   if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
     req.resume()
     return sendError(res, 405, "MethodNotAllowed", `${url.pathname} takes ${method}`, { Allow: method === "GET" ? "GET, HEAD" : "POST" })
@@ -150,6 +154,13 @@ export const handleApi = async (req: IncomingMessage, res: ServerResponse, url: 
         return sendJson(res, 200, await ctx.mesh.inspectRunGraph(route.runId))
       case "Action":
         return await act(req, res, ctx, viaBearer, route.runId, route.action)
+      case "SpecPreview": {
+        // Writes nothing, so no CSRF secret: a JSON body cannot come from a cross-site form.
+        const read = await readJsonBody(req)
+        if (!("body" in read)) return sendError(res, read.status, "BadRequest", read.message)
+        const { body } = read
+        return sendJson(res, 200, previewGraph("spec" in body && Object.keys(body).length === 1 ? body.spec : body))
+      }
     }
   } catch (error) {
     sendFailure(res, error)

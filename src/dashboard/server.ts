@@ -74,7 +74,7 @@ interface ServerContext {
 }
 
 /** The page's routes: the runs list and a run page share one HTML shell. */
-const isPagePath = (path: string): boolean => path === "/" || /^\/runs\/[^/]+$/.test(path)
+const isPagePath = (path: string): boolean => path === "/" || path === "/specs" || /^\/runs\/[^/]+$/.test(path)
 
 const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ServerContext): Promise<void> => {
   securityHeaders(res)

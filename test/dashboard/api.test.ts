@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { serveDashboard, type Dashboard, type ListRunsFilter, type MeshClient } from "../../src/index.js"
 import { Checkout, Holding, eventually, meshWithWorker, serve, untilStatus } from "./fixtures.js"
+import { orderSpec } from "../fixtures/specs.js"
 import { openStream, request } from "./http.js"
 
 let mesh: MeshClient
@@ -147,6 +148,27 @@ describe("the JSON API (read-only)", () => {
     expect(js.text).toContain("export async function showRun")
     expect((await request(dash.url, "/assets/nope.js")).status).toBe(404)
     expect((await request(dash.url, "/runs/a/b")).status).toBe(404)
+  })
+
+  it("previews a spec's graph and every problem with its path, writing nothing (POST only)", async () => {
+    const before = (await mesh.listRuns({ limit: 1000 })).runs.length
+    const good = await request(dash.url, "/api/specs/preview", { method: "POST", body: { spec: orderSpec } })
+    expect(good.status).toBe(200)
+    const graph = good.json as { nodes: Array<{ name: string; status: string }>; edges: Array<{ kind: string }>; problems: Array<unknown>; mode: string }
+    expect(graph.problems).toEqual([])
+    expect(graph.mode).toBe("transitions")
+    expect(graph.nodes.map((n) => n.name)).toEqual(Object.keys(orderSpec.steps))
+    expect(new Set(graph.nodes.map((n) => n.status))).toEqual(new Set(["not_reached"]))
+    expect(graph.edges.length).toBeGreaterThan(0)
+    const bad = await request(dash.url, "/api/specs/preview", {
+      method: "POST",
+      body: { ...orderSpec, steps: { ...orderSpec.steps, reserve: { ...orderSpec.steps.reserve, retry: { maxAttempts: 0 } } } },
+    })
+    expect(bad.status).toBe(200)
+    expect((bad.json as { problems: Array<{ at: string }> }).problems.map((p) => p.at)).toContain("steps.reserve.retry.maxAttempts")
+    expect((await request(dash.url, "/api/specs/preview")).status).toBe(405)
+    expect((await request(dash.url, "/api/specs/preview", { method: "POST", body: "not json", headers: { "Content-Type": "text/plain" } })).status).toBe(415)
+    expect((await mesh.listRuns({ limit: 1000 })).runs.length).toBe(before)
   })
 
   it("answers only requests addressed to a loopback name (DNS rebinding)", async () => {

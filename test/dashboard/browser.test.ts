@@ -6,6 +6,7 @@
  * in names and payloads shown as text; no buttons on a read-only dashboard. Every wait is for
  * a condition, never a fixed time. Screenshots go to test/dashboard/artifacts/.
  */
+import { orderSpec } from "../fixtures/specs.js"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
@@ -210,6 +211,23 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator(".attr").first().textContent()).toBe("label=<img src=x>")
     expect(await page.evaluate(() => window.__xss)).toBeUndefined()
     expect(await page.locator('img[src="x"], main script').count()).toBe(0)
+  })
+
+  it("previews a pasted spec's graph as SVG, and lists its problems with their paths", async () => {
+    await page.goto(at("/specs"))
+    await page.waitForSelector("#spec-input")
+    await page.fill("#spec-input", JSON.stringify(orderSpec))
+    await page.click("#spec-preview")
+    await page.waitForSelector("#spec-graph svg .node")
+    expect(await page.locator("#spec-graph svg .node .name").allTextContents()).toEqual(Object.keys(orderSpec.steps))
+    expect(await page.locator("#spec-problems h2").textContent()).toBe("No problems")
+    const broken = { ...orderSpec, transitions: [...orderSpec.transitions, { from: "reserve", on: "ok", to: "nowhere" }] }
+    await page.fill("#spec-input", JSON.stringify(broken))
+    await page.click("#spec-preview")
+    await page.waitForSelector("#spec-problems .problem")
+    expect(await page.locator("#spec-problems .problem code").allTextContents()).toContain(`transitions[${orderSpec.transitions.length}].to`)
+    await page.screenshot({ path: join(artifacts, "spec-preview.png"), fullPage: true })
+    expect(problems).toEqual([])
   })
 
   it("has no action buttons when actions are not allowed", async () => {

@@ -6,6 +6,7 @@ export const APP_JS = String.raw`
 import { api, clear, errorBox, h } from "./dom.js"
 import { showList } from "./list.js"
 import { showRun } from "./run.js"
+import { showSpecs } from "./specs.js"
 
 async function main() {
   const root = document.getElementById("app")
@@ -20,6 +21,7 @@ async function main() {
   if (mode) mode.textContent = config.allowActions ? "actions allowed" : "read-only"
   const match = /^\/runs\/([^/]+)$/.exec(location.pathname)
   if (match) await showRun(root, decodeURIComponent(match[1]), config)
+  else if (location.pathname === "/specs") await showSpecs(root)
   else {
     window.addEventListener("popstate", () => showList(root, config))
     await showList(root, config)

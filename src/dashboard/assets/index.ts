@@ -11,6 +11,7 @@ import { LIST_JS } from "./list.js"
 import { PAGE_HTML } from "./page.js"
 import { PANELS_JS } from "./panels.js"
 import { RUN_JS } from "./run.js"
+import { SPECS_JS } from "./specs.js"
 import { STYLE_CSS } from "./style.js"
 
 /** One static asset. */
@@ -32,6 +33,7 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/assets/panels.js", { contentType: JS, body: PANELS_JS }],
   ["/assets/graph.js", { contentType: JS, body: GRAPH_JS }],
   ["/assets/actions.js", { contentType: JS, body: ACTIONS_JS }],
+  ["/assets/specs.js", { contentType: JS, body: SPECS_JS }],
 ])
 
 /** The asset at a path, if any. */

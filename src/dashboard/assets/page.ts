@@ -15,7 +15,7 @@ export const PAGE_HTML = `<!doctype html>
 <script type="module" src="/assets/app.js"></script>
 </head>
 <body>
-<header class="top"><a class="brand" href="/">Squid Mesh</a><span class="sub">runs dashboard</span><span id="mode" class="mode"></span><span id="live" class="live" title="live updates">offline</span></header>
+<header class="top"><a class="brand" href="/">Squid Mesh</a><span class="sub">runs dashboard</span><a class="sub" id="nav-specs" href="/specs">spec preview</a><span id="mode" class="mode"></span><span id="live" class="live" title="live updates">offline</span></header>
 <main id="app"><p class="muted">Loading…</p></main>
 <noscript><p>The dashboard needs JavaScript; the same data is at <code>/api/runs</code>.</p></noscript>
 </body>
