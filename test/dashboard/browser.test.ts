@@ -121,7 +121,11 @@ describe("the dashboard in Chromium", () => {
     await page.waitForFunction(() => document.querySelectorAll("tr.run-row").length === 3)
     const first = await rowIds(page)
     await page.click("#next")
-    await page.waitForFunction((seen) => [...document.querySelectorAll("tr.run-row")].every((r) => !seen.includes(r.getAttribute("data-run-id"))), first)
+    // Wait for the next page's rows (not an empty table between two renders).
+    await page.waitForFunction((seen) => {
+      const rows = [...document.querySelectorAll("tr.run-row")]
+      return rows.length > 0 && rows.every((r) => !seen.includes(r.getAttribute("data-run-id")))
+    }, first)
     const second = await rowIds(page)
     expect(second).toHaveLength(3)
     await page.click("#next")
