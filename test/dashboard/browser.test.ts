@@ -10,6 +10,7 @@ import { orderSpec } from "../fixtures/specs.js"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
+import { ensureChromium } from "../support/chromium.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Dashboard, MeshClient } from "../../src/index.js"
 import { Checkout, Failing, Holding, Markupful, XSS_NAME, eventually, meshWithWorker, serve, untilStatus } from "./fixtures.js"
@@ -50,7 +51,7 @@ beforeAll(async () => {
   await eventually(async () => ((await reason(runs.held)) === "paused" ? true : undefined), "the hold")
   dash = await serve(mesh, { allowActions: true, token, pollMs: 200 })
   browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: ensureChromium(),
     args: [
       "--headless",
       "--no-sandbox",
