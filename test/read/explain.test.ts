@@ -10,7 +10,7 @@ import { afterAll, beforeAll } from "vitest"
 import { Mesh, Store, type NextAction } from "../../src/index.js"
 import { showDuration } from "../../src/read/explain.js"
 import * as TestMesh from "../../src/testing/index.js"
-import { evolvingV2, flows, freshQueue, memory, meshOn, pgliteBackend, type Backend } from "./fixtures.js"
+import { evolvingV2, flows, freshQueue, memory, meshOn, pgliteBackend, type Backend, storedRun } from "./fixtures.js"
 
 const pglite = pgliteBackend()
 beforeAll(pglite.open)
@@ -296,19 +296,7 @@ const cases = (backend: Backend) =>
       Effect.gen(function* () {
         const store = yield* Store
         const id = randomUUID()
-        const run = {
-          id,
-          workflow: "elsewhere",
-          trigger: "manual",
-          queue,
-          status: "running" as const,
-          input: {},
-          revision: 1,
-          requestHash: "r",
-          definitionHash: "d",
-          createdAt: 0,
-          updatedAt: 0,
-        }
+        const run = storedRun(id, "elsewhere", queue)
         yield* store.createRun({ run, entries: [{ seq: 1, kind: "step", name: "lost", status: "pending", attempts: 0, createdAt: 0 }], tasks: [] })
         yield* TestClock.adjust("5 seconds")
         const e = yield* explain(id)

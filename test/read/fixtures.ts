@@ -2,6 +2,7 @@
  * Workflows and backends shared by the read-model tests. Every test builds its workflows on a
  * queue of its own, so tests sharing one PGlite store never take each other's tasks.
  */
+import type { Json } from "../../src/core/json.js"
 import { Effect, Exit, Layer, Schema, Scope } from "effect"
 import { PgliteStore, Step, Store, StepError, Trigger, Workflow, type AnyWorkflow, type StoreService } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
@@ -166,3 +167,18 @@ export const meshOn = (store: StoreService, workflows: ReadonlyArray<AnyWorkflow
 let counter = 0
 /** A fresh queue name for one test. */
 export const freshQueue = (backend: Backend): string => `q-${backend.name}-${++counter}`
+
+/** A running run of `workflow` as written straight to the store, for states the engine does not reach by itself. */
+export const storedRun = (id: string, workflow: string, queue: string, input: Json = {}) => ({
+  id,
+  workflow,
+  trigger: "manual",
+  queue,
+  status: "running" as const,
+  input,
+  revision: 1,
+  requestHash: "r",
+  definitionHash: "d",
+  createdAt: 0,
+  updatedAt: 0,
+})

@@ -9,7 +9,7 @@ import { Effect, TestClock } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { Mesh, Store, type RunGraph } from "../../src/index.js"
 import * as TestMesh from "../../src/testing/index.js"
-import { flows, freshQueue, memory, meshOn, pgliteBackend, type Backend } from "./fixtures.js"
+import { flows, freshQueue, memory, meshOn, pgliteBackend, type Backend, storedRun } from "./fixtures.js"
 
 const pglite = pgliteBackend()
 beforeAll(pglite.open)
@@ -153,19 +153,7 @@ const cases = (backend: Backend) =>
       Effect.gen(function* () {
         const store = yield* Store
         const id = randomUUID()
-        const run = {
-          id,
-          workflow: "elsewhere",
-          trigger: "manual",
-          queue,
-          status: "running" as const,
-          input: {},
-          revision: 1,
-          requestHash: "r",
-          definitionHash: "d",
-          createdAt: 0,
-          updatedAt: 0,
-        }
+        const run = storedRun(id, "elsewhere", queue)
         yield* store.createRun({
           run,
           entries: [

@@ -6,6 +6,7 @@
  * sentinel; auditor views contain them all; each view's fields and `hidden` markers are checked.
  */
 import { randomUUID } from "node:crypto"
+import { storedRun } from "./fixtures.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { Mesh, redact, redactPage, Store, type RunView } from "../../src/index.js"
@@ -376,19 +377,7 @@ const journaled = (workflow: string, step: string, status: "pending" | "complete
   Effect.gen(function* () {
     const store = yield* Store
     const id = randomUUID()
-    const run = {
-      id,
-      workflow,
-      trigger: "manual",
-      queue: "default",
-      status: "running" as const,
-      input: { secret: "IN-SENTINEL" },
-      revision: 1,
-      requestHash: "r",
-      definitionHash: "d",
-      createdAt: 0,
-      updatedAt: 0,
-    }
+    const run = storedRun(id, workflow, "default", { secret: "IN-SENTINEL" })
     const entry = {
       seq: 1,
       kind: "step" as const,

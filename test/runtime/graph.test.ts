@@ -4,33 +4,16 @@
  * memory, PGlite and Postgres. Every drain runs in a fresh engine (an empty sticky cache), so
  * each task replays the run from its journal, as after a restart.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime, TestClock, TestContext } from "effect"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { Mesh, MemoryStore, PgliteStore, PostgresStore, type Store } from "../../src/index.js"
-import { freshDatabase } from "../support/database.js"
+import { describe, expect, it } from "vitest"
+import type { Layer } from "effect"
+import type { Store } from "../../src/index.js"
+import { freshEngines, onEveryBackend } from "../support/engines.js"
 import { GraphBroken, GraphJoin, GraphOrder, GraphRoute, GraphUnmatched, calls, resetCalls } from "../fixtures/graphs.js"
 
 const WORKFLOWS = [GraphOrder, GraphRoute, GraphJoin, GraphBroken, GraphUnmatched]
 
-/** One store and one TestClock for a scenario; `act` runs in a fresh engine each time. */
-const harness = (store: Layer.Layer<Store, unknown>) => {
-  const runtime = ManagedRuntime.make(Layer.merge(store as Layer.Layer<Store>, TestContext.TestContext))
-  const act = <A>(f: (mesh: Mesh.MeshService) => Effect.Effect<A, unknown>) =>
-    runtime
-      .runPromiseExit(Effect.scoped(Effect.flatMap(Mesh.make({ workflows: WORKFLOWS }), f)) as Effect.Effect<A, unknown, never>)
-      .then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
-  const drain = () =>
-    act((mesh) =>
-      Effect.gen(function* () {
-        for (let i = 0; i < 500; i++) if ((yield* mesh.executeNext({ ownerId: "w" }))._tag === "Idle") return
-      }),
-    )
-  const adjust = (d: Duration.DurationInput) => runtime.runPromise(TestClock.adjust(d))
-  return { act, drain, adjust, close: () => runtime.dispose() }
-}
+/** One store and one TestClock for a scenario; every `act` runs in a fresh engine. */
+const harness = (store: Layer.Layer<Store, unknown>) => freshEngines(store, { workflows: WORKFLOWS })
 
 const names = (history: ReadonlyArray<{ name: string; status: string }> | undefined) => history!.map((e) => `${e.name}:${e.status}`)
 
@@ -186,20 +169,4 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
     })
   })
 
-const dirs: Array<string> = []
-let db: { url: string; drop: () => Promise<void> }
-beforeAll(async () => {
-  db = await freshDatabase(inject("databaseUrl"), "graph")
-})
-afterAll(async () => {
-  await db.drop()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-scenarios("memory", () => MemoryStore.layer)
-scenarios("PGlite", () => {
-  const dir = mkdtempSync(join(tmpdir(), "squid-mesh-graph-"))
-  dirs.push(dir)
-  return PgliteStore.layer({ dataDir: dir })
-})
-scenarios("Postgres", () => PostgresStore.layer({ url: db.url, max: 2 }))
+onEveryBackend("graph", scenarios)

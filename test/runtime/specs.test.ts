@@ -5,34 +5,22 @@
  * from the spec stored with it, as a worker started later would. A run keeps its spec version
  * after the spec is edited; the deploy gate replays spec runs against the current registry.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime, TestClock, TestContext } from "effect"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
-import { type ActionRegistry, Mesh, MemoryStore, PgliteStore, PostgresStore, type Store } from "../../src/index.js"
+import { Effect, type Layer } from "effect"
+import { describe, expect, it } from "vitest"
+import type { ActionRegistry, Store } from "../../src/index.js"
 import { specFingerprint, specText } from "../../dsl/spec/build.js"
 import { validateSpec } from "../../src/index.js"
-import { freshDatabase } from "../support/database.js"
+import { freshEngines, onEveryBackend } from "../support/engines.js"
 import { actions, calls, chargeNeedsCurrency, joinSpec, orderSpec, orderSpecV2, resetCalls, withoutCharge } from "../fixtures/specs.js"
 
 /** One store and one TestClock for a scenario; `act` runs in a fresh engine (with `registry`) each time. */
 const harness = (store: Layer.Layer<Store, unknown>) => {
-  const runtime = ManagedRuntime.make(Layer.merge(store as Layer.Layer<Store>, TestContext.TestContext))
-  const act = <A>(f: (mesh: Mesh.MeshService) => Effect.Effect<A, unknown>, registry: ActionRegistry = actions) =>
-    runtime
-      .runPromiseExit(Effect.scoped(Effect.flatMap(Mesh.make({ workflows: [], actions: registry }), f)) as Effect.Effect<A, unknown, never>)
-      .then((exit) => (Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))))
-  const drain = (registry: ActionRegistry = actions) =>
-    act(
-      (mesh) =>
-        Effect.gen(function* () {
-          for (let i = 0; i < 500; i++) if ((yield* mesh.executeNext({ ownerId: "w" }))._tag === "Idle") return
-        }),
-      registry,
-    )
-  const adjust = (d: Duration.DurationInput) => runtime.runPromise(TestClock.adjust(d))
-  return { act, drain, adjust, close: () => runtime.dispose() }
+  const engines = freshEngines(store, { workflows: [], actions })
+  return {
+    ...engines,
+    act: <A>(f: Parameters<typeof engines.act<A>>[0], registry: ActionRegistry = actions) => engines.act(f, { actions: registry }),
+    drain: (registry: ActionRegistry = actions) => engines.drain({ actions: registry }),
+  }
 }
 
 const names = (history: ReadonlyArray<{ name: string; status: string }> | undefined) => history!.map((e) => `${e.name}:${e.status}`)
@@ -199,20 +187,4 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
     })
   })
 
-const dirs: Array<string> = []
-let db: { url: string; drop: () => Promise<void> }
-beforeAll(async () => {
-  db = await freshDatabase(inject("databaseUrl"), "specs")
-})
-afterAll(async () => {
-  await db.drop()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-scenarios("memory", () => MemoryStore.layer)
-scenarios("PGlite", () => {
-  const dir = mkdtempSync(join(tmpdir(), "squid-mesh-specs-"))
-  dirs.push(dir)
-  return PgliteStore.layer({ dataDir: dir })
-})
-scenarios("Postgres", () => PostgresStore.layer({ url: db.url, max: 2 }))
+onEveryBackend("specs", scenarios)
