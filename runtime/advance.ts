@@ -338,12 +338,13 @@ const fire = (
 
 /**
  * What the interpreter decides for `results`, resolved in order (advancing after each), on top
- * of what replaying the stored journal decided. Undefined when one of them is no longer pending.
+ * of what replaying the stored journal decided (or of `prior`, what this interpreter already
+ * decided in memory). Undefined when one of them is no longer pending.
  */
-const decide = (acquired: Acquired, results: ReadonlyArray<Entry>, env: Env): Decision | undefined => {
+const decide = (acquired: Acquired, results: ReadonlyArray<Entry>, env: Env, prior?: Decision): Decision | undefined => {
   const { replayer, pre } = acquired
   if (pre && pre.outcome._tag !== "Blocked") return pre
-  let decision = pre && pre.entries.length > 0 ? pre : undefined
+  let decision = prior ?? (pre && pre.entries.length > 0 ? pre : undefined)
   for (const entry of results.length === 0 ? [undefined] : results) {
     if (entry) {
       if (replayer.entryAt(entry.seq)?.status !== "pending") return undefined
@@ -383,14 +384,9 @@ const advanceWithResult = (
     let acquired = r.acquired
     for (let round = 0; ; round++) {
       const env = yield* makeEnv
-      const decision =
-        round > 0
-          ? decide(acquired, results, env)
-          : decided
-            ? decided
-            : carried
-              ? mergeDefined(carried.decision, decide(acquired, result ? [result.entry] : [], env))
-              : decide(acquired, result ? [result.entry] : [], env)
+      // The first round goes on from the interpreter as acquired (a carried timer is applied to it
+      // already); after a reload, every result is applied again to the replayed journal.
+      const decision = round === 0 ? (decided ?? decide(acquired, result ? [result.entry] : [], env, carried?.decision)) : decide(acquired, results, env)
       if (!decision) {
         // The reloaded journal no longer waits where this task's result goes.
         if (carried) yield* ctx.store.release(fence.claim, env.now).pipe(Effect.ignore)
@@ -433,8 +429,6 @@ const advanceWithResult = (
       acquired = again
     }
   })
-
-const mergeDefined = (a: Decision, b: Decision | undefined): Decision | undefined => (b ? merge(a, b) : undefined)
 
 /**
  * A carried step's failed attempt with retries left: the fired timer and the step's pending
