@@ -64,8 +64,6 @@ export type Settled =
 
 const MAX_CONFLICT_RETRIES = 25
 
-export { acquire, claimRefOf, reload, type Acquired, type Fenced } from "./acquire.js"
-
 /** The claim a task's commit is fenced by, and whether this worker runs the run's next task. */
 export interface TaskFence {
   readonly task: ClaimedTask
