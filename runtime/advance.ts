@@ -175,7 +175,13 @@ const advanceSpanAttributes = (request: AdvanceRequest | CreateRequest): Record<
   return { runId: task.runId, workflow: task.workflow, resolution: kind, seq: task.seq, ...(request.fence.carried ? { carriedTimer: true } : {}) }
 }
 
-const RESOLVED_BY_TASK = { step: "step_result", compensation: "compensation_result", timer: "timer_fired", child: "child_settled" } as const
+const RESOLVED_BY_TASK = {
+  step: "step_result",
+  compensation: "compensation_result",
+  timer: "timer_fired",
+  child: "child_settled",
+  dynamic: "dynamic_node_result",
+} as const
 const TASK_RESOLUTIONS = { Fired: "timer_fired", Retry: "retry_scheduled", Park: "park", Drop: "drop", Replayed: "replayed" } as const
 
 /** The advance span's outcome: committed (with the run's status), carried into the step it woke, existing, or fenced. */

@@ -123,7 +123,7 @@ const priorControl = (
 /** Carries out one control on a run. */
 export const runControl = (
   ctx: EngineContext,
-  kind: Exclude<Kind, "signal" | "rerun" | "start">,
+  kind: Exclude<Kind, "signal" | "rerun" | "start" | "dynamic_work">,
   runId: string,
   options: ControlOptions & { readonly note?: string },
 ): Effect.Effect<ControlOutcome, ControlError> =>

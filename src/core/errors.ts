@@ -122,6 +122,22 @@ export class InvalidSpecError extends Data.TaggedError("InvalidSpecError")<{
   }
 }
 
+/**
+ * Dynamic work was refused by `previewDynamicWork`, `recordDynamicWork`, `scheduleDynamicWork`
+ * or a step's `ctx.dynamicWork`: a malformed proposal, a terminal run, an origin that is not a
+ * (completed) step of the run, node ids already used, a key already used by other work, or
+ * actions the registry does not have. Every problem is listed with its path
+ * (`nodes[2].action`). Nothing was written.
+ */
+export class InvalidDynamicWorkError extends Data.TaggedError("InvalidDynamicWorkError")<{
+  readonly runId: string
+  readonly problems: ReadonlyArray<{ readonly at: string; readonly message: string }>
+}> {
+  override get message() {
+    return `invalid dynamic work for run ${this.runId}: ${this.problems.length} problem(s):\n${this.problems.map((p) => `- ${p.at || "(proposal)"}: ${p.message}`).join("\n")}`
+  }
+}
+
 /** A payload, output or signal body exceeds the configured size limit. Nothing was written. */
 export class PayloadTooLargeError extends Data.TaggedError("PayloadTooLargeError")<{
   readonly what: "payload" | "output" | "signal"

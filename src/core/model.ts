@@ -19,8 +19,25 @@ export const RUN_STATUSES: ReadonlyArray<RunStatus> = ["running", "paused", "com
 /** True for `completed`, `failed` and `cancelled`. */
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status)
 
-/** What a journal entry records. */
-export type EntryKind = "step" | "sleep" | "now" | "random" | "uuid" | "log" | "pause" | "approval" | "patch" | "signal" | "compensation" | "child"
+/**
+ * What a journal entry records. `dynamic_work` (a dynamic work fact) and `dynamic` (a scheduled
+ * dynamic node) live outside the workflow's own commands (see src/core/dynamicWork.ts).
+ */
+export type EntryKind =
+  | "step"
+  | "sleep"
+  | "now"
+  | "random"
+  | "uuid"
+  | "log"
+  | "pause"
+  | "approval"
+  | "patch"
+  | "signal"
+  | "compensation"
+  | "child"
+  | "dynamic_work"
+  | "dynamic"
 
 /** A signal in a run's inbox: sent before the run waited for it, not yet consumed. */
 export interface InboxSignal {
@@ -104,7 +121,7 @@ export interface RunRecord {
 }
 
 /** What a task does when claimed. */
-export type TaskKind = "step" | "compensation" | "timer" | "child"
+export type TaskKind = "step" | "compensation" | "timer" | "child" | "dynamic"
 
 /** A unit of work for a worker: the live attempt of a pending step, or a due timer. */
 export interface TaskRecord {
@@ -154,7 +171,7 @@ export interface AttemptRecord {
 
 /** A control (start, resume, approve, reject, signal, cancel, rerun), recorded as an audit event in the same commit as its effect. */
 export interface CommandRecord {
-  readonly kind: "start" | "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun"
+  readonly kind: "start" | "resume" | "approve" | "reject" | "cancel" | "signal" | "rerun" | "dynamic_work"
   readonly actor: string
   readonly note?: string
   readonly idempotencyKey?: string
