@@ -23,7 +23,7 @@ import {
   type RunRecord,
   type RunStatus,
 } from "../src/core/model.js"
-import type { ClaimRef, Commit, CommitResult, NewTask, ScheduleTransition, TransactionScope, TransitionResult } from "../src/store/Store.js"
+import type { Commit, CommitResult, NewTask, ScheduleTransition, TransactionScope, TransitionResult } from "../src/store/Store.js"
 import { makeEnv, type EngineContext } from "./context.js"
 import { commitOf, retryTransient } from "./commit.js"
 import { emitLogs, newTasksOf, runChangeOf } from "./decision.js"
@@ -32,26 +32,8 @@ import { prepareStart, type PreparedRun } from "./newRun.js"
 import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import { withEngineSpan } from "./tracing.js"
 import { claimRefOf, fencedBy, reload, type Acquired, type Fenced } from "./acquire.js"
-import type { Decision, Env, Replayer } from "./Interpreter.js"
-
-/**
- * A fired timer whose resolution is not committed yet: it is carried into the commit of the
- * step it woke (`decision`: what firing it decided, that step's pending entry and task).
- */
-export interface Carried {
-  readonly fired: Entry
-  readonly decision: Decision
-}
-
-/**
- * The task a commit hands to the committing worker: claimed inline, or a fired timer's step,
- * run at once under the timer's claim (`claim`) with the timer's resolution `carried`.
- */
-export interface NextTask {
-  readonly task: ClaimedTask
-  readonly claim: ClaimRef
-  readonly carried?: Carried
-}
+import { decide, fire, type Carried, type NextTask, type TaskFence } from "./carry.js"
+import type { Decision, Replayer } from "./Interpreter.js"
 
 /**
  * How a task ended: committed (with the run's status and maybe the run's next task for this
@@ -63,17 +45,6 @@ export type Settled =
   | Fenced
 
 const MAX_CONFLICT_RETRIES = 25
-
-/** The claim a task's commit is fenced by, and whether this worker runs the run's next task. */
-export interface TaskFence {
-  readonly task: ClaimedTask
-  readonly claim: ClaimRef
-  readonly leaseMs: number
-  /** Claim the run's next due task for this worker in the same commit. */
-  readonly chain: boolean
-  /** The fired timer this task's commit also records (the claim is the timer's). */
-  readonly carried?: Carried
-}
 
 /** What happened to a claimed task: the resolution its commit records. */
 export type TaskResolution =
@@ -287,7 +258,7 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
         return committed("running")
       }
       case "Fired": {
-        const fired = fire(r, resolution.entry, yield* makeEnv)
+        const fired = fire(fence, r.acquired, r.workflow, resolution.entry, yield* makeEnv)
         if (fired._tag === "Carried") {
           // Nothing is committed yet: the interpreter stays valid at the stored revision.
           ctx.cache.put(runId, { replayer: r.acquired.replayer, revision: r.acquired.revision })
@@ -301,74 +272,6 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
         return yield* advanceWithResult(ctx, r, undefined, send, undefined)
     }
   })
-
-/**
- * Fires a timer in memory. When it wakes exactly one step, due now and run outside a
- * transaction, with nothing else to record, that step runs at once under the timer's claim and
- * one commit records both (`Carried`): a wake-up costs no commit of its own. A crash before that
- * commit leaves the timer claimed; it fires again when its lease runs out. Otherwise what firing
- * decided is committed as usual (`decision`; none when replay had decided something first).
- */
-const fire = (
-  r: Extract<AdvanceRequest, { _tag: "Task" }>,
-  entry: Entry,
-  env: Env,
-): Extract<Settled, { _tag: "Carried" }> | { readonly _tag: "Decided"; readonly decision: Decision | undefined } => {
-  const { fence, acquired, workflow } = r
-  const { replayer, pre } = acquired
-  if (pre && (pre.outcome._tag !== "Blocked" || pre.entries.length > 0)) return { _tag: "Decided", decision: undefined }
-  replayer.resolve(entry)
-  const decision = replayer.advance(env)
-  const task = decision.tasks.length === 1 ? decision.tasks[0]! : undefined
-  const command = task ? replayer.commandAt(task.seq) : undefined
-  const carriable =
-    fence.chain &&
-    task !== undefined &&
-    task.kind === "step" &&
-    task.visibleAt <= env.now &&
-    command?._tag === "Step" &&
-    command.step.options.transaction !== true &&
-    decision.outcome._tag === "Blocked" &&
-    decision.entries.length === 1 &&
-    decision.cancelled.length === 0 &&
-    decision.consumed.length === 0 &&
-    decision.logs.length === 0
-  if (!carriable) return { _tag: "Decided", decision }
-  // The step's interpreter is the one just cached (no claim-time revision to check it against).
-  const { revision: _claimed, ...timer } = fence.task
-  const step: ClaimedTask = { ...timer, seq: task.seq, queue: workflow.queue, kind: "step", attempt: 1, visibleAt: task.visibleAt }
-  return { _tag: "Carried", runStatus: "running", next: { task: step, claim: fence.claim, carried: { fired: entry, decision } } }
-}
-
-/**
- * What the interpreter decides for `results`, resolved in order (advancing after each), on top
- * of what replaying the stored journal decided (or of `prior`, what this interpreter already
- * decided in memory). Undefined when one of them is no longer pending.
- */
-const decide = (acquired: Acquired, results: ReadonlyArray<Entry>, env: Env, prior?: Decision): Decision | undefined => {
-  const { replayer, pre } = acquired
-  if (pre && pre.outcome._tag !== "Blocked") return pre
-  let decision = prior ?? (pre && pre.entries.length > 0 ? pre : undefined)
-  for (const entry of results.length === 0 ? [undefined] : results) {
-    if (entry) {
-      if (replayer.entryAt(entry.seq)?.status !== "pending") return undefined
-      replayer.resolve(entry)
-    }
-    const next = replayer.advance(env)
-    decision = decision ? merge(decision, next) : next
-  }
-  return decision
-}
-
-/** Two decisions in a row as one (the later one's outcome). */
-const merge = (a: Decision, b: Decision): Decision => ({
-  ...b,
-  entries: [...a.entries, ...b.entries],
-  tasks: [...a.tasks, ...b.tasks],
-  cancelled: [...a.cancelled, ...b.cancelled],
-  logs: [...a.logs, ...b.logs],
-  consumed: [...a.consumed, ...b.consumed],
-})
 
 /** A task's result (or a replayed decision): resolve, advance, commit; replay and retry on a revision conflict. */
 const advanceWithResult = (

@@ -15,6 +15,7 @@ import { isCommand } from "../../dsl/Command.js"
 import type { AnyWorkflow } from "../../dsl/Workflow.js"
 import { NonDeterminismError, StepFailedError, WorkflowFailedError } from "../../src/core/errors.js"
 import { toJson } from "../../src/core/json.js"
+import { isDynamicSeq } from "../../src/core/dynamicWork.js"
 import type { Entry, ErrorInfo, InboxSignal } from "../../src/core/model.js"
 import { defaultRedactor, type Redactor } from "../../src/core/redact.js"
 import { errorInfo } from "../errorInfo.js"
@@ -34,6 +35,11 @@ export class Replayer {
   private waiting: Waiting | undefined
   /** Entries not yet consumed by the generator (loaded history, or pending entries it created). */
   private readonly journal = new Map<number, Entry>()
+  /**
+   * Dynamic work's entries (seqs from DYNAMIC_SEQ_BASE): kept apart, since the generator never
+   * yields them; the engine runs their nodes and holds the run's completion while one is pending.
+   */
+  private readonly dynamic = new Map<number, Entry>()
   /** The command behind each placed entry until it is consumed: the engine needs a pending step's definition to run it. */
   private readonly placed = new Map<number, Leaf>()
   private readonly saga = new Saga()
@@ -57,7 +63,7 @@ export class Replayer {
 
   /** Adds journal entries (history loaded from the store) and the unconsumed inbox. */
   load(entries: Iterable<Entry>, inbox: Iterable<InboxSignal> = []): this {
-    for (const entry of entries) this.journal.set(entry.seq, entry)
+    for (const entry of entries) this.resolve(entry)
     this.inbox.add(inbox)
     return this
   }
@@ -78,7 +84,13 @@ export class Replayer {
 
   /** Records the resolution of a pending entry (warm path: the result the worker just produced). */
   resolve(entry: Entry): void {
-    this.journal.set(entry.seq, entry)
+    if (isDynamicSeq(entry.seq)) this.dynamic.set(entry.seq, entry)
+    else this.journal.set(entry.seq, entry)
+  }
+
+  /** The run's dynamic work entries (facts and scheduled nodes), in seq order. */
+  dynamicJournal(): ReadonlyArray<Entry> {
+    return [...this.dynamic.values()].sort((a, b) => a.seq - b.seq)
   }
 
   /** The command behind a pending entry, if the generator has reached it. */
@@ -88,7 +100,7 @@ export class Replayer {
 
   /** The journal entry at `seq`, while the generator has not consumed it. */
   entryAt(seq: number): Entry | undefined {
-    return this.journal.get(seq)
+    return isDynamicSeq(seq) ? this.dynamic.get(seq) : this.journal.get(seq)
   }
 
   /** The manual gate (pause or approval) the generator waits on, if any. */
