@@ -4,6 +4,7 @@
  * module that builds step commands (which would be an import circle).
  */
 import type { Duration, Effect, Schema } from "effect"
+import type { DynamicWorkMode, StepDynamicWork } from "../src/core/dynamicWork.js"
 import type { DeadlinePolicy } from "./Deadline.js"
 import type { RetryPolicy } from "./Retry.js"
 
@@ -24,6 +25,34 @@ export interface StepContext {
    * typed handle). Writes made through it commit atomically with the step's recorded result.
    */
   readonly sql?: unknown
+  /**
+   * Adds dynamic work to the run, with this step's attempt as its origin. The work is checked
+   * at once (an `InvalidDynamicWorkError` is thrown) and written with the step's result, in the
+   * same commit, only if this attempt succeeds.
+   */
+  readonly dynamicWork: StepDynamicWorkHandle
+}
+
+/** What `ctx.dynamicWork` reports of a proposal: what a commit of it would add. */
+export interface StagedDynamicWork {
+  readonly key: string
+  readonly mode: DynamicWorkMode
+  /** The node ids it adds. */
+  readonly nodeIds: ReadonlyArray<string>
+  /** The edge ids it adds (default: one from this step to each node). */
+  readonly edgeIds: ReadonlyArray<string>
+  /** The same work under this key is in the run already: committing it adds nothing. */
+  readonly duplicate: boolean
+}
+
+/** A running step's way to add dynamic work to its run (see `StepContext.dynamicWork`). */
+export interface StepDynamicWorkHandle {
+  /** Checks the work and reports what scheduling it would add; nothing is kept. */
+  readonly preview: (work: StepDynamicWork) => StagedDynamicWork
+  /** Keeps the work as an inspection fact, written with this attempt's result. */
+  readonly record: (work: StepDynamicWork) => StagedDynamicWork
+  /** Keeps the work as an inspection fact and runnable nodes, written with this attempt's result. */
+  readonly schedule: (work: StepDynamicWork) => StagedDynamicWork
 }
 
 /** A step body may return an Effect, a Promise or a plain value. */

@@ -17,6 +17,15 @@ import { Store } from "../src/store/Store.js"
 import type { EngineContext, TimerKeeper } from "./context.js"
 import { checkReplay, type ReplayReport } from "./checkReplay.js"
 import { purge, type PurgeOptions, type PurgeResult } from "./purge.js"
+import {
+  previewDynamicWork,
+  recordDynamicWork,
+  scheduleDynamicWork,
+  type DynamicWorkError,
+  type DynamicWorkOptions,
+  type DynamicWorkPreview,
+  type DynamicWorkResult,
+} from "./dynamic/host.js"
 import { rerun, type RerunError, type RerunOptions, type RerunOutcome } from "./rerun.js"
 import { retentionLoop } from "./retention.js"
 import { deliverSignal, runControl, type SignalOptions, type ControlError, type ControlOutcome, type DecisionOptions, type ReasonOptions } from "./controls.js"
@@ -110,6 +119,23 @@ export interface EngineService {
   readonly rerun: (runId: string, options: RerunOptions) => Effect.Effect<RerunOutcome, RerunError>
   /** Cancels a run: immediate and final; pending tasks are withdrawn and late results fenced out. */
   readonly cancel: (runId: string, options: ReasonOptions) => Effect.Effect<ControlOutcome, ControlError>
+  /**
+   * Checks dynamic work for a run (its origin step, nodes, edges, key, and to schedule, the
+   * actions in the engine's registry) and reports what recording or scheduling it would add.
+   * Writes nothing. A proposal no mode could take is an `InvalidDynamicWorkError`.
+   */
+  readonly previewDynamicWork: (runId: string, proposal: unknown) => Effect.Effect<DynamicWorkPreview, DynamicWorkError>
+  /**
+   * Records dynamic work on an active run as an inspection fact (its nodes do not run). The
+   * same proposal again under its key writes nothing (`duplicate`). Needs no workflow code.
+   */
+  readonly recordDynamicWork: (runId: string, proposal: unknown, options?: DynamicWorkOptions) => Effect.Effect<DynamicWorkResult, DynamicWorkError>
+  /**
+   * Schedules dynamic work on an active run: its fact, and its nodes as tasks running actions of
+   * the engine's registry, in one commit (the origin step must have completed). The run
+   * completes only once they are done; a node that fails for good fails the run.
+   */
+  readonly scheduleDynamicWork: (runId: string, proposal: unknown, options?: DynamicWorkOptions) => Effect.Effect<DynamicWorkResult, DynamicWorkError>
   /** Replays every open run against the current code; reports the first divergence per run (writes nothing). */
   readonly checkReplay: (options?: { readonly limit?: number }) => Effect.Effect<ReplayReport, StoreError>
   /**
@@ -244,6 +270,9 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
       executeNext: (options) => executeNext(ctx, options),
       checkReplay: (options) => checkReplay(ctx, options),
       purge: (options) => purge(store, options),
+      previewDynamicWork: (runId, proposal) => previewDynamicWork(ctx, runId, proposal),
+      recordDynamicWork: (runId, proposal, options) => recordDynamicWork(ctx, runId, proposal, options),
+      scheduleDynamicWork: (runId, proposal, options) => scheduleDynamicWork(ctx, runId, proposal, options),
       resume: (runId, options) => runControl(ctx, "resume", runId, { ...options, ...(options?.reason !== undefined ? { note: options.reason } : {}) }),
       approve: (runId, options) => runControl(ctx, "approve", runId, options),
       reject: (runId, options) => runControl(ctx, "reject", runId, options),

@@ -13,6 +13,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaim } from "../src/core/ids.js"
 import type { Json } from "../src/core/json.js"
+import { isDynamicSeq } from "../src/core/dynamicWork.js"
 import {
   isTerminal,
   type AttemptRecord,
@@ -33,6 +34,9 @@ import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import { withEngineSpan } from "./tracing.js"
 import { claimRefOf, fencedBy, reload, type Acquired, type Fenced } from "./acquire.js"
 import { decide, fire, type Carried, type NextTask, type TaskFence } from "./carry.js"
+import { withDynamicWork } from "./dynamic/hold.js"
+import type { NewWork, PlannedWork } from "./dynamic/plan.js"
+import { planStaged } from "./dynamic/stage.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
 /**
@@ -48,8 +52,11 @@ const MAX_CONFLICT_RETRIES = 25
 
 /** What happened to a claimed task: the resolution its commit records. */
 export type TaskResolution =
-  /** Its entry resolved: a step's (or compensation's) result, a timer's deadline, a child settled. */
-  | { readonly _tag: "Resolved"; readonly entry: Entry; readonly attempt?: AttemptRecord }
+  /**
+   * Its entry resolved: a step's (or compensation's, or dynamic node's) result, a timer's
+   * deadline, a child settled; with the dynamic work a succeeding step proposed (`dynamic`).
+   */
+  | { readonly _tag: "Resolved"; readonly entry: Entry; readonly attempt?: AttemptRecord; readonly dynamic?: ReadonlyArray<NewWork> }
   /** A timer fired: resolved like `Resolved`, or carried into the step it wakes (see `Carried`). */
   | { readonly _tag: "Fired"; readonly entry: Entry }
   /** Nothing new: commit what replaying the journal decided (a divergence, or an early end). */
@@ -75,6 +82,8 @@ export type ControlResolution =
    * advance the run (`status`: the run's status until then).
    */
   | { readonly _tag: "Journaled"; readonly entry: Entry; readonly status: RunStatus }
+  /** Dynamic work recorded or scheduled by host code: its fact, and its nodes' entries and tasks. */
+  | { readonly _tag: "Dynamic"; readonly planned: PlannedWork }
 
 /**
  * An advance request: a claimed task's resolution, fenced by its claim (and, when the journal
@@ -300,11 +309,21 @@ const advanceWithResult = (
         return fencedBy("stale_claim")
       }
       const { replayer } = acquired
-      const run = runChangeOf(decision, ctx.limits.outputBytes)
+      // Dynamic work: a node's result, and what the step proposed, as they stand after this commit.
+      for (const e of results) if (isDynamicSeq(e.seq)) replayer.resolve(e)
+      const staged = planStaged({ id: runId, queue: workflow.queue }, result?.dynamic ?? [], replayer.dynamicJournal(), env.now)
+      for (const e of staged.entries) replayer.resolve(e)
+      if (staged.dropped.length > 0)
+        yield* Effect.logWarning(`dynamic work dropped: its key was used by other work meanwhile: ${staged.dropped.join(", ")}`).pipe(
+          Effect.annotateLogs({ runId }),
+        )
+      const run = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
       // An entry appended and resolved in this commit (a carried step's) is written resolved, once.
       const appended = new Set(decision.entries.map((e) => e.seq))
       const pending = { ...decision, tasks: decision.tasks.filter((t) => !resolvedBySeq.has(t.seq)) }
-      const { tasks, inline } = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, pending), env.now)
+      const claimed = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, pending), env.now)
+      const { inline } = claimed
+      const tasks = [...claimed.tasks, ...staged.tasks]
       const unclaimed = tasks.some((t) => !t.claim)
       const outcome = yield* send(
         commitOf({
@@ -315,7 +334,7 @@ const advanceWithResult = (
           expectedRevision: acquired.revision,
           ...(run ? { run } : {}),
           resolve: [...results.filter((e) => !appended.has(e.seq)), ...decision.cancelled],
-          append: decision.entries.map((e) => resolvedBySeq.get(e.seq) ?? e),
+          append: [...decision.entries.map((e) => resolvedBySeq.get(e.seq) ?? e), ...staged.entries],
           attempts: result?.attempt ? [result.attempt] : [],
           tasks,
           withdraw: decision.cancelled.map((e) => e.seq),
@@ -412,6 +431,17 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         yield* ctx.notifier.notify
         return committed(resolution.status)
       }
+      case "Dynamic": {
+        const { entries, tasks } = resolution.planned
+        const result = yield* retryTransient(
+          ctx.store.commit(commitOf({ ...base, append: entries, tasks, command: audit, ...(tasks.length > 0 ? { wake: run.queue } : {}) })),
+        )
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        // A cached interpreter lacks the new entries: the next task replays the run.
+        ctx.cache.clear(run.id)
+        if (tasks.length > 0) yield* ctx.notifier.notify
+        return committed(run.status)
+      }
       case "Inbox": {
         const result = yield* retryTransient(ctx.store.commit(commitOf({ ...base, deliver: resolution.signal, command: audit })))
         // The cached interpreter learns of it on its next reload (the revision moved).
@@ -421,7 +451,7 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         const { entry, replayer, workflow } = resolution
         replayer.resolve(entry)
         const decision = replayer.advance({ ...(yield* makeEnv), now })
-        const runChange = runChangeOf(decision, ctx.limits.outputBytes)
+        const runChange = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
         const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
         const result = yield* retryTransient(
           ctx.store.commit(

@@ -37,9 +37,12 @@ export const rerunStatusRefusal = (status: RunStatus): RerunRefusal | undefined 
     ? undefined
     : { reason: "not_terminal", detail: `the source is still ${status}; rerun it once it completed, failed or was cancelled`, steps: [] }
 
-/** The completed steps of a journal that replay marked irreversible (by seq). */
+/**
+ * The completed steps of a journal that replay marked irreversible (by seq), and its completed
+ * dynamic nodes: dynamic work is replay-unsafe unless marked otherwise.
+ */
 export const completedIrreversible = (journal: ReadonlyArray<Entry>, irreversible: ReadonlySet<number>): ReadonlyArray<Entry> =>
-  journal.filter((e) => e.kind === "step" && e.status === "completed" && irreversible.has(e.seq))
+  journal.filter((e) => e.status === "completed" && ((e.kind === "step" && irreversible.has(e.seq)) || (e.kind === "dynamic" && e.irreversible !== false)))
 
 /**
  * Why a rerun is refused once the source's journal was replayed against the current code:

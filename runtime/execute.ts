@@ -26,6 +26,9 @@ import { withRedactedLogs } from "./logRedaction.js"
 import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 import { withEngineSpan } from "./tracing.js"
+import { dynamicNodeOf } from "./dynamic/node.js"
+import { entryInput, type Runnable } from "./runnable.js"
+import { noDynamicWork, StagedWork, stepDynamicWork } from "./dynamic/stage.js"
 import type { StepOutcome } from "./metrics.js"
 
 /** Options of `executeNext` and of workers. */
@@ -52,7 +55,7 @@ export type ExecuteResult =
       readonly runStatus: RunStatus
     }
   | { readonly _tag: "Fenced"; readonly runId: string; readonly seq: number; readonly reason: FenceReason | "claim_lost" }
-  | { readonly _tag: "Skipped"; readonly runId: string; readonly seq: number; readonly reason: "unknown_workflow" }
+  | { readonly _tag: "Skipped"; readonly runId: string; readonly seq: number; readonly reason: "unknown_workflow" | "unknown_action" }
 
 /** A task's result, plus the run's next task when the commit handed it to this worker. */
 export interface Executed {
@@ -150,7 +153,9 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
     if (acquired._tag === "Fenced") return executedOf(task, acquired, "", "failed")
     const advance = (resolution: TaskResolution) => advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution })
 
-    if (acquired.pre && acquired.pre.outcome._tag !== "Blocked") {
+    // A dynamic node of a run whose workflow finished runs: the run's completion waits for it.
+    const held = task.kind === "dynamic" && acquired.pre?.outcome._tag === "Completed"
+    if (acquired.pre && acquired.pre.outcome._tag !== "Blocked" && !held) {
       // The current code no longer matches the journal (or finishes early): record it, fenced.
       return executedOf(task, yield* advance({ _tag: "Replayed" }), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
     }
@@ -159,6 +164,16 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
       return executedOf(task, child.advanced, child.name, child.result)
     }
     const entry = acquired.replayer.entryAt(task.seq)
+    if (task.kind === "dynamic" && entry?.status === "pending") {
+      const node = dynamicNodeOf(ctx, entry)
+      if (node._tag === "Unknown") {
+        const now = yield* Clock.currentTimeMillis
+        yield* ctx.store.release(fence.claim, now + UNKNOWN_WORKFLOW_BACKOFF)
+        yield* Effect.logWarning(`dynamic node "${entry.name}" released: ${node.reason}`).pipe(Effect.annotateLogs({ runId: task.runId }))
+        return { result: { _tag: "Skipped", runId: task.runId, seq: task.seq, reason: "unknown_action" }, next: undefined } satisfies Executed
+      }
+      return yield* runStep(ctx, fence, workflow, node.runnable, entry, acquired)
+    }
     const command = acquired.replayer.commandAt(task.seq)
     if (entry?.status !== "pending" || !command) {
       // Its entry is resolved (or the run's start, seq 0, has none). Replayed from the store, the
@@ -217,17 +232,6 @@ const executedResult = (
   runStatus,
 })
 
-/** What an attempt runs: a step's body, or its compensation. */
-interface Runnable {
-  readonly name: string
-  readonly def: StepDef<any, any>
-  readonly body: (input: unknown, ctx: StepContext) => unknown
-  readonly retry: RetryPolicy | undefined
-  readonly transaction: boolean
-  /** Encodes the result for the journal (a step's `output` Schema); none for compensations. */
-  readonly output: Schema.Schema<any, any, never> | undefined
-}
-
 const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
   name: step.stepName,
   def: step,
@@ -235,6 +239,8 @@ const stepOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable => ({
   retry: step.options.retry,
   transaction: step.options.transaction === true,
   output: step.options.output,
+  inputOf: entryInput,
+  proposes: true,
 })
 
 /** Compensations retry by the step's policy, or a few times with backoff. Stub them as "compensate:<step>". */
@@ -253,6 +259,8 @@ const compensationOf = (ctx: EngineContext, step: StepDef<any, any>): Runnable =
     retry: step.options.retry ?? COMPENSATION_RETRY,
     transaction: false,
     output: undefined,
+    inputOf: entryInput,
+    proposes: false,
   }
 }
 
@@ -277,7 +285,23 @@ const runStep = (
     const step = runnable.def
     const body = runnable.body
     const startedAt = yield* Clock.currentTimeMillis
-    const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}` }
+    const staged = new StagedWork()
+    const dynamicWork = runnable.proposes
+      ? stepDynamicWork(
+          task.runId,
+          {
+            status: "running",
+            steps: [],
+            dynamic: acquired.replayer.dynamicJournal(),
+            actions: ctx.specs.actions,
+            redactor: ctx.redactor,
+            limitBytes: ctx.limits.payloadBytes,
+            origin: { step: runnable.name, seq: task.seq, attempt: task.attempt },
+          },
+          staged,
+        )
+      : noDynamicWork(task.runId, task.kind === "dynamic" ? "a dynamic node" : "a compensation")
+    const stepCtx = { runId: task.runId, step: runnable.name, seq: task.seq, attempt: task.attempt, idempotencyKey: `${task.runId}:${task.seq}`, dynamicWork }
     const attemptOf = (sql: unknown) =>
       ctx.leases
         .guard(
@@ -285,7 +309,7 @@ const runStep = (
           fence.leaseMs,
           withRedactedLogs(
             ctx.redactor,
-            runAttempt(step, body as never, entry.input, sql === undefined ? stepCtx : { ...stepCtx, sql }, {
+            runAttempt(step, body as never, runnable.inputOf(entry), sql === undefined ? stepCtx : { ...stepCtx, sql }, {
               schema: runnable.output,
               limitBytes: ctx.limits.outputBytes,
             }),
@@ -296,6 +320,7 @@ const runStep = (
       _tag: "Resolved",
       entry: { ...entry, status: "completed", attempts: task.attempt, resolvedAt: finishedAt, ...(output === undefined ? {} : { output }) },
       attempt: { seq: task.seq, attempt: task.attempt, owner: task.owner, startedAt, finishedAt, status: "completed" },
+      ...(staged.works.length > 0 ? { dynamic: staged.works } : {}),
     })
     /** Counts the attempt for the metrics endpoint, as it ended. */
     const settle = (outcome: StepOutcome, finishedAt: number) => ctx.metrics.stepSettled(task.workflow, runnable.name, outcome, finishedAt - startedAt)

@@ -27,6 +27,8 @@ import type { Explanation } from "./read/explain.js"
 import type { RunGraph } from "./read/graph.js"
 import type { ListRunsFilter, RunPage } from "./listRuns.js"
 import type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
+import type { DynamicWorkOptions, DynamicWorkPreview, DynamicWorkResult } from "../runtime/dynamic/host.js"
+import type { DynamicWorkProposal } from "./core/dynamicWork.js"
 import type {
   BackfillOptions,
   BackfillResult,
@@ -120,6 +122,12 @@ export interface MeshClient {
   readonly signal: (runId: string, name: string, payload: unknown, options?: SignalOptions) => Promise<ControlOutcome>
   readonly rerun: (runId: string, options: RerunOptions) => Promise<RerunOutcome>
   readonly checkReplay: (options?: { readonly limit?: number }) => Promise<ReplayReport>
+  /** Checks dynamic work for a run and reports what recording or scheduling it would add; writes nothing. */
+  readonly previewDynamicWork: (runId: string, proposal: DynamicWorkProposal) => Promise<DynamicWorkPreview>
+  /** Records dynamic work on an active run as an inspection fact (idempotent by key). */
+  readonly recordDynamicWork: (runId: string, proposal: DynamicWorkProposal, options?: DynamicWorkOptions) => Promise<DynamicWorkResult>
+  /** Schedules dynamic work on an active run: its nodes run registered actions; the run completes once they are done. */
+  readonly scheduleDynamicWork: (runId: string, proposal: DynamicWorkProposal, options?: DynamicWorkOptions) => Promise<DynamicWorkResult>
   readonly startWorker: (options?: WorkerOptions) => Promise<WorkerClient>
   /** Every cron trigger: expression, time zone, policies, paused state, last fired window and next fire times. */
   readonly listSchedules: (options?: ListSchedulesOptions) => Promise<ReadonlyArray<ScheduleView>>
@@ -191,6 +199,9 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     inspectRunGraph: ((runId: string, o?: ViewAs) =>
       o ? run((m) => m.inspectRunGraph(runId, o)) : run((m) => m.inspectRunGraph(runId))) as MeshClient["inspectRunGraph"],
     purge: (o) => run((m) => m.purge(o)),
+    previewDynamicWork: (runId, proposal) => run((m) => m.previewDynamicWork(runId, proposal)),
+    recordDynamicWork: (runId, proposal, o) => run((m) => m.recordDynamicWork(runId, proposal, o)),
+    scheduleDynamicWork: (runId, proposal, o) => run((m) => m.scheduleDynamicWork(runId, proposal, o)),
     listPurges: (o) => run((m) => m.listPurges(o)),
     awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
       run((m) => (typeof first === "string" ? m.awaitRun(first, second as AwaitOptions | undefined) : m.awaitRun(first, second as string, third))),

@@ -15,6 +15,8 @@ export type {
   ExponentialBackoff,
   FixedBackoff,
   StepContext,
+  StepDynamicWorkHandle,
+  StagedDynamicWork,
   StepDef,
   StepOptions,
   WorkflowDef,
@@ -61,6 +63,19 @@ export type { NextAction, ActionName } from "./read/actions.js"
 export type { RunGraph, GraphNode, GraphEdge, GraphNodeStatus, GraphEdgeKind, ChildLink } from "./read/graph.js"
 export type { ListRunsFilter, ListedRun, RunPage, TimeRange } from "./listRuns.js"
 export type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
+export type { DynamicWorkOptions, DynamicWorkPreview, DynamicWorkResult, DynamicWorkError } from "../runtime/dynamic/host.js"
+export type { ProposalProblem } from "../runtime/dynamic/proposal.js"
+export { DYNAMIC_LIMITS, DYNAMIC_SEQ_BASE } from "./core/dynamicWork.js"
+export type {
+  DynamicWorkProposal,
+  StepDynamicWork,
+  DynamicNode,
+  DynamicEdge,
+  DynamicOrigin,
+  DynamicWorkMode,
+  DynamicWorkFact,
+  DynamicNodeInput,
+} from "./core/dynamicWork.js"
 export { visibilityPolicy, VISIBILITY_SCOPES } from "./read/policy.js"
 export type { Actor, VisibilityScope, VisibilityRules, VisibilityPolicy, ViewAs } from "./read/policy.js"
 export { redact, redactRun, redactHistory, redactRuns, redactPage, redactExplanation, redactGraph } from "./read/visibility.js"

@@ -107,6 +107,10 @@ export const checkProposal = (input: unknown, mode: DynamicWorkMode, ctx: Propos
   return against(key, fact, dynamicWorkOf(ctx.dynamic))
 }
 
+/** Checked work again, against the run's dynamic entries as they stand now (a commit after a reload). */
+export const recheck = (work: { readonly key: string; readonly fact: DynamicWorkFact }, dynamic: ReadonlyArray<Entry>): Checked =>
+  against(work.key, work.fact, dynamicWorkOf(dynamic))
+
 /** The proposal against the run's written dynamic work: a duplicate, a clash, or new work within bounds. */
 const against = (key: string, fact: DynamicWorkFact, written: ReadonlyArray<DynamicWork>): Checked => {
   const same = written.find((w) => w.key === key)

@@ -54,7 +54,8 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 /** Builds a fresh in-memory store. Share one instance between engines to simulate a restart. */
 export const make = (): StoreService => {
   const runs = new Map<string, RunRecord>()
-  const journals = new Map<string, Array<Entry>>()
+  /** Journals by run, entries by seq (a run's seqs are sparse: dynamic work starts at DYNAMIC_SEQ_BASE). */
+  const journals = new Map<string, Map<number, Entry>>()
   const attempts = new Map<string, Array<AttemptRecord>>()
   const tasks = new Map<string, MemTask>()
   const commands = new Map<string, Array<CommandRecord>>()
@@ -121,8 +122,8 @@ export const make = (): StoreService => {
       }
     }
     const journal = journals.get(c.runId)!
-    for (const entry of c.resolve) journal[entry.seq - 1] = entry
-    for (const entry of c.append) journal[entry.seq - 1] = entry
+    for (const entry of c.resolve) journal.set(entry.seq, entry)
+    for (const entry of c.append) journal.set(entry.seq, entry)
     attempts.get(c.runId)!.push(...c.attempts)
     if (c.deliver) {
       const list = inbox.get(c.runId) ?? []
@@ -228,7 +229,7 @@ export const make = (): StoreService => {
     runs.set(run.id, run)
     if (spec && !specs.has(spec.fingerprint)) specs.set(spec.fingerprint, spec)
     if (command) commands.set(run.id, [command])
-    journals.set(run.id, [...entries])
+    journals.set(run.id, new Map(entries.map((e) => [e.seq, e])))
     attempts.set(run.id, [])
     for (const t of newTasks) putTask(t)
     return { _tag: "Created", run }
@@ -269,14 +270,14 @@ export const make = (): StoreService => {
       ),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getSpec: (fingerprint) => Effect.sync(() => specs.get(fingerprint)),
-    getJournal: (runId) => Effect.sync(() => [...(journals.get(runId) ?? [])]),
+    getJournal: (runId) => Effect.sync(() => [...(journals.get(runId)?.values() ?? [])].sort((a, b) => a.seq - b.seq)),
     getChildren: (runId) =>
       Effect.sync(() => [...runs.values()].filter((r) => r.parentRunId === runId).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))),
     pendingDeadlines: (limit) =>
       Effect.sync(() => {
         const out: Array<PendingDeadline> = []
         for (const [runId, journal] of journals) {
-          for (const e of journal)
+          for (const e of journal.values())
             if (e && e.status === "pending" && e.deadline) out.push({ runId, seq: e.seq, kind: e.kind, name: e.name, deadline: e.deadline })
         }
         return out.slice(0, limit)
