@@ -4,9 +4,9 @@
  * only reschedules its task; the journal is unchanged. Steps declared `transaction: true`
  * run inside the journal's SQL transaction, so their writes commit with their result.
  */
-import { Clock, Duration, Effect, Exit, type Schema } from "effect"
+import { Clock, Duration, Effect, Exit } from "effect"
 import type { RetryPolicy } from "../dsl/Retry.js"
-import type { StepContext, StepDef } from "../dsl/Step.js"
+import type { StepDef } from "../dsl/Step.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { invalidDuration } from "../src/core/duration.js"
 import { InvalidOptionError, showValue, type StoreError } from "../src/core/errors.js"
