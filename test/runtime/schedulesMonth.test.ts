@@ -3,12 +3,14 @@
  * 2026-10-25) with TWO schedulers on one store, a two-day downtime of both, and
  * `catchUp: { every: true, limit: 3 }`: every window fires exactly once, the three latest
  * missed windows are caught up, the older missed ones are recorded as one missed range. On the
- * memory store and on PGlite. The clock is simulated and jumps a day at a time (`JumpClock`):
+ * memory store, on PGlite and on Postgres. The clock is simulated and jumps a day at a time (`JumpClock`):
  * each scheduler wakes behind it and catches up the day's 288 windows, racing the other.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { PgliteStore, Trigger, Workflow, type MeshService, type StoreService } from "../../src/index.js"
+import { inject } from "vitest"
+import { PgliteStore, PostgresStore, Trigger, Workflow, type MeshService, type StoreService } from "../../src/index.js"
+import { freshDatabase } from "../support/database.js"
 import * as TestMesh from "../../src/testing/index.js"
 import { advance, DAY, JumpClock, MINUTE, meshesOver, startSchedulers, stopSchedulers } from "../support/schedules.js"
 
@@ -90,4 +92,12 @@ const month = (store: StoreService) => {
 describe("a month of */5 with two schedulers", () => {
   it.scoped("memory: each window exactly once, through downtime and DST", () => month(TestMesh.memoryStore()), { timeout: 120_000 })
   it.scoped("PGlite: each window exactly once, through downtime and DST", () => Effect.flatMap(PgliteStore.make(), month), { timeout: 300_000 })
+  let db: { url: string; drop: () => Promise<void> }
+  beforeAll(async () => {
+    db = await freshDatabase(inject("databaseUrl"), "month")
+  })
+  afterAll(() => db.drop())
+  it.scoped("Postgres: each window exactly once, through downtime and DST", () => Effect.flatMap(PostgresStore.make({ url: db.url, max: 4 }), month), {
+    timeout: 300_000,
+  })
 })
