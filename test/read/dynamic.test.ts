@@ -269,6 +269,23 @@ const cases = (backend: Backend) =>
         expect(e.evidence.dynamicWork).toMatchObject({ pending: 1, completed: 2 })
       }))
 
+    test("explain: dynamic nodes pending without a task still wait for dynamic work (stalled where they stand), never `stalled` as a whole", (queue) =>
+      Effect.gen(function* () {
+        const id = yield* seed(queue, "single")
+        const store = yield* Store
+        const withdrawn = yield* store.commit({ runId: id, now: 3_000, resolve: [], append: [], attempts: [], tasks: [], withdraw: [SEQ.notifyA, SEQ.audit] })
+        expect(withdrawn._tag).toBe("Committed")
+        expect(yield* store.getTasks(id)).toEqual([])
+        const e = yield* explain(id)
+        expect(e.reason).toBe("waiting_for_dynamic_work")
+        expect(e.evidence.wait).toMatchObject({ name: "notify-a", dynamic: { state: "stalled" } })
+        expect(e.evidence.wait).not.toHaveProperty("task")
+        expect(e.summary).toBe(
+          'waiting for dynamic work (2 node(s) pending): dynamic node "notify-a" of work "fanout" is pending but has no task the engine can act on; inspect the run\'s journal (and 1 more wait(s))',
+        )
+        expect(actions(e)).toEqual(["cancel"])
+      }))
+
     test("explain: while the workflow itself waits, its wait is primary and the dynamic nodes wait beside it", (queue) =>
       Effect.gen(function* () {
         const id = randomUUID()
