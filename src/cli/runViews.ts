@@ -1,12 +1,12 @@
 /**
- * How runs look to people: the list table, a run's fields and history, an explanation, a
- * graph. Times are ISO UTC, durations human; payloads are shown as (redacted, as stored) JSON,
- * cut short in tables.
+ * How runs look to people: the list table, a run's fields and history (and its dynamic work),
+ * an explanation, a graph. Times are ISO UTC, durations human; payloads are shown as
+ * (redacted, as stored) JSON, cut short in tables.
  */
 import type { RunView } from "../inspect.js"
 import type { ListedRun } from "../listRuns.js"
 import type { Explanation } from "../read/explain.js"
-import type { RunGraph } from "../read/graph.js"
+import type { DynamicWorkOverlay, RunGraph } from "../read/graph.js"
 import type { PurgeRecord } from "../store/Store.js"
 import { compact, human, iso, print, printFields, printOutline, printTable } from "./output.js"
 
@@ -34,8 +34,63 @@ export const printRunTable = (runs: ReadonlyArray<ListedRun>, now: number, deadl
   printTable(headers, rows, "(no runs)")
 }
 
-/** Prints one run: its fields, then (when read with history) its journal, tasks, children and audit events. */
-export const printRun = (run: RunView, now: number): void => {
+/** One node of a run's dynamic work, as `runs show` lists it. */
+export interface DynamicNodeLine {
+  /** Its id in the run's graph. */
+  readonly id: string
+  /** Its id in its work. */
+  readonly node: string
+  readonly action?: string
+  readonly status: string
+  readonly attempts: number
+}
+
+/** One dynamic work fact of a run as `runs show` gives it: the graph's overlay item with its nodes. */
+export type DynamicWorkLine = DynamicWorkOverlay & { readonly nodes: ReadonlyArray<DynamicNodeLine> }
+
+/** The dynamic work of a run's graph, each fact with its nodes (empty when it has none). */
+export const dynamicWorkLines = (graph: RunGraph): ReadonlyArray<DynamicWorkLine> => {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]))
+  return (graph.dynamicWork ?? []).map((w) => ({
+    ...w,
+    nodes: w.nodeIds.flatMap((id): Array<DynamicNodeLine> => {
+      const n = byId.get(id)
+      if (!n) return []
+      return [
+        {
+          id,
+          node: n.dynamic?.node ?? n.name,
+          ...(n.dynamic?.action !== undefined ? { action: n.dynamic.action } : {}),
+          status: n.status,
+          attempts: n.attempts,
+        },
+      ]
+    }),
+  }))
+}
+
+/** Prints a run's dynamic work: one row per fact (key, mode, origin, its nodes with their status). */
+const printDynamicWork = (work: ReadonlyArray<DynamicWorkLine>): void => {
+  print()
+  print("dynamic work:")
+  printTable(
+    ["KEY", "MODE", "ORIGIN", "ADDED", "NODES", "REASON"],
+    work.map((w) => [
+      w.key,
+      w.mode,
+      `${w.origin.step} (seq ${w.origin.seq}, attempt ${w.origin.attempt})`,
+      iso(w.createdAt),
+      w.nodes.map((n) => `${n.node}${n.action !== undefined ? `[${n.action}]` : ""}=${n.status}`).join(", ") || "-",
+      compact(w.reason, 60),
+    ]),
+  )
+}
+
+/**
+ * Prints one run: its fields, then (when read with history) its journal, tasks, children and
+ * audit events, and its dynamic work when it has any.
+ */
+export const printRun = (run: RunView, now: number, dynamicWork: ReadonlyArray<DynamicWorkLine> = []): void => {
   printFields([
     ["run", run.id],
     ["workflow", run.workflow],
@@ -98,6 +153,7 @@ export const printRun = (run: RunView, now: number): void => {
       run.commands.map((c) => [iso(c.at), c.kind, c.actor, c.seq === undefined ? "-" : String(c.seq), compact(c.note, 60), c.idempotencyKey ?? "-"]),
     )
   }
+  if (dynamicWork.length > 0) printDynamicWork(dynamicWork)
 }
 
 /** Prints an explanation: reason, summary, the controls that would succeed now, and the evidence as an outline. */
@@ -116,14 +172,14 @@ export const printExplanation = (why: Explanation): void => {
   printOutline(why.evidence, "  ")
 }
 
-/** Prints a run graph: its nodes, its edges, the path taken, the current nodes and child runs. */
+/** Prints a run graph: its nodes, its edges, the path taken, the current nodes, child runs and dynamic work. */
 export const printGraph = (graph: RunGraph): void => {
   print(`run ${graph.runId} (${graph.workflow}, ${graph.status}; structure: ${graph.structure})`)
   if (graph.parent) print(`parent: ${graph.parent.runId} (node ${graph.parent.node})`)
   print()
   print("nodes:")
   printTable(
-    ["NODE", "KIND", "NAME", "STATUS", "ATTEMPTS", "STARTED", "TOOK", "GROUP", "CHILD RUN"],
+    ["NODE", "KIND", "NAME", "STATUS", "ATTEMPTS", "STARTED", "TOOK", "GROUP / WORK", "CHILD RUN"],
     graph.nodes.map((n) => [
       n.id,
       n.kind,
@@ -132,7 +188,7 @@ export const printGraph = (graph: RunGraph): void => {
       String(n.attempts),
       iso(n.startedAt ?? n.createdAt),
       human(n.durationMs),
-      n.group ? `${n.group.type} ${n.group.id}` : "-",
+      n.group ? `${n.group.type} ${n.group.id}` : n.dynamic ? `${n.dynamic.mode} ${n.dynamic.key}` : "-",
       n.childRunId ?? "-",
     ]),
   )
@@ -153,6 +209,8 @@ export const printGraph = (graph: RunGraph): void => {
       graph.children.map((c) => [c.node, c.runId, c.workflow, c.status, c.wait ? "yes" : "no"]),
     )
   }
+  const dynamic = dynamicWorkLines(graph)
+  if (dynamic.length > 0) printDynamicWork(dynamic)
 }
 
 /** Prints the purge audit trail. */

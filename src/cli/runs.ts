@@ -1,6 +1,8 @@
 /**
  * `squid-mesh runs list | show | explain | graph`: reading runs. Read-only; no workflow code
- * is loaded. `--json` prints the API's value (RunPage, RunView, Explanation, RunGraph).
+ * is loaded. `--json` prints the API's value (RunPage, RunView, Explanation, RunGraph); a run
+ * with dynamic work is shown with it (`runs show --json`: a `dynamicWork` field beside the
+ * RunView's, each fact of the graph's overlay with its nodes).
  */
 import type { DeadlineStatus } from "../../dsl/Deadline.js"
 import type { RunStatus } from "../core/model.js"
@@ -8,7 +10,7 @@ import type { ListedRun, ListRunsFilter, TimeRange } from "../listRuns.js"
 import { type Args, parseArgs } from "./args.js"
 import { commandUsageError, EXIT, type ExitCode } from "./errors.js"
 import { print, printJson } from "./output.js"
-import { printExplanation, printGraph, printRun, printRunTable } from "./runViews.js"
+import { dynamicWorkLines, printExplanation, printGraph, printRun, printRunTable } from "./runViews.js"
 import { openMesh, STORE_FLAGS, storeTarget } from "./store.js"
 
 const LIST_FLAGS = {
@@ -93,8 +95,10 @@ const show = async (words: ReadonlyArray<string>): Promise<ExitCode> => {
   const mesh = await openMesh(storeTarget(args))
   try {
     const run = await mesh.inspectRun(runId, { history: args.boolean("history") })
-    if (args.boolean("json")) printJson(run)
-    else printRun(run, Date.now())
+    // Its dynamic work is read from the graph's overlay (the RunView has only its journal entries).
+    const dynamicWork = dynamicWorkLines(await mesh.inspectRunGraph(runId))
+    if (args.boolean("json")) printJson(dynamicWork.length > 0 ? { ...run, dynamicWork } : run)
+    else printRun(run, Date.now(), dynamicWork)
     return EXIT.ok
   } finally {
     await mesh.close()

@@ -4,11 +4,13 @@
  * (same id as in a code workflow's graph); one it did not is `not_reached` while the run goes
  * on and `skipped` once it ended. Transitions carry their outcome and condition as a label and
  * are `taken` when the run went from one end to the other; dependency edges when both ends ran.
- * Compensations the saga ran hang off the steps they undid.
+ * Compensations the saga ran hang off the steps they undid; dynamic work is laid over it.
  */
 import type { GraphDefinition, Transition } from "../../dsl/graph/model.js"
 import { COMPLETE } from "../../dsl/graph/model.js"
 import { isTerminal, type Entry } from "../core/model.js"
+import { workflowEntries } from "./dynamic.js"
+import { dynamicOverlayOf } from "./dynamicGraph.js"
 import { childLinksOf, nodeId, nodeOf, record, type GraphEdge, type GraphNode, type RunGraph } from "./graphNodes.js"
 import type { RunSnapshot } from "./snapshot.js"
 
@@ -36,7 +38,8 @@ export const labelOf = (t: Transition): string => {
 
 /** The run's graph, laid over its workflow's static graph. */
 export const declaredGraphOf = (snapshot: RunSnapshot, definition: GraphDefinition): RunGraph => {
-  const { run, journal } = snapshot
+  const { run } = snapshot
+  const journal = workflowEntries(snapshot.journal)
   const ended = isTerminal(run.status)
   const reached = new Map<string, Entry>()
   const nodes: Array<GraphNode> = []
@@ -88,6 +91,9 @@ export const declaredGraphOf = (snapshot: RunSnapshot, definition: GraphDefiniti
     if (step) edges.push({ id: `compensation:${step.seq}-${entry.seq}`, from: nodeId(step.seq), to: nodeId(entry.seq), kind: "compensation", taken: true })
   }
   const ran = [...journal].filter((e) => e.status === "completed" || e.status === "failed").sort((a, b) => a.seq - b.seq)
+  const dynamic = dynamicOverlayOf(snapshot)
+  nodes.push(...dynamic.nodes)
+  edges.push(...dynamic.edges)
   return {
     runId: run.id,
     workflow: run.workflow,
@@ -100,5 +106,6 @@ export const declaredGraphOf = (snapshot: RunSnapshot, definition: GraphDefiniti
     current: nodes.filter((n) => n.status === "pending" || n.status === "running").map((n) => n.id),
     children: childLinksOf(snapshot),
     ...(run.parentRunId !== undefined ? { parent: { runId: run.parentRunId, node: nodeId(run.parentSeq ?? 0) } } : {}),
+    ...(dynamic.work.length > 0 ? { dynamicWork: dynamic.work } : {}),
   }
 }

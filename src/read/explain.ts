@@ -5,11 +5,13 @@
  */
 import { Effect } from "effect"
 import type { AnyWorkflow } from "../../dsl/Workflow.js"
+import { dynamicWorkOf } from "../core/dynamicWork.js"
 import type { InvalidOptionError, RunNotFoundError, StoreError } from "../core/errors.js"
 import type { Json } from "../core/json.js"
 import { isTerminal, type RunStatus } from "../core/model.js"
 import type { StoreService } from "../store/Store.js"
 import { nextActions, type NextAction } from "./actions.js"
+import { dynamicCountsOf, type DynamicWorkCounts } from "./dynamic.js"
 import { readRun, type RunSnapshot } from "./snapshot.js"
 import { summarize } from "./summary.js"
 import { primaryWait, waitsOf, type ExplainReason, type WaitEvidence } from "./waits.js"
@@ -78,6 +80,8 @@ export interface ExplainEvidence {
   readonly irreversibleSteps?: ReadonlyArray<string>
   /** Ended runs that cannot be rerun as they are: the refusal a rerun would meet. */
   readonly rerunRefused?: { readonly reason: string; readonly detail: string }
+  /** Runs with dynamic work: how much, and where its scheduled nodes stand (each pending one is also a wait). */
+  readonly dynamicWork?: DynamicWorkCounts
 }
 
 /** What `explainRun` returns. */
@@ -120,12 +124,14 @@ const explainAt = (
     const snapshot = yield* readRun(store, workflows, runId)
     const { run, now, replay } = snapshot
     const actions = nextActions(snapshot)
+    const dynamicWork = dynamicCountsOf(dynamicWorkOf(snapshot.journal))
     const base = {
       now,
       createdAt: run.createdAt,
       ...(run.finishedAt !== undefined ? { finishedAt: run.finishedAt } : {}),
       workflowRegistered: replay._tag !== "Unregistered",
       ...(replay._tag === "Failed" ? { replayError: replay.message } : {}),
+      ...(dynamicWork ? { dynamicWork } : {}),
     }
     const explained = (reason: ExplainReason, more: Omit<ExplainEvidence, keyof typeof base> = {}): Explanation => {
       const evidence: ExplainEvidence = { ...base, ...more }

@@ -7,7 +7,8 @@
  * against the registered code; without it every command is a stage of its own.
  *
  * A run of a graph workflow (`Workflow.graph`) is drawn from its static graph instead, with
- * the path it took (./declared.ts).
+ * the path it took (./declared.ts). Either way, dynamic work added to the run is laid over it
+ * (./dynamicGraph.ts), never into the workflow's own sequence.
  */
 import { Effect } from "effect"
 import type { AnyWorkflow } from "../../dsl/Workflow.js"
@@ -15,10 +16,21 @@ import type { InvalidOptionError, RunNotFoundError, StoreError } from "../core/e
 import { isTerminal, type Entry } from "../core/model.js"
 import type { StoreService } from "../store/Store.js"
 import { declaredGraphOf } from "./declared.js"
+import { workflowEntries } from "./dynamic.js"
+import { dynamicOverlayOf } from "./dynamicGraph.js"
 import { childLinksOf, nodeId, nodeOf, record, type GraphEdge, type GraphEdgeKind, type GraphNode, type RunGraph } from "./graphNodes.js"
 import { readRun, type RunSnapshot } from "./snapshot.js"
 
-export type { ChildLink, GraphEdge, GraphEdgeKind, GraphNode, GraphNodeStatus, RunGraph } from "./graphNodes.js"
+export type {
+  ChildLink,
+  DynamicNodeInfo,
+  DynamicWorkOverlay,
+  GraphEdge,
+  GraphEdgeKind,
+  GraphNode,
+  GraphNodeStatus,
+  RunGraph,
+} from "./graphNodes.js"
 
 /** One stage of the run: a command on its own, or a parallel group. */
 interface Stage {
@@ -26,15 +38,16 @@ interface Stage {
   readonly group?: { readonly id: string; readonly race: boolean }
 }
 
-/** The journal cut into stages, with the groups replay found (only those whose members are all in the journal). */
+/** The workflow's own journal cut into stages, with the groups replay found (only those whose members are all in the journal). */
 const stagesOf = (snapshot: RunSnapshot): ReadonlyArray<Stage> => {
-  const bySeq = new Map(snapshot.journal.map((e) => [e.seq, e]))
+  const journal = workflowEntries(snapshot.journal)
+  const bySeq = new Map(journal.map((e) => [e.seq, e]))
   const groupAt = new Map<number, { readonly seqs: ReadonlyArray<number>; readonly race: boolean }>()
   if (snapshot.replay._tag === "Replayed") {
     for (const g of snapshot.replay.replayer.groups) if (g.seqs.every((s) => bySeq.has(s))) for (const s of g.seqs) groupAt.set(s, g)
   }
   const stages: Array<Stage> = []
-  for (const entry of snapshot.journal) {
+  for (const entry of journal) {
     const g = groupAt.get(entry.seq)
     if (!g) stages.push({ entries: [entry] })
     else if (g.seqs[0] === entry.seq) stages.push({ entries: g.seqs.map((s) => bySeq.get(s)!), group: { id: `group-${entry.seq}`, race: g.race } })
@@ -76,25 +89,28 @@ const graphOf = (snapshot: RunSnapshot): RunGraph => {
   const nodes = stages.flatMap((s) => s.entries.map((e) => nodeOf(snapshot, e, s.group)))
   const bySeq = new Map(nodes.map((n) => [n.seq, n]))
   const children = childLinksOf(snapshot)
+  const dynamic = dynamicOverlayOf(snapshot)
+  const all = [...nodes, ...dynamic.nodes]
   return {
     runId: run.id,
     workflow: run.workflow,
     status: run.status,
     terminal: isTerminal(run.status),
     structure: snapshot.replay._tag === "Replayed" ? "replayed" : "journal",
-    nodes,
-    edges: edgesOf(stages, bySeq),
+    nodes: all,
+    edges: [...edgesOf(stages, bySeq), ...dynamic.edges],
     path: nodes.filter((n) => n.status === "completed" || n.status === "failed").map((n) => n.id),
-    current: nodes.filter((n) => n.status === "pending" || n.status === "running").map((n) => n.id),
+    current: all.filter((n) => n.status === "pending" || n.status === "running").map((n) => n.id),
     children,
     ...(run.parentRunId !== undefined ? { parent: { runId: run.parentRunId, node: nodeId(run.parentSeq ?? 0) } } : {}),
+    ...(dynamic.work.length > 0 ? { dynamicWork: dynamic.work } : {}),
   }
 }
 
 /**
  * A run's graph: nodes (its commands, with kind, name, status, attempts and timings), edges
  * (sequence, fork and join, compensation), the path taken, the current nodes and its child
- * runs. A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
+ * runs; with dynamic work, its nodes and edges (kind `dynamic`) and `dynamicWork`. A malformed id is an InvalidOptionError; an unknown one a RunNotFoundError.
  */
 export const inspectRunGraph = (
   store: StoreService,

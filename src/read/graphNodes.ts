@@ -4,6 +4,8 @@
  * (./graph.ts); the graph of a declared one from its static graph and the path its run took
  * (./declared.ts).
  */
+import type { DynamicWorkMode } from "../core/dynamicWork.js"
+import type { Json } from "../core/json.js"
 import type { Entry, EntryKind, RunStatus } from "../core/model.js"
 import type { RunSnapshot } from "./snapshot.js"
 import { taskState } from "./waits.js"
@@ -11,20 +13,60 @@ import { taskState } from "./waits.js"
 /**
  * A node's status: a journal entry's, `running` while a worker holds its task; for a declared
  * graph's node the run has not reached, `not_reached` while it runs and `skipped` once it ended.
+ * A node of recorded dynamic work is `recorded`: an inspection fact that never runs.
  */
-export type GraphNodeStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "skipped" | "not_reached"
+export type GraphNodeStatus = "pending" | "running" | "completed" | "failed" | "cancelled" | "skipped" | "not_reached" | "recorded"
 
 /**
  * An edge's kind: `sequence` (one command after another), `fork` / `join` (into and out of a
  * parallel group), `compensation` (a step to its undo), `transition` (a declarative graph's
- * ok/error transition).
+ * ok/error transition), `dynamic` (from the step that proposed dynamic work, or one of its
+ * nodes, to a node of that work: drawn only, it orders nothing).
  */
-export type GraphEdgeKind = "sequence" | "fork" | "join" | "compensation" | "transition"
+export type GraphEdgeKind = "sequence" | "fork" | "join" | "compensation" | "transition" | "dynamic"
 
-/** One command of the run. Times are epoch ms. */
+/** What a dynamic node (kind `dynamic`) is: its work, its id there, and its action's arguments. */
+export interface DynamicNodeInfo {
+  /** The key of the dynamic work it belongs to. */
+  readonly key: string
+  /** Its id within that work (also the node's `name`). */
+  readonly node: string
+  readonly mode: DynamicWorkMode
+  /** The registered action it runs (scheduled work) or would run. */
+  readonly action?: string
+  /** Persisted attempts it is allowed, when the proposal set them. */
+  readonly maxAttempts?: number
+  /** The action's params, input and the node's metadata, as stored (redacted of secrets; withheld below auditor). */
+  readonly params?: Json
+  readonly input?: Json
+  readonly metadata?: Json
+}
+
+/** One dynamic work fact laid over the graph: what it added, from where, and its nodes and edges in `nodes` / `edges`. */
+export interface DynamicWorkOverlay {
+  readonly key: string
+  readonly mode: DynamicWorkMode
+  /** The seq of its `dynamic_work` journal entry. */
+  readonly seq: number
+  /** The step that proposed it, the attempt that did, and that step's node in the graph. */
+  readonly origin: { readonly step: string; readonly seq: number; readonly attempt: number; readonly nodeId: string }
+  /** Its nodes' ids in `nodes`, in the proposal's order. */
+  readonly nodeIds: ReadonlyArray<string>
+  /** Its edges' ids in `edges`. */
+  readonly edgeIds: ReadonlyArray<string>
+  /** Why it was added (free text; withheld below auditor). */
+  readonly reason?: string
+  /** The proposal's metadata (redacted of secrets when stored; withheld below auditor). */
+  readonly metadata?: Json
+  /** When it was written. */
+  readonly createdAt: number
+}
+
+/** One command of the run, or one node of dynamic work. Times are epoch ms. */
 export interface GraphNode {
-  /** `seq-<n>` for journal entries. */
+  /** `seq-<n>` for journal entries; `dyn:<key>/<node id>` for dynamic nodes (./dynamic.ts). */
   readonly id: string
+  /** Its journal entry's seq (a recorded dynamic node: its work's `dynamic_work` entry). */
   readonly seq: number
   readonly kind: EntryKind
   readonly name: string
@@ -45,6 +87,8 @@ export interface GraphNode {
   readonly error?: { readonly code: string; readonly message: string }
   /** Child commands: the child run. */
   readonly childRunId?: string
+  /** Dynamic nodes (kind `dynamic`): their work and action. */
+  readonly dynamic?: DynamicNodeInfo
 }
 
 /** How one node led to another. `taken` is false for a path the run did not follow (a race loser's join). */
@@ -82,15 +126,18 @@ export interface RunGraph {
    * the path its run took and the branches it skipped.
    */
   readonly structure: "replayed" | "journal" | "declared"
+  /** The workflow's commands, then the nodes of its dynamic work (kind `dynamic`). */
   readonly nodes: ReadonlyArray<GraphNode>
   readonly edges: ReadonlyArray<GraphEdge>
-  /** The nodes the run went through (resolved, not withdrawn), in order. */
+  /** The workflow's nodes the run went through (resolved, not withdrawn), in order; dynamic nodes are not on it. */
   readonly path: ReadonlyArray<string>
-  /** The nodes it waits on now. */
+  /** The nodes it waits on now, pending dynamic nodes included. */
   readonly current: ReadonlyArray<string>
   readonly children: ReadonlyArray<ChildLink>
   /** For a child run: its parent run and the parent's node that started it. */
   readonly parent?: { readonly runId: string; readonly node: string }
+  /** The dynamic work added to the run, oldest first: present when it has any. Its nodes and edges are in `nodes` and `edges`. */
+  readonly dynamicWork?: ReadonlyArray<DynamicWorkOverlay>
 }
 
 /** The id of a journal entry's node. */

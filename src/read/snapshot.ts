@@ -2,7 +2,8 @@
  * What the read models (explain, graph) read about one run: the stored run, its journal,
  * attempts, tasks, audit events, inbox and children, the time of the read (Effect's Clock),
  * and, when its workflow is registered here, its replay against the current code: the same
- * interpreter the controls consult, so a read offers what a control would accept.
+ * interpreter the controls consult, so a read offers what a control would accept. The journal
+ * is read whole, dynamic work included (./dynamic.ts tells the two apart).
  */
 import { Clock, Effect } from "effect"
 import type { AnyWorkflow } from "../../dsl/Workflow.js"
@@ -12,6 +13,7 @@ import { InvalidOptionError, RunNotFoundError, showValue, type StoreError } from
 import { isUuid } from "../core/ids.js"
 import type { AttemptRecord, CommandRecord, Entry, InboxSignal, RunRecord, TaskRecord } from "../core/model.js"
 import type { StoreService } from "../store/Store.js"
+import { workflowEntries } from "./dynamic.js"
 
 /** A run's replay against the code registered here: the interpreter positioned where the journal ends, and how it stands. */
 export type Replay =
@@ -44,13 +46,16 @@ export const findRun = (store: StoreService, runId: string): Effect.Effect<RunRe
     return run
   })
 
-/** Replays a run's journal against its registered workflow, as the controls do (nothing is written). */
+/**
+ * Replays a run's journal against its registered workflow, as the controls do (nothing is
+ * written). Only the workflow's own entries: dynamic work is outside its generator's sequence.
+ */
 const replay = (run: RunRecord, workflow: AnyWorkflow | undefined, journal: ReadonlyArray<Entry>, inbox: ReadonlyArray<InboxSignal>) =>
   Effect.gen(function* () {
     if (!workflow) return { _tag: "Unregistered" } satisfies Replay
     const env = yield* makeEnv
     try {
-      const replayer = replayerOf(run, workflow, journal, inbox)
+      const replayer = replayerOf(run, workflow, workflowEntries(journal), inbox)
       return { _tag: "Replayed", replayer, outcome: replayer.advance(env).outcome } satisfies Replay
     } catch (cause) {
       // The cause's text may quote the stored input: only its tag is shown.

@@ -45,6 +45,7 @@ export interface WaitFacts {
   readonly compensates?: { readonly seq: number; readonly step: string }
   readonly childRunId?: string
   readonly childWorkflow?: string
+  readonly dynamic?: { readonly key: string; readonly state: ExplainReason }
 }
 
 /** What a summary reads of an explanation's evidence (an `ExplainEvidence`, redacted or not). */
@@ -61,6 +62,7 @@ export interface SummaryFacts {
   readonly compensations?: ReadonlyArray<unknown>
   readonly divergence?: { readonly seq: number; readonly expected: unknown; readonly actual: unknown }
   readonly cancelledBy?: { readonly actor?: string; readonly note?: string }
+  readonly dynamicWork?: { readonly pending: number }
   /** Fields a redacted view withheld (a withheld error is not "unknown"). */
   readonly hidden?: ReadonlyArray<string>
 }
@@ -68,7 +70,7 @@ export interface SummaryFacts {
 const record = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 
-const label = (w: Pick<WaitFacts, "kind" | "name">) => `${w.kind} "${w.name}"`
+const label = (w: Pick<WaitFacts, "kind" | "name" | "dynamic">) => (w.dynamic ? `dynamic node "${w.name}" of work "${w.dynamic.key}"` : `${w.kind} "${w.name}"`)
 
 const showRef = (ref: unknown): string => {
   const r = record(ref)
@@ -126,6 +128,16 @@ const waitSummary = (w: WaitFacts, facts: SummaryFacts): string => {
       const whose = task?.owner !== undefined ? `the lease of worker "${task.owner}"` : "a worker's lease"
       return `${whose} on ${label(w)}${since}; a worker of queue "${queue}" will reclaim it`
     }
+    case "waiting_for_dynamic_work": {
+      // The node's own standing is told as a step's would be (running, retrying...).
+      const pending = facts.dynamicWork !== undefined ? ` (${facts.dynamicWork.pending} node(s) pending)` : ""
+      const state = w.dynamic?.state
+      const where =
+        state !== undefined && state !== "waiting_for_dynamic_work" && state !== "stalled"
+          ? waitSummary({ ...w, reason: state }, facts)
+          : `${label(w)} is pending but has no task the engine can act on; inspect the run's journal`
+      return `waiting for dynamic work${pending}: ${where}`
+    }
     default:
       return `${label(w)} is pending but has no task the engine can act on; inspect the run's journal`
   }
@@ -156,7 +168,8 @@ export const summarize = (reason: ExplainReason, status: RunStatus, facts: Summa
       compensations.length > 0
         ? `; ${compensations.length} compensation(s) ran (${compensations.filter((c) => record(c).status === "completed").length} completed)`
         : ""
-    const where = facts.error?.step ? ` at step "${facts.error.step}"` : ""
+    const at = facts.error?.code === "dynamic_work_failed" ? "dynamic node" : "step"
+    const where = facts.error?.step ? ` at ${at} "${facts.error.step}"` : ""
     const what = facts.error ? `: ${facts.error.code}` : facts.hidden?.includes("error") ? "" : ": unknown error"
     return `failed${where}${what}${undone}`
   }

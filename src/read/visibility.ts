@@ -22,26 +22,30 @@
  * | audit event (command) | kind, seq, at | actor | note, metadata, idempotencyKey |
  * | child, deadline | all | | |
  * | explanation | runId, workflow, queue, status, reason, nextActions, evidence, summary (written from the redacted evidence) | | the original summary |
- * | evidence | now, createdAt, finishedAt, workflowRegistered, wait, alsoWaiting, worker, inbox (names, times), child, compensations, divergence (kinds, names), cancelledBy, irreversibleSteps, rerunRefused | replayError, error (code, step, seq) | error.message |
- * | wait | reason, seq, kind, name, since, waitedMs, task, attempt, maxAttempts, dueAt, deadline, onDeadline, compensates, childRunId, childWorkflow | lastError (code) | lastError.message |
+ * | evidence | now, createdAt, finishedAt, workflowRegistered, wait, alsoWaiting, worker, inbox (names, times), child, compensations, divergence (kinds, names), cancelledBy, irreversibleSteps, rerunRefused, dynamicWork (counts) | replayError, error (code, step, seq) | error.message |
+ * | wait | reason, seq, kind, name, since, waitedMs, task, attempt, maxAttempts, dueAt, deadline, onDeadline, compensates, childRunId, childWorkflow, dynamic (key, action, node, state) | lastError (code) | lastError.message |
  * | task evidence | kind, state, attempt, visibleAt | owner, leaseUntil | |
  * | worker evidence | queue, seenRecently, lastSeenAt | owner | |
  * | compensation outcome | step, seq, status | error (a code) | |
  * | cancelledBy | at | actor | note |
  * | child evidence | runId, workflow, status, explanation (redacted the same way) | | |
- * | graph | runId, workflow, status, terminal, structure, nodes, edges, path, current, children, parent | | |
- * | graph node | id, seq, kind, name, status, attempts, createdAt, startedAt, resolvedAt, durationMs, group, raceLoser, childRunId | error (code) | error.message |
+ * | graph | runId, workflow, status, terminal, structure, nodes, edges, path, current, children, parent, dynamicWork | | |
+ * | graph node | id, seq, kind, name, status, attempts, createdAt, startedAt, resolvedAt, durationMs, group, raceLoser, childRunId, dynamic | error (code) | error.message |
+ * | dynamic node (graph node's `dynamic`) | key, node, mode, action, maxAttempts | | params, input, metadata |
+ * | dynamic work (graph's `dynamicWork`) | key, mode, seq, origin, nodeIds, edgeIds, createdAt | | reason, metadata |
  *
  * Payloads are run inputs and outputs, step inputs and outputs, signal payloads, approval and
  * resume decisions and notes, audit metadata, idempotency keys (callers' business ids), error
- * messages and details (they often quote the data a step worked on), and child inputs. Error
- * codes are status-like and shown to operators.
+ * messages and details (they often quote the data a step worked on), child inputs, and dynamic
+ * work's node params, inputs and metadata, its metadata and its reason (free text, like a
+ * note). Error codes are status-like and shown to operators. Dynamic work keeps its shape for
+ * everyone: node ids, actions, statuses, and its edges.
  */
 import type { Json } from "../core/json.js"
 import type { ErrorInfo } from "../core/model.js"
 import type { DeadlineView, EntryView, RunView } from "../inspect.js"
 import type { ChildEvidence, ExplainEvidence, Explanation, WorkerEvidence } from "./explain.js"
-import type { GraphNode, RunGraph } from "./graph.js"
+import type { DynamicNodeInfo, DynamicWorkOverlay, GraphNode, RunGraph } from "./graph.js"
 import type { Actor, VisibilityPolicy, VisibilityScope } from "./policy.js"
 import { summarize } from "./summary.js"
 import type { TaskEvidence, WaitEvidence } from "./waits.js"
@@ -144,7 +148,8 @@ export type VisibleEvidence = Visible<
   | "divergence"
   | "cancelledBy"
   | "irreversibleSteps"
-  | "rerunRefused",
+  | "rerunRefused"
+  | "dynamicWork",
   {
     readonly wait?: VisibleWait
     readonly alsoWaiting?: ReadonlyArray<VisibleWait>
@@ -167,14 +172,24 @@ export type VisibleExplanation = Visible<
   { readonly evidence: VisibleEvidence; readonly scope: VisibilityScope }
 >
 
+/** A dynamic node's work and action as a scope shows it: its payloads are auditors' only. */
+export type VisibleDynamicNode = Visible<DynamicNodeInfo, "key" | "node" | "mode" | "action" | "maxAttempts">
+
 /** A graph node as a scope shows it. */
-export type VisibleGraphNode = Visible<GraphNode, Exclude<keyof GraphNode, "error">, { readonly error?: Visible<NonNullable<GraphNode["error"]>, "code"> }>
+export type VisibleGraphNode = Visible<
+  GraphNode,
+  Exclude<keyof GraphNode, "error">,
+  { readonly error?: Visible<NonNullable<GraphNode["error"]>, "code">; readonly dynamic?: VisibleDynamicNode }
+>
+
+/** A dynamic work fact of a graph as a scope shows it: its shape for everyone, its reason and metadata for auditors. */
+export type VisibleDynamicWork = Visible<DynamicWorkOverlay, "key" | "mode" | "seq" | "origin" | "nodeIds" | "edgeIds" | "createdAt">
 
 /** A run's graph (`inspectRunGraph`) as the scope it was read with shows it. */
 export type VisibleRunGraph = Visible<
   RunGraph,
   Exclude<keyof RunGraph, "nodes">,
-  { readonly nodes: ReadonlyArray<VisibleGraphNode>; readonly scope: VisibilityScope }
+  { readonly nodes: ReadonlyArray<VisibleGraphNode>; readonly dynamicWork?: ReadonlyArray<VisibleDynamicWork>; readonly scope: VisibilityScope }
 >
 
 /** A page of runs (`{ runs, nextCursor? }` and any other fields, kept as they are) with its runs redacted. */
@@ -237,6 +252,7 @@ const KEEP = {
       "cancelledBy",
       "irreversibleSteps",
       "rerunRefused",
+      "dynamicWork",
     ],
     operator: ["replayError", "error"],
   },
@@ -257,6 +273,7 @@ const KEEP = {
       "compensates",
       "childRunId",
       "childWorkflow",
+      "dynamic",
     ],
     operator: ["lastError"],
   },
@@ -269,11 +286,31 @@ const KEEP = {
   divergence: { external: ["seq", "expected", "actual", "recorded"], operator: [] },
   ref: { external: ["kind", "name"], operator: [] },
   rerunRefused: { external: ["reason", "detail"], operator: [] },
-  graph: { external: ["runId", "workflow", "status", "terminal", "structure", "nodes", "edges", "path", "current", "children", "parent"], operator: [] },
+  graph: {
+    external: ["runId", "workflow", "status", "terminal", "structure", "nodes", "edges", "path", "current", "children", "parent", "dynamicWork"],
+    operator: [],
+  },
   node: {
-    external: ["id", "seq", "kind", "name", "status", "attempts", "createdAt", "startedAt", "resolvedAt", "durationMs", "group", "raceLoser", "childRunId"],
+    external: [
+      "id",
+      "seq",
+      "kind",
+      "name",
+      "status",
+      "attempts",
+      "createdAt",
+      "startedAt",
+      "resolvedAt",
+      "durationMs",
+      "group",
+      "raceLoser",
+      "childRunId",
+      "dynamic",
+    ],
     operator: ["error"],
   },
+  dynamicNode: { external: ["key", "node", "mode", "action", "maxAttempts"], operator: [] },
+  dynamicWork: { external: ["key", "mode", "seq", "origin", "nodeIds", "edgeIds", "createdAt"], operator: [] },
 } as const satisfies Record<string, { readonly external: ReadonlyArray<string>; readonly operator: ReadonlyArray<string> }>
 
 type Kind = keyof typeof KEEP
@@ -416,12 +453,19 @@ export const redactExplanation = (explanation: Explanation, actor: Actor, policy
   return explanationOf(explanation, scope) as unknown as VisibleExplanation
 }
 
-/** A run's graph (`inspectRunGraph`) as `actor` may see it under `policy`: node errors kept by scope. */
+/** A graph node kept by scope: its error reduced, a dynamic node's payloads withheld. */
+const graphNodeOf = (node: GraphNode, scope: Restricted) =>
+  keep("node", node, scope, (k, f) => (k === "error" ? errorOf(f, scope) : k === "dynamic" && isObject(f) ? keep("dynamicNode", f, scope) : f))
+
+/**
+ * A run's graph (`inspectRunGraph`) as `actor` may see it under `policy`: node errors kept by
+ * scope; dynamic work keeps its shape (node ids, actions, statuses, edges) without its payloads.
+ */
 export const redactGraph = (graph: RunGraph, actor: Actor, policy: VisibilityPolicy): VisibleRunGraph => {
   const scope = policy.scopeOf(actor)
   if (scope === "auditor") return { ...graph, scope }
   const kept = keep("graph", graph, scope, (key, field) =>
-    key === "nodes" ? graph.nodes.map((n) => keep("node", n, scope, (k, f) => (k === "error" ? errorOf(f, scope) : f))) : field,
+    key === "nodes" ? graph.nodes.map((n) => graphNodeOf(n, scope)) : key === "dynamicWork" ? keepAll("dynamicWork", field, scope) : field,
   )
   return { ...kept, scope } as unknown as VisibleRunGraph
 }

@@ -1,12 +1,14 @@
 /**
  * What an open run waits on: each pending journal entry, classified by its kind and its task
  * (due, scheduled, claimed, lease expired) into a reason, with its evidence as plain JSON.
- * `explainRun` picks the primary one (see `WAIT_PRIORITY`) and lists the others.
+ * `explainRun` picks the primary one (see `WAIT_PRIORITY`) and lists the others. Pending
+ * dynamic nodes are waits too, ranked after every wait of the workflow's own.
  */
 import { deadlineStatus, type DeadlineStatus } from "../../dsl/Deadline.js"
 import { COMPENSATION_RETRY } from "../../runtime/execute.js"
 import { maxAttemptsOf } from "../../runtime/retry.js"
 import type { Entry, EntryKind, TaskKind, TaskRecord } from "../core/model.js"
+import { dynamicInputOf, dynamicNodeId } from "./dynamic.js"
 import type { RunSnapshot } from "./snapshot.js"
 
 /**
@@ -27,6 +29,9 @@ import type { RunSnapshot } from "./snapshot.js"
  * - `compensating`: undoing completed steps after a failure (which step, which attempt).
  * - `lease_expired`: a worker's claim lapsed (it crashed or stalled); any worker of the queue
  *   reclaims the task.
+ * - `waiting_for_dynamic_work`: the workflow waits on nothing, but scheduled dynamic nodes are
+ *   pending (the run completes when the last one does). Each such wait's `dynamic` says where
+ *   its node stands (waiting for a worker, running, waiting to retry, lease expired).
  * - `stalled`: open, yet nothing pending the engine could act on (inspect the journal).
  *
  * Either:
@@ -47,6 +52,7 @@ export type ExplainReason =
   | "waiting_for_child"
   | "compensating"
   | "lease_expired"
+  | "waiting_for_dynamic_work"
   | "stalled"
   | "non_determinism"
   | "completed"
@@ -65,6 +71,7 @@ export const WAIT_PRIORITY: ReadonlyArray<ExplainReason> = [
   "waiting_for_retry",
   "waiting_for_child",
   "waiting_for_timer",
+  "waiting_for_dynamic_work",
   "stalled",
 ]
 
@@ -81,6 +88,15 @@ export interface TaskEvidence {
   readonly leaseUntil?: number
 }
 
+/** Where a pending dynamic node stands: its work, action and graph node, and the reason a step in its place would have. */
+export interface DynamicWaitEvidence {
+  readonly key: string
+  readonly action: string
+  /** Its node's id in the run's graph. */
+  readonly node: string
+  readonly state: "waiting_for_worker" | "running" | "waiting_for_retry" | "lease_expired" | "stalled"
+}
+
 /** One thing a run waits on: a pending journal entry and what it needs. Times are epoch ms. */
 export interface WaitEvidence {
   readonly reason: ExplainReason
@@ -91,7 +107,7 @@ export interface WaitEvidence {
   readonly since: number
   readonly waitedMs: number
   readonly task?: TaskEvidence
-  /** Steps and compensations: the attempt that runs next (or now), and how many the policy allows (absent: unbounded or unknown). */
+  /** Steps, compensations and dynamic nodes: the attempt that runs next (or now), and how many the policy allows (absent: unbounded or unknown). */
   readonly attempt?: number
   readonly maxAttempts?: number
   /** The last failed attempt's error (stored redacted). */
@@ -107,6 +123,8 @@ export interface WaitEvidence {
   /** Child waits: the child run. */
   readonly childRunId?: string
   readonly childWorkflow?: string
+  /** Dynamic nodes (reason `waiting_for_dynamic_work`): their work and where they stand. */
+  readonly dynamic?: DynamicWaitEvidence
 }
 
 /** The task state of a task at `now`. */
@@ -130,8 +148,8 @@ const taskEvidence = (task: TaskRecord, now: number): TaskEvidence => ({
 
 const record = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {})
 
-/** A step's or compensation's reason from its task: who holds it, or when it runs. */
-const workReason = (task: TaskRecord | undefined, state: TaskState | undefined): ExplainReason => {
+/** A step's, compensation's or dynamic node's reason from its task: who holds it, or when it runs. */
+const workReason = (task: TaskRecord | undefined, state: TaskState | undefined): DynamicWaitEvidence["state"] => {
   if (!task || !state) return "stalled"
   if (state === "claimed") return "running"
   if (state === "lease_expired") return "lease_expired"
@@ -152,6 +170,8 @@ const reasonOf = (entry: Entry, task: TaskRecord | undefined, state: TaskState |
       return "compensating"
     case "child":
       return state === "lease_expired" ? "lease_expired" : "waiting_for_child"
+    case "dynamic":
+      return "waiting_for_dynamic_work"
     case "sleep":
       if (!task || !state) return "stalled"
       // A timer kept by a worker is claimed before it is due: it still waits for its time.
@@ -162,8 +182,13 @@ const reasonOf = (entry: Entry, task: TaskRecord | undefined, state: TaskState |
   }
 }
 
-/** The maximum attempts of a pending step or compensation, from the code's retry policy (undefined: unbounded or not known here). */
+/**
+ * The maximum attempts of a pending step or compensation, from the code's retry policy, or of
+ * a dynamic node, from its proposal (undefined: unbounded or not known here: an action's own
+ * policy is not).
+ */
 const maxAttemptsAt = (snapshot: RunSnapshot, entry: Entry): number | undefined => {
+  if (entry.kind === "dynamic") return dynamicInputOf(entry)?.retry?.maxAttempts
   if (snapshot.replay._tag !== "Replayed") return undefined
   const command = snapshot.replay.replayer.commandAt(entry.seq)
   if (command?._tag !== "Step" && command?._tag !== "Compensation") return undefined
@@ -183,11 +208,15 @@ export const waitsOf = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
       const reason = reasonOf(entry, task, state, now)
       const input = record(entry.input)
       const failed = attempts.filter((a) => a.seq === entry.seq && a.status === "failed").at(-1)
-      const work = entry.kind === "step" || entry.kind === "compensation"
+      const work = entry.kind === "step" || entry.kind === "compensation" || entry.kind === "dynamic"
       const max = work ? maxAttemptsAt(snapshot, entry) : undefined
       const origin = entry.kind === "compensation" && typeof input.seq === "number" ? journal.find((e) => e.seq === input.seq) : undefined
+      const dynamicInput = entry.kind === "dynamic" ? dynamicInputOf(entry) : undefined
+      const dynamic: DynamicWaitEvidence | undefined = dynamicInput
+        ? { key: dynamicInput.key, action: dynamicInput.action, node: dynamicNodeId(dynamicInput.key, entry.name), state: workReason(task, state) }
+        : undefined
       const dueAt =
-        reason === "waiting_for_retry" || reason === "waiting_for_timer"
+        reason === "waiting_for_retry" || reason === "waiting_for_timer" || dynamic?.state === "waiting_for_retry"
           ? task?.visibleAt
           : entry.kind === "signal" && typeof input.timeoutAt === "number"
             ? input.timeoutAt
@@ -217,15 +246,17 @@ export const waitsOf = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
         ...(origin ? { compensates: { seq: origin.seq, step: origin.name } } : {}),
         ...(entry.kind === "child" && typeof input.runId === "string" ? { childRunId: input.runId } : {}),
         ...(entry.kind === "child" && typeof input.workflow === "string" ? { childWorkflow: input.workflow } : {}),
+        ...(dynamic ? { dynamic } : {}),
       }
     })
 }
 
-/** The primary wait (first by `WAIT_PRIORITY`, then journal order) and the others. */
+/** The primary wait (first by `WAIT_PRIORITY`, then, among dynamic nodes, by where they stand, then journal order) and the others. */
 export const primaryWait = (
   waits: ReadonlyArray<WaitEvidence>,
 ): { readonly primary: WaitEvidence | undefined; readonly others: ReadonlyArray<WaitEvidence> } => {
   const rank = (w: WaitEvidence) => WAIT_PRIORITY.indexOf(w.reason)
-  const primary = [...waits].sort((a, b) => rank(a) - rank(b) || a.seq - b.seq)[0]
+  const stands = (w: WaitEvidence) => (w.dynamic ? WAIT_PRIORITY.indexOf(w.dynamic.state) : 0)
+  const primary = [...waits].sort((a, b) => rank(a) - rank(b) || stands(a) - stands(b) || a.seq - b.seq)[0]
   return { primary, others: waits.filter((w) => w !== primary) }
 }

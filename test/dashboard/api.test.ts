@@ -3,11 +3,12 @@
  * explanation and graph, tagged failures), the token (401 without it, bearer, the `?token=`
  * cookie), the Host check, actions absent unless allowed (404/405), actions that move a run on
  * with their audit event, the same-origin and CSRF refusals, live updates over SSE that poll
- * only while someone listens, the static page and its headers, and option validation.
+ * only while someone listens, the static page and its headers, option validation, and a
+ * run's dynamic work in its graph and explanation.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { serveDashboard, type Dashboard, type ListRunsFilter, type MeshClient } from "../../src/index.js"
-import { Checkout, Holding, eventually, meshWithWorker, serve, untilStatus } from "./fixtures.js"
+import { Checkout, Holding, eventually, meshWithDynamicRun, meshWithWorker, serve, untilStatus } from "./fixtures.js"
 import { orderSpec } from "../fixtures/specs.js"
 import { openStream, request } from "./http.js"
 
@@ -379,5 +380,66 @@ describe("a dashboard on a store", () => {
     expect(page.json).toEqual({ runs: [] })
     await dash.close()
     await expect(request(dash.url, "/api/runs")).rejects.toThrow()
+  })
+})
+
+describe("dynamic work over the API", () => {
+  let dynamic: { readonly mesh: MeshClient; readonly runId: string }
+  let dash: Dashboard
+  beforeAll(async () => {
+    dynamic = await meshWithDynamicRun()
+    dash = await serve(dynamic.mesh)
+  })
+  afterAll(async () => {
+    await dash?.close()
+    await dynamic?.mesh.close()
+  })
+
+  it("the graph carries the overlay: dynamic nodes and edges beside the workflow's, and dynamicWork", async () => {
+    const graph = (await request(dash.url, `/api/runs/${dynamic.runId}/graph`)).json
+    expect(graph.nodes.map((n: { id: string; kind: string; status: string }) => [n.id, n.kind, n.status])).toEqual([
+      ["seq-1", "step", "completed"],
+      ["dyn:fanout/notify-a", "dynamic", "pending"],
+      ["dyn:fanout/notify-b", "dynamic", "completed"],
+      ["dyn:fanout/audit", "dynamic", "pending"],
+      ["dyn:plan/later", "dynamic", "recorded"],
+    ])
+    expect(graph.edges.map((e: { kind: string; from: string; to: string }) => `${e.kind} ${e.from}->${e.to}`)).toEqual([
+      "dynamic seq-1->dyn:fanout/notify-a",
+      "dynamic seq-1->dyn:fanout/notify-b",
+      "dynamic dyn:fanout/notify-a->dyn:fanout/audit",
+      "dynamic seq-1->dyn:plan/later",
+    ])
+    expect(graph.dynamicWork.map((w: { key: string; mode: string; origin: { nodeId: string } }) => [w.key, w.mode, w.origin.nodeId])).toEqual([
+      ["fanout", "scheduled", "seq-1"],
+      ["plan", "recorded", "seq-1"],
+    ])
+    // The dashboard reads as the host: payloads as stored.
+    expect(graph.nodes[1].dynamic.input).toEqual({ to: "INPUT-SENTINEL" })
+  })
+
+  it("the explanation waits for dynamic work, with the counts and each pending node", async () => {
+    const explain = (await request(dash.url, `/api/runs/${dynamic.runId}/explain`)).json
+    expect(explain).toMatchObject({
+      status: "running",
+      reason: "waiting_for_dynamic_work",
+      nextActions: [{ action: "cancel" }],
+      evidence: { dynamicWork: { keys: 2, recorded: 1, scheduled: 3, pending: 2, completed: 1, failed: 0 } },
+    })
+    const waits = [explain.evidence.wait, ...explain.evidence.alsoWaiting]
+    expect(waits.map((w: { name: string; dynamic: { node: string } }) => [w.name, w.dynamic.node]).sort()).toEqual([
+      ["audit", "dyn:fanout/audit"],
+      ["notify-a", "dyn:fanout/notify-a"],
+    ])
+    expect(explain.summary).toMatch(/^waiting for dynamic work \(2 node\(s\) pending\): dynamic node "(audit|notify-a)" of work "fanout"/)
+    const run = (await request(dash.url, `/api/runs/${dynamic.runId}`)).json
+    expect(run.history.map((e: { kind: string; name: string }) => `${e.kind}:${e.name}`)).toEqual([
+      "step:work",
+      "dynamic_work:fanout",
+      "dynamic:notify-a",
+      "dynamic:notify-b",
+      "dynamic:audit",
+      "dynamic_work:plan",
+    ])
   })
 })

@@ -3,8 +3,9 @@
  * list with its status chips, attribute search and live rows; a run page with its graph as
  * SVG, its explanation, timeline and audit trail; approving a waiting run through the actor
  * dialog and watching its status change live; an engine refusal shown in the dialog; markup
- * in names and payloads shown as text; no buttons on a read-only dashboard. Every wait is for
- * a condition, never a fixed time. Screenshots go to test/dashboard/artifacts/.
+ * in names and payloads shown as text; no buttons on a read-only dashboard; a run's dynamic
+ * work drawn beside its workflow and listed. Every wait is for a condition, never a fixed
+ * time. Screenshots go to test/dashboard/artifacts/.
  */
 import { orderSpec } from "../fixtures/specs.js"
 import { mkdirSync } from "node:fs"
@@ -13,7 +14,7 @@ import { chromium, type Browser, type Page } from "playwright-core"
 import { ensureChromium } from "../support/chromium.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Dashboard, MeshClient } from "../../src/index.js"
-import { Checkout, Failing, Holding, Markupful, XSS_NAME, eventually, meshWithWorker, serve, untilStatus } from "./fixtures.js"
+import { Checkout, Failing, Holding, Markupful, XSS_NAME, eventually, meshWithDynamicRun, meshWithWorker, serve, untilStatus } from "./fixtures.js"
 
 const artifacts = join(import.meta.dirname, "artifacts")
 const token = "browser-test-token-0123456789"
@@ -249,6 +250,61 @@ describe("the dashboard in Chromium", () => {
       await page.waitForSelector('#run-status [data-status="completed"]')
     } finally {
       await readOnly.close()
+    }
+    expect(problems).toEqual([])
+  })
+
+  it("draws a run's dynamic work beside its workflow (dashed nodes, dynamic edges from the origin) and lists it", async () => {
+    const dynamic = await meshWithDynamicRun()
+    const shown = await serve(dynamic.mesh, { pollMs: 200 })
+    try {
+      await page.goto(`${shown.url}runs/${dynamic.runId}`)
+      await page.waitForSelector("#graph svg .node.dynamic")
+      expect(await page.locator("#reason").textContent()).toBe("waiting_for_dynamic_work")
+      expect(await page.locator("#graph svg .node:not(.dynamic) text.name").allTextContents()).toEqual(["work"])
+      expect(await page.locator("#graph svg .node.dynamic text.name").allTextContents()).toEqual(["notify-a", "notify-b", "audit", "later"])
+      expect(await page.locator("#graph svg .node.dynamic").evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-status")))).toEqual([
+        "pending",
+        "completed",
+        "pending",
+        "recorded",
+      ])
+      expect(await page.locator("#graph svg .node.dynamic.current").count()).toBe(2)
+      // The dynamic nodes hang to the right of, and below, the step that proposed them.
+      const boxes = await page.locator("#graph svg .node").evaluateAll((nodes) =>
+        nodes.map((n) => {
+          const r = n.getBoundingClientRect()
+          return { id: n.getAttribute("data-node"), x: r.x, y: r.y }
+        }),
+      )
+      const origin = boxes.find((b) => b.id === "seq-1")!
+      for (const b of boxes.filter((b) => b.id !== "seq-1")) expect([b.x > origin.x, b.y > origin.y]).toEqual([true, true])
+      const audit = boxes.find((b) => b.id === "dyn:fanout/audit")!
+      expect(audit.y).toBeGreaterThan(boxes.find((b) => b.id === "dyn:fanout/notify-a")!.y)
+      expect(await page.locator("#graph svg path.edge.kind-dynamic").count()).toBe(4)
+      expect(await page.locator("#graph svg path.edge.kind-dynamic.not-taken").count()).toBe(1)
+      expect(await page.locator("#graph .legend").textContent()).toContain("dynamic work")
+
+      expect(await page.locator("#dynamic-work tr.dynamic-work .dyn-key").allTextContents()).toEqual(["fanout", "plan"])
+      expect(await page.locator("#dynamic-work tr.dynamic-work .dyn-mode").allTextContents()).toEqual(["scheduled", "recorded"])
+      expect(await page.locator("#dynamic-work tr.dynamic-work .dyn-origin").allTextContents()).toEqual(["work (seq 1, attempt 1)", "work (seq 1, attempt 1)"])
+      expect(
+        await page
+          .locator('#dynamic-work tr[data-key="fanout"] .dyn-node')
+          .evaluateAll((nodes) => nodes.map((n) => [n.textContent, n.getAttribute("data-status")])),
+      ).toEqual([
+        ["notify-a · notifypending", "pending"],
+        ["notify-b · notifycompleted", "completed"],
+        ["audit · auditpending", "pending"],
+      ])
+      expect(await page.locator("#dynamic-work .dyn-reason").first().textContent()).toBe("REASON-SENTINEL")
+      expect(await page.locator("#explanation .dynamic-counts").textContent()).toBe(
+        "2 key(s): 3 scheduled node(s) (2 pending, 1 completed, 0 failed), 1 recorded",
+      )
+      await page.screenshot({ path: join(artifacts, "run-dynamic.png"), fullPage: true })
+    } finally {
+      await shown.close()
+      await dynamic.mesh.close()
     }
     expect(problems).toEqual([])
   })

@@ -1,10 +1,25 @@
 /**
  * Workflows and a served dashboard shared by the dashboard tests: an order with a
  * compensable step, a parallel group, an approval and a child run; a run named and fed with
- * markup (to prove nothing is rendered as HTML); a pause; a step that fails for good.
+ * markup (to prove nothing is rendered as HTML); a pause; a step that fails for good; a run
+ * with dynamic work, written straight to its store.
  */
-import { Effect, Schema } from "effect"
-import { Step, StepError, Trigger, Workflow, createMesh, serveDashboard, type Dashboard, type DashboardOptions, type MeshClient } from "../../src/index.js"
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, Schema } from "effect"
+import {
+  Step,
+  StepError,
+  Store,
+  Trigger,
+  Workflow,
+  createMesh,
+  serveDashboard,
+  type Dashboard,
+  type DashboardOptions,
+  type MeshClient,
+} from "../../src/index.js"
+import * as TestMesh from "../../src/testing/index.js"
+import { seedDynamicRun } from "../read/dynamicFixtures.js"
 
 const order = Trigger.manual({ payload: Schema.Struct({ orderId: Schema.String, note: Schema.optional(Schema.String) }) })
 const empty = Trigger.manual({ payload: Schema.Struct({}) })
@@ -107,3 +122,16 @@ export const untilStatus = (mesh: MeshClient, runId: string, status: string) =>
 /** Serves a dashboard over a mesh. */
 export const serve = (mesh: MeshClient, options: Omit<DashboardOptions, "mesh" | "store"> = {}): Promise<Dashboard> =>
   serveDashboard({ mesh, pollMs: 100, ...options })
+
+/**
+ * A mesh (no worker) on a memory store holding one run with dynamic work (test/read/dynamicFixtures.ts:
+ * step "work", then scheduled "fanout" with notify-a, notify-b, audit and recorded "plan" with
+ * later), on a queue nobody serves, of a workflow not registered here.
+ */
+export const meshWithDynamicRun = async (): Promise<{ readonly mesh: MeshClient; readonly runId: string }> => {
+  const store = TestMesh.memoryStore()
+  const mesh = await createMesh({ workflows: WORKFLOWS, store: { kind: "layer", layer: Layer.succeed(Store, store) } })
+  const runId = randomUUID()
+  await Effect.runPromise(seedDynamicRun(store, { id: runId, workflow: "fanout-demo", queue: "dynamic-demo" }))
+  return { mesh, runId }
+}

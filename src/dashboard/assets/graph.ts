@@ -3,7 +3,9 @@
  * A node's row is its depth: one more than the deepest node leading to it (sequence, fork and
  * join edges), so the members of a parallel group share a row side by side and the join comes
  * under them. Nodes are coloured by status, the current ones drawn thick, compensation edges
- * dashed, paths not taken dotted; a child node links to its child run.
+ * dashed, paths not taken dotted; a child node links to its child run. Dynamic work is drawn
+ * beside the workflow, in columns of its own to the right: each dynamic node (dashed border)
+ * one row under the step or node it hangs from, joined to it by a dynamic edge.
  */
 export const GRAPH_JS = String.raw`
 import { s, runHref, statusClass, fmtDuration } from "./dom.js"
@@ -18,12 +20,33 @@ function short(text, max) {
   return text.length > max ? text.slice(0, max - 1) + "…" : text
 }
 
-/** Rows and columns of the nodes. */
+function isDynamic(node) {
+  return node.kind === "dynamic"
+}
+
+function rowsOf(nodes, depth) {
+  const rows = []
+  for (const n of nodes) {
+    const d = depth.get(n.id)
+    while (rows.length <= d) rows.push([])
+    rows[d].push(n)
+  }
+  return rows
+}
+
+/** Rows and columns of the nodes: the workflow's centred, dynamic work in columns to their right. */
 export function layout(graph) {
   const depth = new Map()
-  const seqOf = new Map(graph.nodes.map((n) => [n.id, n.seq]))
+  const main = graph.nodes.filter((n) => !isDynamic(n))
+  const extra = graph.nodes.filter(isDynamic)
+  const seqOf = new Map(main.map((n) => [n.id, n.seq]))
   const incoming = new Map()
+  const hangsFrom = new Map()
   for (const e of graph.edges) {
+    if (e.kind === "dynamic") {
+      hangsFrom.set(e.to, (hangsFrom.get(e.to) || []).concat([e.from]))
+      continue
+    }
     if (e.kind === "compensation") continue
     if (!(seqOf.get(e.from) < seqOf.get(e.to))) continue
     const list = incoming.get(e.to) || []
@@ -31,27 +54,34 @@ export function layout(graph) {
     incoming.set(e.to, list)
   }
   let previous = -1
-  for (const n of graph.nodes) {
+  for (const n of main) {
     const from = incoming.get(n.id)
     const d = from && from.length > 0 ? Math.max(...from.map((f) => (depth.has(f) ? depth.get(f) : 0))) + 1 : previous + 1
     depth.set(n.id, d)
     previous = Math.max(previous, d)
   }
-  const rows = []
-  for (const n of graph.nodes) {
-    const d = depth.get(n.id)
-    while (rows.length <= d) rows.push([])
-    rows[d].push(n)
+  // A dynamic node sits a row under what it hangs from; a second pass places nodes listed before their source.
+  for (let pass = 0; pass < 2; pass++) {
+    for (const n of extra) {
+      const from = (hangsFrom.get(n.id) || []).filter((f) => depth.has(f))
+      depth.set(n.id, from.length > 0 ? Math.max(...from.map((f) => depth.get(f))) + 1 : 0)
+    }
   }
+  const rows = rowsOf(main, depth)
+  const dynamicRows = rowsOf(extra, depth)
   const widest = Math.max(1, ...rows.map((r) => r.length))
-  const width = PAD * 2 + widest * W + (widest - 1) * GAP_X
+  const mainWidth = PAD * 2 + widest * W + (widest - 1) * GAP_X
+  const widestDynamic = Math.max(0, ...dynamicRows.map((r) => r.length))
+  const width = mainWidth + widestDynamic * (W + GAP_X)
   const at = new Map()
   rows.forEach((row, d) => {
     const rowWidth = row.length * W + (row.length - 1) * GAP_X
-    const left = (width - rowWidth) / 2
+    const left = (mainWidth - rowWidth) / 2
     row.forEach((n, i) => at.set(n.id, { x: left + i * (W + GAP_X), y: PAD + d * (H + GAP_Y) }))
   })
-  return { at, width, height: PAD * 2 + Math.max(1, rows.length) * (H + GAP_Y) - GAP_Y }
+  dynamicRows.forEach((row, d) => row.forEach((n, i) => at.set(n.id, { x: mainWidth - PAD + GAP_X + i * (W + GAP_X), y: PAD + d * (H + GAP_Y) })))
+  const height = Math.max(1, rows.length, dynamicRows.length)
+  return { at, width, height: PAD * 2 + height * (H + GAP_Y) - GAP_Y }
 }
 
 function edgePath(a, b, kind) {
@@ -98,11 +128,20 @@ export function drawGraph(graph) {
   }
   for (const n of graph.nodes) {
     const p = at.get(n.id)
-    const meta = [n.kind, n.status, n.attempts > 1 ? n.attempts + " attempts" : "", typeof n.durationMs === "number" ? fmtDuration(n.durationMs) : ""].filter((v) => v !== "").join(" · ")
-    const tip = n.name + "\n" + n.kind + " (seq " + n.seq + "): " + n.status + (n.error ? "\n" + n.error.code + ": " + n.error.message : "")
+    const dyn = n.dynamic
+    const meta = [n.kind, dyn && dyn.action ? dyn.action : "", n.status, n.attempts > 1 ? n.attempts + " attempts" : "", typeof n.durationMs === "number" ? fmtDuration(n.durationMs) : ""].filter((v) => v !== "").join(" · ")
+    const what = dyn ? "dynamic node of work " + JSON.stringify(dyn.key) + " (" + dyn.mode + (dyn.action ? ", action " + dyn.action : "") + ")" : n.kind + " (seq " + n.seq + ")"
+    const tip = n.name + "\n" + what + ": " + n.status + (n.error ? "\n" + n.error.code + (n.error.message ? ": " + n.error.message : "") : "")
     const node = s(
       "g",
-      { class: "node " + statusClass(n.status) + (current.has(n.id) ? " current" : ""), "data-node": n.id, "data-seq": n.seq, "data-status": n.status, transform: "translate(" + p.x + " " + p.y + ")" },
+      {
+        class: "node " + statusClass(n.status) + (current.has(n.id) ? " current" : "") + (isDynamic(n) ? " dynamic" : ""),
+        "data-node": n.id,
+        "data-seq": n.seq,
+        "data-status": n.status,
+        "data-dynamic-key": dyn ? dyn.key : undefined,
+        transform: "translate(" + p.x + " " + p.y + ")",
+      },
       s("title", null, tip),
       s("rect", { width: W, height: H, rx: 7 }),
       s("rect", { class: "bar", width: 6, height: H, rx: 3 }),

@@ -1,7 +1,8 @@
 /**
  * `/assets/panels.js`: the record panels of a run page, from `inspectRun(id, { history })`:
  * the timeline (each journal entry with its times and duration), attempts and errors (with
- * the live tasks), children, the audit trail, and the run's input, output and error.
+ * the live tasks), children, the audit trail, and the run's input, output and error; and,
+ * from its graph, the dynamic work added to it.
  */
 export const PANELS_JS = String.raw`
 import { h, badge, fmtTime, fmtDuration, runHref, json, kv } from "./dom.js"
@@ -106,6 +107,41 @@ export function childrenPanel(run, graph) {
   )
   if (!parent && rows.length === 0) return null
   return h("section", { class: "panel", id: "children" }, h("h2", null, "Children"), parent, rows.length === 0 ? null : table("children", ["Run", "Workflow", "Status", ""], rows))
+}
+
+/** The dynamic work added to the run (the graph's overlay): each key, its mode and origin, its nodes with their status. */
+export function dynamicWorkPanel(graph) {
+  const work = graph.dynamicWork || []
+  if (work.length === 0) return null
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]))
+  const rows = work.map((w) =>
+    h(
+      "tr",
+      { class: "dynamic-work", "data-key": w.key, "data-mode": w.mode },
+      h("td", { class: "mono dyn-key" }, w.key),
+      h("td", { class: "dyn-mode" }, w.mode),
+      h("td", { class: "dyn-origin" }, w.origin.step + " (seq " + w.origin.seq + ", attempt " + w.origin.attempt + ")"),
+      h(
+        "td",
+        { class: "dyn-nodes" },
+        w.nodeIds.map((id) => {
+          const n = byId.get(id)
+          if (!n) return null
+          const action = n.dynamic && n.dynamic.action ? " · " + n.dynamic.action : ""
+          return h("span", { class: "dyn-node", "data-node": id, "data-status": n.status }, h("span", { class: "dyn-node-name" }, n.name + action), badge(n.status))
+        }),
+      ),
+      h("td", { class: "dyn-reason" }, w.reason || ""),
+      h("td", null, fmtTime(w.createdAt)),
+    ),
+  )
+  return h(
+    "section",
+    { class: "panel", id: "dynamic-work" },
+    h("h2", null, "Dynamic work"),
+    h("p", { class: "muted" }, "Work added to the run after it started. Recorded work is shown only; scheduled nodes run, and the run ends once they have."),
+    table("dynamic-work", ["Key", "Mode", "Origin", "Nodes", "Reason", "Added"], rows),
+  )
 }
 
 /** The controls done to the run (audit events), oldest first. */

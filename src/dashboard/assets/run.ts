@@ -1,14 +1,14 @@
 /**
  * `/assets/run.js`: a run page. Its header (status, facts, attributes, deadline), the
- * explanation (reason, summary, next actions and their buttons, the evidence), the graph,
- * then the record panels. A live stream of the run redraws the page when its status,
+ * explanation (reason, summary, next actions and their buttons, the evidence), the graph
+ * (with its dynamic work), then the record panels. A live stream of the run redraws the page when its status,
  * revision or update time changes, keeping the scroll position.
  */
 export const RUN_JS = String.raw`
 import { h, append, clear, api, badge, fmtTime, fmtDuration, fmtRelative, runHref, errorBox, json, kv, setLive } from "./dom.js"
 import { drawGraph } from "./graph.js"
 import { actionBar } from "./actions.js"
-import { timelinePanel, attemptsPanel, childrenPanel, auditPanel, dataPanel } from "./panels.js"
+import { timelinePanel, attemptsPanel, childrenPanel, auditPanel, dataPanel, dynamicWorkPanel } from "./panels.js"
 
 let stream = null
 let shown = null
@@ -38,10 +38,11 @@ function facts(run) {
 
 function waitLines(wait, now) {
   if (!wait) return []
-  const lines = [kv("Waiting on", wait.kind + " " + JSON.stringify(wait.name) + " (seq " + wait.seq + ") for " + fmtDuration(wait.waitedMs))]
+  const what = wait.dynamic ? "dynamic node " + JSON.stringify(wait.name) + " of work " + JSON.stringify(wait.dynamic.key) + " (" + wait.dynamic.state + ")" : wait.kind + " " + JSON.stringify(wait.name) + " (seq " + wait.seq + ")"
+  const lines = [kv("Waiting on", what + " for " + fmtDuration(wait.waitedMs))]
   if (typeof wait.attempt === "number") lines.push(kv("Attempt", wait.attempt + (typeof wait.maxAttempts === "number" ? " of " + wait.maxAttempts : "")))
   if (typeof wait.dueAt === "number") lines.push(kv("Due", fmtTime(wait.dueAt) + " (" + fmtRelative(wait.dueAt, now) + ")"))
-  if (wait.lastError) lines.push(kv("Last error", h("span", { class: "last-error" }, wait.lastError.code + ": " + wait.lastError.message)))
+  if (wait.lastError) lines.push(kv("Last error", h("span", { class: "last-error" }, wait.lastError.code + (wait.lastError.message ? ": " + wait.lastError.message : ""))))
   if (wait.deadline) lines.push(kv("Deadline", wait.deadline.status + ", due " + fmtRelative(wait.deadline.dueAt, now) + (wait.onDeadline ? " (then " + wait.onDeadline + ")" : "")))
   if (wait.task) lines.push(kv("Task", wait.task.state + (wait.task.owner ? " by " + wait.task.owner : "")))
   if (wait.compensates) lines.push(kv("Compensates", wait.compensates.step + " (seq " + wait.compensates.seq + ")"))
@@ -58,6 +59,8 @@ function explanationPanel(run, explanation, config, refresh) {
   if (ev.cancelledBy) evidence.push(kv("Cancelled by", ev.cancelledBy.actor + (ev.cancelledBy.note ? " (" + ev.cancelledBy.note + ")" : "")))
   if (ev.rerunRefused) evidence.push(kv("Rerun refused", ev.rerunRefused.reason + ": " + ev.rerunRefused.detail))
   if (ev.alsoWaiting) evidence.push(kv("Also waiting", ev.alsoWaiting.map((w) => w.kind + " " + JSON.stringify(w.name)).join(", ")))
+  const dw = ev.dynamicWork
+  if (dw) evidence.push(kv("Dynamic work", h("span", { class: "dynamic-counts" }, dw.keys + " key(s): " + dw.scheduled + " scheduled node(s) (" + dw.pending + " pending, " + dw.completed + " completed, " + dw.failed + " failed), " + dw.recorded + " recorded")))
   if (!ev.workflowRegistered) evidence.push(kv("Code", "this dashboard's process does not register " + JSON.stringify(explanation.workflow) + ": structure comes from the journal"))
   return h(
     "section",
@@ -78,7 +81,15 @@ function graphPanel(graph) {
     { class: "panel", id: "graph" },
     h("h2", null, "Graph"),
     graph.nodes.length === 0 ? h("p", { class: "muted" }, "No commands yet.") : h("div", { class: "graph-wrap" }, drawGraph(graph)),
-    h("p", { class: "legend" }, "Colour is the status; thick outline: waiting there now; dashed: compensation; dotted: not taken. Structure: " + graph.structure + "."),
+    h(
+      "p",
+      { class: "legend" },
+      "Colour is the status; thick outline: waiting there now; dashed: compensation; dotted: not taken" +
+        (graph.dynamicWork ? "; dashed border, on the right: dynamic work" : "") +
+        ". Structure: " +
+        graph.structure +
+        ".",
+    ),
   )
 }
 
@@ -107,6 +118,7 @@ async function render(root, runId, config) {
       h("section", { class: "panel" }, facts(run)),
       explanationPanel(run, explanation, config, refresh),
       graphPanel(graph),
+      dynamicWorkPanel(graph),
       timelinePanel(run),
       attemptsPanel(run),
       childrenPanel(run, graph),

@@ -3,7 +3,7 @@ export const STYLE_CSS = String.raw`
 :root {
   --bg: #f6f7f9; --panel: #fff; --ink: #1d2430; --muted: #6b7484; --line: #dde1e7; --accent: #2457d6;
   --running: #2563eb; --paused: #d97706; --completed: #15803d; --failed: #dc2626; --cancelled: #6b7280;
-  --pending: #64748b; --skipped: #a3a3a3;
+  --pending: #64748b; --skipped: #a3a3a3; --dynamic: #7c3aed;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px; color: var(--ink); background: var(--bg);
 }
 * { box-sizing: border-box; }
@@ -31,6 +31,7 @@ section.panel { background: var(--panel); border: 1px solid var(--line); border-
 .status-completed { background: var(--completed); } .status-failed { background: var(--failed); }
 .status-cancelled { background: var(--cancelled); } .status-pending { background: var(--pending); }
 .status-skipped { background: var(--skipped); } .status-not_started { background: var(--skipped); }
+.status-recorded { background: var(--dynamic); } .status-not_reached { background: var(--skipped); }
 .chip { border: 1px solid var(--line); background: #fff; border-radius: 14px; padding: 3px 12px; cursor: pointer; font: inherit; color: var(--ink); }
 .chip[aria-pressed="true"] { background: var(--ink); color: #fff; border-color: var(--ink); }
 .attr { display: inline-block; background: #eef2ff; color: #3730a3; border-radius: 4px; padding: 0 6px; margin: 1px 4px 1px 0; font-size: 12px; }
@@ -55,6 +56,8 @@ svg.graph .node rect { fill: #fff; stroke: var(--pending); stroke-width: 2; }
 svg.graph .node.status-running rect { stroke: var(--running); } svg.graph .node.status-completed rect { stroke: var(--completed); }
 svg.graph .node.status-failed rect { stroke: var(--failed); fill: #fef2f2; } svg.graph .node.status-cancelled rect { stroke: var(--cancelled); fill: #f3f4f6; }
 svg.graph .node.status-skipped rect { stroke: var(--skipped); stroke-dasharray: 4 3; }
+svg.graph .node.dynamic rect { stroke-dasharray: 6 3; }
+svg.graph .node.status-recorded rect { stroke: var(--dynamic); fill: #f5f3ff; } svg.graph .node.status-recorded .bar { fill: var(--dynamic); }
 svg.graph .node.current rect { stroke-width: 4; fill: #fff7ed; }
 svg.graph .node.current.status-running rect { fill: #eff6ff; }
 svg.graph .node .bar { stroke: none; }
@@ -65,7 +68,9 @@ svg.graph .node text { font-size: 12px; fill: var(--ink); }
 svg.graph .node text.meta { font-size: 10.5px; fill: var(--muted); }
 svg.graph .edge { fill: none; stroke: #94a3b8; stroke-width: 1.5; }
 svg.graph .edge.kind-compensation { stroke: var(--paused); stroke-dasharray: 6 4; }
+svg.graph .edge.kind-dynamic { stroke: var(--dynamic); stroke-dasharray: 5 3; }
 svg.graph .edge.not-taken { stroke: #cbd5e1; stroke-dasharray: 2 4; }
+.dyn-node { display: inline-flex; align-items: center; gap: 4px; margin: 1px 10px 1px 0; }
 svg.graph .arrow { fill: #94a3b8; }
 svg.graph .group { fill: none; stroke: #c7d2fe; stroke-dasharray: 3 3; }
 .actions { margin: 6px 0 12px; }
