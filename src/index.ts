@@ -60,7 +60,9 @@ export type { RunView, EntryView, InspectOptions, DeadlineView } from "./inspect
 export type { Explanation, ExplainEvidence, WorkerEvidence, ChildEvidence, DivergenceEvidence } from "./read/explain.js"
 export type { ExplainReason, WaitEvidence, TaskEvidence, TaskState } from "./read/waits.js"
 export type { NextAction, ActionName } from "./read/actions.js"
-export type { RunGraph, GraphNode, GraphEdge, GraphNodeStatus, GraphEdgeKind, ChildLink } from "./read/graph.js"
+export type { RunGraph, GraphNode, GraphEdge, GraphNodeStatus, GraphEdgeKind, ChildLink, DynamicNodeInfo, DynamicWorkOverlay } from "./read/graph.js"
+export type { DynamicWorkCounts } from "./read/dynamic.js"
+export type { DynamicWaitEvidence } from "./read/waits.js"
 export type { ListRunsFilter, ListedRun, RunPage, TimeRange } from "./listRuns.js"
 export type { PurgeOptions, PurgeResult } from "../runtime/purge.js"
 export type { DynamicWorkOptions, DynamicWorkPreview, DynamicWorkResult, DynamicWorkError } from "../runtime/dynamic/host.js"
@@ -93,6 +95,8 @@ export type {
   VisibleRunGraph,
   VisibleGraphNode,
   VisiblePage,
+  VisibleDynamicNode,
+  VisibleDynamicWork,
 } from "./read/visibility.js"
 export type { StartArgs, StartOptions, StartResult, StartSpecError } from "../runtime/start.js"
 export type {

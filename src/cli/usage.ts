@@ -96,8 +96,9 @@ ${STORE}`
 const RUNS_SHOW = `usage: squid-mesh runs show <run id> [--history] [--json]
 
 A run: status, workflow, trigger, times, attributes, input, output or error. With --history, its
-journal entries with their attempts, the live tasks, its child runs and its audit events.
---json prints the API's RunView.
+journal entries with their attempts, the live tasks, its child runs and its audit events. Dynamic
+work added to the run is listed (key, mode, origin, nodes with their status). --json prints the
+API's RunView, plus \`dynamicWork\` when the run has some.
 
 ${STORE}`
 
@@ -112,8 +113,9 @@ ${STORE}`
 const RUNS_GRAPH = `usage: squid-mesh runs graph <run id> [--json]
 
 The run as a graph: its nodes (the journal's commands, with status, attempts and durations), the
-edges between them (sequence, fork/join, compensation, transition; not taken ones marked), the
-path taken, the current nodes and its child runs. --json prints the API's RunGraph.
+edges between them (sequence, fork/join, compensation, transition, dynamic; not taken ones
+marked), the path taken, the current nodes, its child runs and its dynamic work (nodes
+\`recorded\` or run, by key). --json prints the API's RunGraph.
 
 ${STORE}`
 

@@ -48,8 +48,20 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
       expect(fact).toMatchObject({ mode: "scheduled", origin: { step: "plan-digest", seq: 1, attempt: 1 }, reason: "one delivery per subscriber" })
       expect(fact.metadata).toEqual({ subscribers: 2, apiToken: "[REDACTED]" })
       expect(fact.edges.map((e: { id: string }) => e.id)).toEqual(["plan-digest->deliver-ann", "plan-digest->deliver-bob"])
-      // The workflow's body is done, but its run waits for its dynamic nodes.
+      // The workflow's body is done, but its run waits for its dynamic nodes: explained and drawn so.
       expect((await h.act((m) => m.inspectRun(runId))).status).toBe("running")
+      const why = await h.act((m) => m.explainRun(runId))
+      expect(why.reason).toBe("waiting_for_dynamic_work")
+      expect(why.evidence.dynamicWork).toMatchObject({ keys: 1, scheduled: 2, pending: 2 })
+      expect(why.nextActions.map((a) => a.action)).toEqual(["cancel"])
+      const graph = await h.act((m) => m.inspectRunGraph(runId))
+      expect(graph.dynamicWork).toMatchObject([{ key: "digest-fanout", mode: "scheduled", origin: { step: "plan-digest", nodeId: "seq-1" } }])
+      const dynamicNodes = graph.nodes.filter((n) => n.kind === "dynamic")
+      expect(dynamicNodes.map((n) => [n.name, n.status])).toEqual([
+        ["deliver-ann", "pending"],
+        ["deliver-bob", "pending"],
+      ])
+      expect(graph.edges.filter((e) => e.kind === "dynamic").map((e) => [e.from, e.to])).toEqual(dynamicNodes.map((n) => ["seq-1", n.id]))
 
       await h.drain()
       const done = await h.act((m) => m.inspectRun(runId, { history: true }))
@@ -62,6 +74,8 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
         ["deliver-bob", "completed", { delivered: "bob", channel: "email" }],
       ])
       expect((await stored(h, runId)).tasks).toEqual([])
+      const drawn = await h.act((m) => m.inspectRunGraph(runId))
+      expect(drawn.nodes.filter((n) => n.kind === "dynamic").map((n) => n.status)).toEqual(["completed", "completed"])
       await h.close()
     })
 
