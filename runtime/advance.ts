@@ -13,7 +13,6 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { newClaim } from "../src/core/ids.js"
 import type { Json } from "../src/core/json.js"
-import { isDynamicSeq } from "../src/core/dynamicWork.js"
 import {
   isTerminal,
   type AttemptRecord,
@@ -36,7 +35,7 @@ import { claimRefOf, fencedBy, reload, type Acquired, type Fenced } from "./acqu
 import { decide, fire, type Carried, type NextTask, type TaskFence } from "./carry.js"
 import { withDynamicWork } from "./dynamic/hold.js"
 import type { NewWork, PlannedWork } from "./dynamic/plan.js"
-import { planStaged } from "./dynamic/stage.js"
+import { dynamicWrites } from "./dynamic/stage.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
 /**
@@ -310,14 +309,12 @@ const advanceWithResult = (
       }
       const { replayer } = acquired
       // Dynamic work: a node's result, and what the step proposed, as they stand after this commit.
-      for (const e of results) if (isDynamicSeq(e.seq)) replayer.resolve(e)
-      const staged = planStaged({ id: runId, queue: workflow.queue }, result?.dynamic ?? [], replayer.dynamicJournal(), env.now)
-      for (const e of staged.entries) replayer.resolve(e)
+      const staged = dynamicWrites(replayer, { id: runId, queue: workflow.queue }, results, result?.dynamic ?? [], env.now)
       if (staged.dropped.length > 0)
         yield* Effect.logWarning(`dynamic work dropped: its key was used by other work meanwhile: ${staged.dropped.join(", ")}`).pipe(
           Effect.annotateLogs({ runId }),
         )
-      const run = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
+      const run = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), staged.dynamic)
       // An entry appended and resolved in this commit (a carried step's) is written resolved, once.
       const appended = new Set(decision.entries.map((e) => e.seq))
       const pending = { ...decision, tasks: decision.tasks.filter((t) => !resolvedBySeq.has(t.seq)) }

@@ -88,6 +88,11 @@ export class Replayer {
     else this.journal.set(entry.seq, entry)
   }
 
+  /** True once the run has dynamic work (facts or nodes). */
+  hasDynamicWork(): boolean {
+    return this.dynamic.size > 0
+  }
+
   /** The run's dynamic work entries (facts and scheduled nodes), in seq order. */
   dynamicJournal(): ReadonlyArray<Entry> {
     return [...this.dynamic.values()].sort((a, b) => a.seq - b.seq)
