@@ -160,6 +160,7 @@ const RESOLVED_BY_TASK = {
   timer: "timer_fired",
   child: "child_settled",
   dynamic: "dynamic_node_result",
+  advance: "replayed",
 } as const
 const TASK_RESOLUTIONS = { Fired: "timer_fired", Retry: "retry_scheduled", Park: "park", Drop: "drop", Replayed: "replayed" } as const
 
@@ -417,7 +418,7 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
       case "Journaled": {
         const { entry } = resolution
         // Upserted over the entry's own timer (a deadline, a timeout), if it has one.
-        const task: NewTask = { runId: run.id, seq: entry.seq, queue: run.queue, kind: "timer", attempt: 1, visibleAt: now }
+        const task: NewTask = { runId: run.id, seq: entry.seq, queue: run.queue, kind: "advance", attempt: 1, visibleAt: now }
         const result = yield* retryTransient(
           ctx.store.commit(
             commitOf({ ...base, run: { status: resolution.status }, resolve: [entry], tasks: [task], command: { ...audit, seq: entry.seq }, wake: run.queue }),

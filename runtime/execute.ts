@@ -155,9 +155,12 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
 
     // A dynamic node of a run whose workflow finished runs: the run's completion waits for it.
     const held = task.kind === "dynamic" && acquired.pre?.outcome._tag === "Completed"
-    if (acquired.pre && acquired.pre.outcome._tag !== "Blocked" && !held) {
-      // The current code no longer matches the journal (or finishes early): record it, fenced.
-      return executedOf(task, yield* advance({ _tag: "Replayed" }), "", acquired.pre.outcome._tag === "NonDeterminism" ? "non_determinism" : "failed")
+    if (task.kind === "advance" || (acquired.pre && acquired.pre.outcome._tag !== "Blocked" && !held)) {
+      // A run left to a worker with the code (by a control or rerun made without it), or whose
+      // code no longer matches the journal (or finishes early): commit what replay decides, fenced.
+      const outcome = acquired.pre?.outcome._tag
+      const result = outcome === "NonDeterminism" ? "non_determinism" : outcome === "Blocked" || outcome === undefined ? "completed" : "failed"
+      return executedOf(task, yield* advance({ _tag: "Replayed" }), "", result)
     }
     if (task.kind === "child") {
       const child = yield* runChildTask(ctx, fence, acquired)
@@ -176,9 +179,9 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
     }
     const command = acquired.replayer.commandAt(task.seq)
     if (entry?.status !== "pending" || !command) {
-      // Its entry is resolved (or the run's start, seq 0, has none). Replayed from the store, the
-      // run may have moved past what is committed (a control from a process without the code
-      // resolved a gate, or a rerun started it): commit that. Otherwise drop the leftover task.
+      // Its entry is resolved: a leftover task, dropped. Tasks stored as timers before `advance`
+      // tasks existed (a codeless control's at its gate, a codeless rerun's start at seq 0) are
+      // advanced as those are.
       const progressed = acquired.pre !== undefined && (acquired.pre.entries.length > 0 || task.seq === 0)
       return executedOf(task, yield* advance({ _tag: progressed ? "Replayed" : "Drop" }), "", "completed")
     }

@@ -173,6 +173,6 @@ const rerunFromJournal = (ctx: EngineContext, source: RunRecord, options: RerunO
       createdAt: now,
       updatedAt: now,
     }
-    const start: NewTask = { runId, seq: 0, queue: source.queue, kind: "timer", attempt: 1, visibleAt: now }
+    const start: NewTask = { runId, seq: 0, queue: source.queue, kind: "advance", attempt: 1, visibleAt: now }
     return yield* create(ctx, { newRun: { run, entries: [], tasks: [start], command }, replayer: undefined, decision: UNDECIDED }, source.id, requestHash)
   })

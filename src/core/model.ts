@@ -120,8 +120,11 @@ export interface RunRecord {
   readonly finishedAt?: number
 }
 
-/** What a task does when claimed. */
-export type TaskKind = "step" | "compensation" | "timer" | "child" | "dynamic"
+/**
+ * What a task does when claimed. `advance`: replay the run and commit what replay decides (left
+ * by a control or rerun made from a process without the workflow's code, for one that has it).
+ */
+export type TaskKind = "step" | "compensation" | "timer" | "child" | "dynamic" | "advance"
 
 /** A unit of work for a worker: the live attempt of a pending step, or a due timer. */
 export interface TaskRecord {

@@ -176,6 +176,20 @@ for (const [backend, layer] of backends) {
         expect(yield* operator.rerun(quick.runId, { actor: "ops", idempotencyKey: "k1" })).toMatchObject({ runId: second.runId, duplicate: true })
         yield* drain(worker)
         expect((yield* operator.inspectRun(second.runId)).output).toBe(42)
+        // Codeless reruns leave an `advance` task; one stored as a timer at seq 0 (before `advance`
+        // tasks existed) is advanced the same way.
+        const store = yield* Store
+        expect(yield* store.getTasks(second.runId)).toEqual([])
+        const { output: _output, finishedAt: _finished, ...source } = (yield* store.getRun(quick.runId))!
+        const legacyId = "00000000-0000-4000-8000-00000000a001"
+        const now = yield* TestClock.currentTimeMillis
+        yield* store.createRun({
+          run: { ...source, id: legacyId, status: "running", revision: 1, createdAt: now, updatedAt: now },
+          entries: [],
+          tasks: [{ runId: legacyId, seq: 0, queue: source.queue, kind: "timer", attempt: 1, visibleAt: now }],
+        })
+        yield* drain(worker)
+        expect((yield* operator.inspectRun(legacyId)).output).toBe(42)
       }),
     ),
   )
