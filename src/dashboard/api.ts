@@ -73,9 +73,9 @@ export const sendFailure = (res: ServerResponse, error: unknown): void => {
   sendError(res, 500, "InternalError", error instanceof Error ? error.message : String(error))
 }
 
-/** Answers a query string that could not be read: 400 InvalidOptionError naming the parameter. */
+/** Answers a query string that could not be read: 400 InvalidOptionError naming the parameter (as the engine's does). */
 export const sendQueryProblem = (res: ServerResponse, problem: QueryProblem): void =>
-  sendError(res, 400, "InvalidOptionError", `invalid option ${problem.option}: ${problem.reason}`)
+  sendJson(res, 400, { error: { _tag: "InvalidOptionError", option: problem.option, message: `invalid option ${problem.option}: ${problem.reason}` } })
 
 /** A matched API route: the read or action to do, and the run or schedule it concerns. */
 type Route =

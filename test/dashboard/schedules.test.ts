@@ -4,10 +4,13 @@
  * one that does not exist, names with `:` and `/` escaped in the path), pause and resume
  * absent unless actions are allowed, refused without the page's Origin and CSRF secret, and a
  * pause then resume round trip seen in `listSchedules`, the audit trail and the live stream;
- * a fired schedule's last window and run.
+ * a fired schedule's last window and run; a dashboard without the workflows' code (as the
+ * CLI's) showing stored schedules as not registered.
  */
+import { Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createMesh, type Dashboard, type MeshClient } from "../../src/index.js"
+import { createMesh, Store, type Dashboard, type MeshClient } from "../../src/index.js"
+import * as TestMesh from "../../src/testing/index.js"
 import { Digest, WORKFLOWS, meshWithFiredSchedule, serve } from "./fixtures.js"
 import { openStream, request } from "./http.js"
 
@@ -80,6 +83,8 @@ describe("the schedules listing (read-only)", () => {
     expect(typo.status).toBe(400)
     expect(typo.json.error.message).toContain("nxt")
     expect((await request(dash.url, "/api/schedules", { method: "POST", body: {} })).status).toBe(405)
+    expect((await request(dash.url, "/api/events?schedules&bogus=1")).status).toBe(400)
+    expect((await request(dash.url, "/api/events?schedules&next=x")).json.error).toMatchObject({ _tag: "InvalidOptionError", option: "next" })
   })
 
   it("answers a schedule's events (none yet), 404 for one that does not exist, 400 for a malformed name", async () => {
@@ -248,6 +253,47 @@ describe("a schedule that fired", () => {
     } finally {
       await dash.close()
       await fired.mesh.close()
+    }
+  })
+})
+
+describe("a dashboard without the workflows' code", () => {
+  it("lists stored schedules as not registered (no definition, no next fire times), reads their events, and refuses to pause them", async () => {
+    const store = TestMesh.memoryStore()
+    const layer = { kind: "layer" as const, layer: Layer.succeed(Store, store) }
+    const app = await createMesh({ workflows: WORKFLOWS, store: layer })
+    const bare = await createMesh({ workflows: [], store: layer })
+    const dash = await serve(bare, { allowActions: true })
+    try {
+      await app.pauseSchedule(Digest.name, NIGHTLY, { actor: "ops:ana", note: "holiday" })
+      const listed = (await request(dash.url, "/api/schedules")).json
+      expect(listed).toEqual([
+        expect.objectContaining({
+          workflow: "ops:digest",
+          trigger: NIGHTLY,
+          registered: false,
+          paused: true,
+          pausedBy: "ops:ana",
+          pauseNote: "holiday",
+          nextFireTimes: [],
+        }),
+      ])
+      expect(listed[0].expression).toBeUndefined()
+      const events = await request(dash.url, nightly("events"))
+      expect(events.json.map((e: { kind: string; actor: string }) => [e.kind, e.actor])).toEqual([["paused", "ops:ana"]])
+      const csrf = (await request(dash.url, "/api/config")).json.csrf
+      const refused = await request(dash.url, nightly("resume"), {
+        method: "POST",
+        body: { actor: "ops:bo" },
+        headers: { Origin: dash.url.slice(0, -1), "X-Squid-Mesh-CSRF": csrf },
+      })
+      expect(refused.status).toBe(409)
+      expect(refused.json.error).toMatchObject({ _tag: "InvalidWorkflowError", workflow: "ops:digest" })
+      expect((await app.listSchedules())[0]!.paused).toBe(true)
+    } finally {
+      await dash.close()
+      await bare.close()
+      await app.close()
     }
   })
 })
