@@ -1,20 +1,27 @@
 /**
- * Live updates as Server-Sent Events (`GET /api/events?run=<id>`, or `GET /api/events?<runs
- * filter>`). The server polls the store, never the browsers: one poll per distinct topic (a
- * run, or one runs page with its filter) every `pollMs`, and only while some client listens;
+ * Live updates as Server-Sent Events (`GET /api/events?run=<id>`, `GET /api/events?schedules
+ * &next=&workflow=`, or `GET /api/events?<runs filter>`). The server polls the store, never
+ * the browsers: one poll per distinct topic (a run, one runs page with its filter, or the
+ * schedules listing) every `pollMs`, and only while some client listens;
  * with none connected, no timer runs. A client is sent an event when what it last received
  * differs from what the store holds now (its first one on the first poll after it connects):
  * - `run`: `{ id, status, revision, updatedAt }` of the run watched;
  * - `runs`: the runs page itself (`{ runs, nextCursor? }`);
+ * - `schedules`: the `listSchedules` answer (it changes on a pause, a resume, a fired window,
+ *   and as the next fire times move on);
  * - `failure`: `{ _tag, message }` when the read failed (the run was purged, the store is down).
  * Comments (`: ping`) keep idle connections open.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { ListSchedulesOptions } from "../../runtime/schedules.js"
 import type { MeshClient } from "../client.js"
 import type { ListRunsFilter } from "../listRuns.js"
 
-/** What a client watches: one run, or one page of runs. */
-export type Topic = { readonly kind: "run"; readonly runId: string } | { readonly kind: "runs"; readonly filter: ListRunsFilter }
+/** What a client watches: one run, one page of runs, or the schedules. */
+export type Topic =
+  | { readonly kind: "run"; readonly runId: string }
+  | { readonly kind: "runs"; readonly filter: ListRunsFilter }
+  | { readonly kind: "schedules"; readonly options: ListSchedulesOptions }
 
 /** At most this many streams at once; more are answered 503. */
 export const MAX_STREAMS = 64
@@ -27,7 +34,7 @@ interface Watched {
 
 /** One read of a topic: its event name, its data, and a signature that changes when the data does. */
 interface Reading {
-  readonly event: "run" | "runs" | "failure"
+  readonly event: "run" | "runs" | "schedules" | "failure"
   readonly data: unknown
   readonly signature: string
 }
@@ -132,6 +139,10 @@ export class LiveHub {
         const run = await this.#mesh.inspectRun(topic.runId)
         const data = { id: run.id, status: run.status, revision: run.revision, updatedAt: run.updatedAt }
         return { event: "run", data, signature: `${run.status}:${run.revision}:${run.updatedAt}` }
+      }
+      if (topic.kind === "schedules") {
+        const schedules = await this.#mesh.listSchedules(topic.options)
+        return { event: "schedules", data: schedules, signature: JSON.stringify(schedules) }
       }
       const page = await this.#mesh.listRuns(topic.filter)
       const signature = `${page.runs.map((r) => `${r.id}:${r.status}:${r.revision}:${r.updatedAt}`).join(",")}|${page.nextCursor ?? ""}`

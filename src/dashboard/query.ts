@@ -1,11 +1,13 @@
 /**
- * The runs filter of the dashboard's JSON API, read from a query string. Every `listRuns`
- * filter has a parameter: `status` (repeated or comma-separated), `workflow`, `trigger`,
- * `parent`, `key` (idempotency key), `attr` (repeated `key=value`), `deadline`,
- * `createdFrom` / `createdTo` / `updatedFrom` / `updatedTo` (epoch ms or ISO 8601), `cursor`
- * and `limit`. The engine validates the values; this module only maps names and shapes, and
- * refuses parameters it does not know (a typo must not silently widen a listing).
+ * The query strings of the dashboard's JSON API. The runs filter: every `listRuns` filter has
+ * a parameter: `status` (repeated or comma-separated), `workflow`, `trigger`, `parent`, `key`
+ * (idempotency key), `attr` (repeated `key=value`), `deadline`, `createdFrom` / `createdTo` /
+ * `updatedFrom` / `updatedTo` (epoch ms or ISO 8601), `cursor` and `limit`. The schedules
+ * listing: `workflow` and `next`; a schedule's events: `limit`. The engine validates the
+ * values; this module only maps names and shapes, and refuses parameters it does not know (a
+ * typo must not silently widen a listing).
  */
+import type { ListSchedulesOptions } from "../../runtime/schedules.js"
 import type { RunStatus } from "../core/model.js"
 import type { ListRunsFilter, TimeRange } from "../listRuns.js"
 
@@ -39,10 +41,30 @@ const instant = (text: string): number | undefined => {
   return Number.isNaN(parsed) ? undefined : parsed
 }
 
+/** The first parameter not in `known` (nor `token`, which the auth check reads), as a problem. */
+const unknownParameter = (params: URLSearchParams, known: ReadonlyArray<string>): QueryProblem | undefined => {
+  for (const name of params.keys()) if (!known.includes(name) && name !== "token") return { option: name, reason: "unknown parameter" }
+  return undefined
+}
+
+/** A parameter's value, absent when missing or empty. */
+const single = (params: URLSearchParams, name: string): string | undefined => {
+  const value = params.get(name)
+  return value === null || value === "" ? undefined : value
+}
+
+/** A whole-number parameter (its range is the engine's to check). */
+const integer = (params: URLSearchParams, name: string): number | undefined | QueryProblem => {
+  const text = single(params, name)
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text)) return { option: name, reason: `expected an integer, got "${text.slice(0, 40)}"` }
+  return Number(text)
+}
+
 /** The runs filter of a query string, or the first parameter that cannot be read. `extra` names parameters the caller reads itself. */
 export const runsFilterOf = (params: URLSearchParams, extra: ReadonlyArray<string> = []): ListRunsFilter | QueryProblem => {
-  for (const name of params.keys())
-    if (!RUNS_PARAMS.includes(name) && !extra.includes(name) && name !== "token") return { option: name, reason: "unknown parameter" }
+  const unknown = unknownParameter(params, [...RUNS_PARAMS, ...extra])
+  if (unknown) return unknown
   const filter: { -readonly [K in keyof ListRunsFilter]: ListRunsFilter[K] } = {}
   const statuses = params
     .getAll("status")
@@ -51,27 +73,21 @@ export const runsFilterOf = (params: URLSearchParams, extra: ReadonlyArray<strin
     .filter((s) => s.length > 0)
   if (statuses.length === 1) filter.status = statuses[0] as RunStatus
   else if (statuses.length > 1) filter.status = statuses as Array<RunStatus>
-  const single = (name: string): string | undefined => {
-    const value = params.get(name)
-    return value === null || value === "" ? undefined : value
-  }
-  const workflow = single("workflow")
+  const workflow = single(params, "workflow")
   if (workflow !== undefined) filter.workflow = workflow
-  const trigger = single("trigger")
+  const trigger = single(params, "trigger")
   if (trigger !== undefined) filter.trigger = trigger
-  const parent = single("parent")
+  const parent = single(params, "parent")
   if (parent !== undefined) filter.parentRunId = parent
-  const key = single("key")
+  const key = single(params, "key")
   if (key !== undefined) filter.idempotencyKey = key
-  const deadline = single("deadline")
+  const deadline = single(params, "deadline")
   if (deadline !== undefined) filter.deadline = deadline as NonNullable<ListRunsFilter["deadline"]>
-  const cursor = single("cursor")
+  const cursor = single(params, "cursor")
   if (cursor !== undefined) filter.cursor = cursor
-  const limit = single("limit")
-  if (limit !== undefined) {
-    if (!/^\d+$/.test(limit)) return { option: "limit", reason: `expected an integer, got "${limit.slice(0, 40)}"` }
-    filter.limit = Number(limit)
-  }
+  const limit = integer(params, "limit")
+  if (isQueryProblem(limit)) return limit
+  if (limit !== undefined) filter.limit = limit
   const attributes: Record<string, string> = {}
   for (const pair of params.getAll("attr")) {
     if (pair.trim() === "") continue
@@ -84,7 +100,7 @@ export const runsFilterOf = (params: URLSearchParams, extra: ReadonlyArray<strin
     const bounds: { from?: number; to?: number } = {}
     for (const side of ["from", "to"] as const) {
       const name = `${range}${side === "from" ? "From" : "To"}`
-      const text = single(name)
+      const text = single(params, name)
       if (text === undefined) continue
       const at = instant(text)
       if (at === undefined) return { option: name, reason: "expected epoch milliseconds or an ISO 8601 date" }
@@ -95,5 +111,25 @@ export const runsFilterOf = (params: URLSearchParams, extra: ReadonlyArray<strin
   return filter
 }
 
-/** True when `runsFilterOf` could not read the query. */
-export const isQueryProblem = (value: ListRunsFilter | QueryProblem): value is QueryProblem => "reason" in value && "option" in value
+/** The `listSchedules` options of a query string (`workflow`, `next`). `extra` names parameters the caller reads itself. */
+export const schedulesQueryOf = (params: URLSearchParams, extra: ReadonlyArray<string> = []): ListSchedulesOptions | QueryProblem => {
+  const unknown = unknownParameter(params, ["workflow", "next", ...extra])
+  if (unknown) return unknown
+  const next = integer(params, "next")
+  if (isQueryProblem(next)) return next
+  const workflow = single(params, "workflow")
+  return { ...(workflow !== undefined ? { workflow } : {}), ...(next !== undefined ? { next } : {}) }
+}
+
+/** The options of a schedule's events (`limit`). */
+export const scheduleEventsQueryOf = (params: URLSearchParams): { readonly limit?: number } | QueryProblem => {
+  const unknown = unknownParameter(params, ["limit"])
+  if (unknown) return unknown
+  const limit = integer(params, "limit")
+  if (isQueryProblem(limit)) return limit
+  return limit !== undefined ? { limit } : {}
+}
+
+/** True when a query could not be read. */
+export const isQueryProblem = <A>(value: A | QueryProblem): value is QueryProblem =>
+  typeof value === "object" && value !== null && "reason" in value && "option" in value

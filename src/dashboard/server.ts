@@ -8,12 +8,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { InvalidOptionError } from "../core/errors.js"
 import { createMesh, type MeshClient, type StoreConfig } from "../client.js"
-import { handleApi, type ApiContext } from "./api.js"
+import { handleApi, sendQueryProblem, type ApiContext } from "./api.js"
 import { assetAt } from "./assets/index.js"
 import { authenticate, isLoopback, newCsrfSecret, type AuthConfig } from "./auth.js"
 import { securityHeaders, sendError, sendText } from "./http.js"
 import { LiveHub } from "./live.js"
-import { isQueryProblem, runsFilterOf } from "./query.js"
+import { isQueryProblem, runsFilterOf, schedulesQueryOf } from "./query.js"
 
 /** Options of `serveDashboard`: a client to read through, or a store to open one on. */
 export type DashboardOptions = (
@@ -32,7 +32,7 @@ export type DashboardOptions = (
   readonly port?: number
   /** When set (at least 16 characters), every request needs it: `Authorization: Bearer`, or `?token=` once (it sets a session cookie). */
   readonly token?: string
-  /** Show and accept approve / reject / resume / cancel. Default false: the action routes do not exist. */
+  /** Show and accept approve / reject / resume / cancel of runs and pause / resume of schedules. Default false: the action routes do not exist. */
   readonly allowActions?: boolean
   /** How often live views poll the store, while someone watches. Default 2000 ms. */
   readonly pollMs?: number
@@ -73,8 +73,8 @@ interface ServerContext {
   readonly live: LiveHub
 }
 
-/** The page's routes: the runs list and a run page share one HTML shell. */
-const isPagePath = (path: string): boolean => path === "/" || path === "/specs" || /^\/runs\/[^/]+$/.test(path)
+/** The page's routes: the runs list, a run page, the schedules and the spec preview share one HTML shell. */
+const isPagePath = (path: string): boolean => path === "/" || path === "/specs" || path === "/schedules" || /^\/runs\/[^/]+$/.test(path)
 
 const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ServerContext): Promise<void> => {
   securityHeaders(res)
@@ -99,8 +99,13 @@ const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ServerCont
     if (req.method !== "GET") return sendError(res, 405, "MethodNotAllowed", "/api/events takes GET", { Allow: "GET" })
     const runId = url.searchParams.get("run")
     if (runId !== null) return ctx.live.subscribe(req, res, { kind: "run", runId })
+    if (url.searchParams.has("schedules")) {
+      const options = schedulesQueryOf(url.searchParams, ["schedules"])
+      if (isQueryProblem(options)) return sendQueryProblem(res, options)
+      return ctx.live.subscribe(req, res, { kind: "schedules", options })
+    }
     const filter = runsFilterOf(url.searchParams)
-    if (isQueryProblem(filter)) return sendError(res, 400, "InvalidOptionError", `invalid option ${filter.option}: ${filter.reason}`)
+    if (isQueryProblem(filter)) return sendQueryProblem(res, filter)
     return ctx.live.subscribe(req, res, { kind: "runs", filter })
   }
   if (path.startsWith("/api/")) return handleApi(req, res, url, ctx.api, decision.viaBearer)
@@ -112,9 +117,11 @@ const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ServerCont
 
 /**
  * Serves the operators' dashboard: the runs list (status, workflow and attribute filters,
- * paging), each run's explanation, graph, timeline, attempts, children and audit trail, kept
+ * paging), each run's explanation, graph, timeline, attempts, children and audit trail, the
+ * cron schedules (policies, paused state, last fired run, next fire times, audit trail), kept
  * live by Server-Sent Events, plus its JSON API (`/api/...`). Read-only by default; with
- * `allowActions`, approve / reject / resume / cancel (each asks for the actor and a note).
+ * `allowActions`, approve / reject / resume / cancel of runs and pause / resume of schedules
+ * (each asks for the actor and a note).
  * Bad options are an InvalidOptionError before anything listens.
  *
  * @example

@@ -4,7 +4,9 @@
  * SVG, its explanation, timeline and audit trail; approving a waiting run through the actor
  * dialog and watching its status change live; an engine refusal shown in the dialog; markup
  * in names and payloads shown as text; no buttons on a read-only dashboard; a run's dynamic
- * work drawn beside its workflow and listed. Every wait is for a condition, never a fixed
+ * work drawn beside its workflow and listed; the schedules page (next fire times in local
+ * time, pause and resume through the actor dialog, the audit trail, a pause made elsewhere
+ * shown live, a fired schedule's run linked). Every wait is for a condition, never a fixed
  * time. Screenshots go to test/dashboard/artifacts/.
  */
 import { orderSpec } from "../fixtures/specs.js"
@@ -14,7 +16,20 @@ import { chromium, type Browser, type Page } from "playwright-core"
 import { ensureChromium } from "../support/chromium.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Dashboard, MeshClient } from "../../src/index.js"
-import { Checkout, Failing, Holding, Markupful, XSS_NAME, eventually, meshWithDynamicRun, meshWithWorker, serve, untilStatus } from "./fixtures.js"
+import {
+  Checkout,
+  Digest,
+  Failing,
+  Holding,
+  Markupful,
+  XSS_NAME,
+  eventually,
+  meshWithDynamicRun,
+  meshWithFiredSchedule,
+  meshWithWorker,
+  serve,
+  untilStatus,
+} from "./fixtures.js"
 
 const artifacts = join(import.meta.dirname, "artifacts")
 const token = "browser-test-token-0123456789"
@@ -86,6 +101,10 @@ afterAll(async () => {
 const base = () => dash.url.replace(/\?.*$/, "")
 const at = (path: string) => new URL(path, base()).href
 const rowIds = (p: Page) => p.locator("tr.run-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run-id")))
+const NIGHTLY = "nightly:eu-west"
+const FIVE = "reports/every-5m"
+const scheduleRow = (trigger: string) => `tr.schedule-row[data-trigger="${trigger}"]`
+const eventKinds = (trigger: string) => page.locator(`tr.schedule-events[data-trigger="${trigger}"] tr.schedule-event .ev-kind`).allTextContents()
 
 describe("the dashboard in Chromium", () => {
   it("opens with the token (which leaves the address bar), lists runs, filters by status and attribute, and adds new runs live", async () => {
@@ -305,6 +324,113 @@ describe("the dashboard in Chromium", () => {
     } finally {
       await shown.close()
       await dynamic.mesh.close()
+    }
+    expect(problems).toEqual([])
+  })
+
+  it("lists the schedules with their next fire times in local time; pausing and resuming ask for the actor; the audit trail opens; a pause made elsewhere shows live", async () => {
+    await page.goto(dash.url)
+    await page.waitForSelector("body[data-ready=true]")
+    await page.click("#nav-schedules")
+    await page.waitForFunction(() => document.querySelectorAll("tr.schedule-row").length === 2)
+    expect(new URL(page.url()).pathname).toBe("/schedules")
+    expect(await page.locator("#nav-schedules").getAttribute("aria-current")).toBe("page")
+    expect(
+      await page
+        .locator("tr.schedule-row")
+        .evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-workflow"), r.getAttribute("data-trigger"), r.getAttribute("data-status")])),
+    ).toEqual([
+      ["ops:digest", NIGHTLY, "active"],
+      ["ops:digest", FIVE, "active"],
+    ])
+    const night = page.locator(scheduleRow(NIGHTLY))
+    const cells = (row: typeof night) => Promise.all([".cron", ".tz", ".overlap", ".catch-up"].map((c) => row.locator(c).textContent()))
+    expect(await cells(night)).toEqual(["30 2 * * *", "Europe/Lisbon", "skip", "latest"])
+    expect(await cells(page.locator(scheduleRow(FIVE)))).toEqual(["*/5 * * * *", "UTC", "bufferOne", "within 1h (at most 3)"])
+    expect(await night.locator(".last-fired").textContent()).toBe("never")
+
+    // The next three fire times are the engine's, shown in the browser's local time with how far off they are.
+    const expected = (await mesh.listSchedules({ next: 3 })).find((s) => s.trigger === NIGHTLY)!.nextFireTimes
+    const shownTimes = await night.locator(".next-fire").evaluateAll((els) =>
+      els.map((e) => {
+        const at = Number(e.getAttribute("data-at"))
+        const d = new Date(at)
+        const p = (n: number) => String(n).padStart(2, "0")
+        const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+        return { at, text: e.querySelector(".at")!.textContent, local, rel: e.querySelector(".rel")!.textContent }
+      }),
+    )
+    expect(shownTimes.map((t) => t.at)).toEqual(expected)
+    for (const t of shownTimes) {
+      expect(t.text).toBe(t.local)
+      expect(t.rel).toMatch(/^in \d+(s|m|h|d)/)
+    }
+    expect(await page.locator(`${scheduleRow(FIVE)} .next-fire`).count()).toBe(3)
+
+    await night.locator('button[data-action="pause"]').click()
+    await page.waitForSelector("dialog#action-dialog[open]")
+    expect(await page.locator("dialog#action-dialog h2").textContent()).toBe("Pause ops:digest · nightly:eu-west")
+    await page.fill("#action-actor", "ops:cy")
+    await page.fill("#action-note", "quiet period <i>")
+    await page.click("#action-confirm")
+    await page.waitForSelector("dialog#action-dialog", { state: "detached" })
+    await page.waitForSelector(`${scheduleRow(NIGHTLY)}[data-status="paused"]`)
+    expect(await night.locator(".paused-by").textContent()).toMatch(/^by ops:cy, (just now|\d+s ago)$/)
+    expect(await night.locator(".pause-note").textContent()).toBe("quiet period <i>")
+    expect((await mesh.listSchedules()).find((s) => s.trigger === NIGHTLY)).toMatchObject({ paused: true, pausedBy: "ops:cy", pauseNote: "quiet period <i>" })
+    expect(await night.locator(".next-fire").count()).toBe(3)
+    expect(await page.locator(`${scheduleRow(FIVE)}[data-status="active"]`).count()).toBe(1)
+
+    await night.locator("button.events-toggle").click()
+    await page.waitForFunction((t) => document.querySelectorAll(`tr.schedule-events[data-trigger="${t}"] tr.schedule-event`).length === 1, NIGHTLY)
+    expect(await eventKinds(NIGHTLY)).toEqual(["paused"])
+    expect(await page.locator(`tr.schedule-events[data-trigger="${NIGHTLY}"] .ev-actor`).allTextContents()).toEqual(["ops:cy"])
+    await page.screenshot({ path: join(artifacts, "schedules.png"), fullPage: true })
+
+    await night.locator('button[data-action="resume"]').click()
+    await page.waitForSelector("dialog#action-dialog[open]")
+    expect(await page.locator("#action-actor").inputValue()).toBe("ops:cy")
+    await page.click("#action-confirm")
+    await page.waitForSelector("dialog#action-dialog", { state: "detached" })
+    await page.waitForSelector(`${scheduleRow(NIGHTLY)}[data-status="active"]`)
+    await page.waitForFunction((t) => document.querySelectorAll(`tr.schedule-events[data-trigger="${t}"] tr.schedule-event`).length === 2, NIGHTLY)
+    expect(await eventKinds(NIGHTLY)).toEqual(["resumed", "paused"])
+    expect((await mesh.scheduleEvents(Digest.name, NIGHTLY)).map((e) => [e.kind, e.actor])).toEqual([
+      ["resumed", "ops:cy"],
+      ["paused", "ops:cy"],
+    ])
+
+    // A pause made elsewhere (the CLI, another dashboard) arrives over the live stream.
+    await mesh.pauseSchedule(Digest.name, FIVE, { actor: "cli:dee", note: "from the CLI" })
+    await page.waitForSelector(`${scheduleRow(FIVE)}[data-status="paused"]`)
+    expect(await page.locator(`${scheduleRow(FIVE)} .pause-note`).textContent()).toBe("from the CLI")
+    expect(await page.locator(`${scheduleRow(FIVE)} button[data-action="resume"]`).count()).toBe(1)
+    await mesh.resumeSchedule(Digest.name, FIVE, { actor: "test" })
+    await page.waitForSelector(`${scheduleRow(FIVE)}[data-status="active"]`)
+    expect(problems).toEqual([])
+  })
+
+  it("links a fired schedule's last window to its run, moves its next fire times on live, and has no buttons when read-only", async () => {
+    const fired = await meshWithFiredSchedule()
+    const shown = await serve(fired.mesh, { pollMs: 200 })
+    try {
+      await page.goto(`${shown.url}schedules`)
+      await page.waitForSelector('tr.schedule-row[data-trigger="every-second"]')
+      expect(await page.locator("#mode").textContent()).toBe("read-only")
+      expect(await page.locator("tr.schedule-row button[data-action]").count()).toBe(0)
+      expect(await page.locator("tr.schedule-row button.events-toggle").count()).toBe(1)
+      expect(Number(await page.locator(".last-fired .last-window").getAttribute("data-at"))).toBe(fired.lastFired)
+      expect(await page.locator(".last-fired a.last-run").getAttribute("href")).toBe(`/runs/${fired.lastRunId}`)
+      const first = Number(await page.locator(".next-fire").first().getAttribute("data-at"))
+      await page.waitForFunction((t) => Number(document.querySelector(".next-fire")!.getAttribute("data-at")) > t, first)
+      await page.screenshot({ path: join(artifacts, "schedules-fired.png"), fullPage: true })
+      await page.click(".last-fired a.last-run")
+      await page.waitForSelector("#explanation")
+      expect(new URL(page.url()).pathname).toBe(`/runs/${fired.lastRunId}`)
+      expect(await page.locator("h1 .workflow").textContent()).toBe("ticker")
+    } finally {
+      await shown.close()
+      await fired.mesh.close()
     }
     expect(problems).toEqual([])
   })

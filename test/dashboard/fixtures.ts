@@ -2,7 +2,8 @@
  * Workflows and a served dashboard shared by the dashboard tests: an order with a
  * compensable step, a parallel group, an approval and a child run; a run named and fed with
  * markup (to prove nothing is rendered as HTML); a pause; a step that fails for good; a run
- * with dynamic work, written straight to its store.
+ * with dynamic work, written straight to its store; cron schedules whose workflow and trigger
+ * names need escaping in a URL (`:`, `/`), and one that fires every second.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
@@ -89,7 +90,51 @@ export const Failing = Workflow.make({
   },
 })
 
-export const WORKFLOWS = [Checkout, Courier, Markupful, Holding, Failing]
+/** Two cron schedules (never fired: no test starts a scheduler over `WORKFLOWS`) and a manual trigger. */
+export const Digest = Workflow.make({
+  name: "ops:digest",
+  triggers: {
+    "nightly:eu-west": Trigger.cron("30 2 * * *", { timeZone: "Europe/Lisbon", overlap: "skip", catchUp: "latest" }),
+    "reports/every-5m": Trigger.cron("*/5 * * * *", { overlap: "bufferOne", catchUp: { within: "1 hour", limit: 3 } }),
+    manual: empty,
+  },
+  *run() {
+    return "digested"
+  },
+})
+
+export const WORKFLOWS = [Checkout, Courier, Markupful, Holding, Failing, Digest]
+
+/** Fires every second (cron with seconds), for a schedule with a last fired window and run. */
+export const Ticker = Workflow.make({
+  name: "ticker",
+  triggers: { "every-second": Trigger.cron("* * * * * *") },
+  *run() {
+    return "tick"
+  },
+})
+
+/**
+ * A mesh (no worker) over `Ticker` whose scheduler ran until the schedule fired once, then
+ * stopped: `listSchedules` shows its last fired window and run, which stay put.
+ */
+export const meshWithFiredSchedule = async (): Promise<{ readonly mesh: MeshClient; readonly lastFired: number; readonly lastRunId: string }> => {
+  const mesh = await createMesh({ workflows: [Ticker], store: { kind: "memory" } })
+  const scheduler = await mesh.startScheduler()
+  try {
+    const fired = await eventually(async () => {
+      const [view] = await mesh.listSchedules({ next: 0 })
+      return view?.lastFired !== undefined && view.lastRunId !== undefined ? { lastFired: view.lastFired, lastRunId: view.lastRunId } : undefined
+    }, "the ticker to fire")
+    await scheduler.stop()
+    // The scheduler may have fired once more before it stopped: read what stayed.
+    const [view] = await mesh.listSchedules({ next: 0 })
+    return { mesh, lastFired: view!.lastFired ?? fired.lastFired, lastRunId: view!.lastRunId ?? fired.lastRunId }
+  } catch (error) {
+    await mesh.close()
+    throw error
+  }
+}
 
 /** A mesh with a worker, on a fresh memory store. */
 export const meshWithWorker = async (): Promise<{ readonly mesh: MeshClient; readonly stop: () => Promise<void> }> => {

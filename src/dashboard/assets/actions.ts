@@ -1,8 +1,8 @@
 /**
  * `/assets/actions.js`: the action buttons of a run page (only when the server allows
  * actions, and only the controls `explainRun` says would succeed now), and the dialog that
- * asks for the actor and a note before it POSTs with the CSRF header. A refusal from the
- * engine stays in the dialog with its tag.
+ * asks for the actor and a note before it POSTs with the CSRF header (the schedules page uses
+ * it too). A refusal from the engine stays in the dialog with its tag.
  */
 export const ACTIONS_JS = String.raw`
 import { h, api, clear, errorBox } from "./dom.js"
@@ -19,14 +19,20 @@ function rememberedActor() {
   }
 }
 
-function openDialog(runId, offer, config, done) {
+/**
+ * Asks for the actor (remembered in this browser) and a note, then POSTs { actor, note? } to
+ * request.path with the CSRF header, and calls request.done(outcome). The engine's refusal
+ * stays in the dialog. request: { action, title, detail?, confirm (the button's label),
+ * noteLabel, path, config, done }.
+ */
+export function askAndPost(request) {
   const old = document.getElementById("action-dialog")
   if (old) old.remove()
   const actor = h("input", { type: "text", id: "action-actor", name: "actor", autocomplete: "username", value: rememberedActor() })
   const note = h("textarea", { id: "action-note", name: "note" })
   const problem = h("div", { class: "dialog-problem" })
-  const confirm = h("button", { type: "submit", class: "btn primary", id: "action-confirm" }, LABELS[offer.action])
-  const dialog = h("dialog", { id: "action-dialog", "data-action": offer.action })
+  const confirm = h("button", { type: "submit", class: "btn primary", id: "action-confirm" }, request.confirm)
+  const dialog = h("dialog", { id: "action-dialog", "data-action": request.action })
   const close = () => {
     dialog.close()
     dialog.remove()
@@ -47,16 +53,16 @@ function openDialog(runId, offer, config, done) {
           try {
             const body = { actor: who }
             if (note.value.trim() !== "") body.note = note.value
-            const outcome = await api("/api/runs/" + encodeURIComponent(runId) + "/" + offer.action, {
+            const outcome = await api(request.path, {
               method: "POST",
-              headers: { "Content-Type": "application/json", "X-Squid-Mesh-CSRF": config.csrf || "" },
+              headers: { "Content-Type": "application/json", "X-Squid-Mesh-CSRF": request.config.csrf || "" },
               body: JSON.stringify(body),
             })
             try {
               localStorage.setItem(ACTOR_KEY, who)
             } catch (e) {}
             close()
-            done(outcome)
+            request.done(outcome)
           } catch (error) {
             problem.appendChild(errorBox(error))
             confirm.disabled = false
@@ -64,10 +70,11 @@ function openDialog(runId, offer, config, done) {
         },
       },
     },
-    h("h2", null, LABELS[offer.action] + (offer.gate ? " — " + offer.gate : "")),
+    h("h2", null, request.title),
+    request.detail ? h("p", { class: "muted dialog-detail" }, request.detail) : null,
     h("label", { for: "action-actor" }, "Actor (who does this; recorded in the audit trail)"),
     actor,
-    h("label", { for: "action-note" }, NOTES[offer.action]),
+    h("label", { for: "action-note" }, request.noteLabel),
     note,
     problem,
     h("div", { class: "buttons" }, h("button", { type: "button", class: "btn", id: "action-dismiss", on: { click: close } }, "Dismiss"), confirm),
@@ -76,6 +83,18 @@ function openDialog(runId, offer, config, done) {
   document.body.appendChild(dialog)
   dialog.showModal()
   actor.focus()
+}
+
+function openDialog(runId, offer, config, done) {
+  askAndPost({
+    action: offer.action,
+    title: LABELS[offer.action] + (offer.gate ? " — " + offer.gate : ""),
+    confirm: LABELS[offer.action],
+    noteLabel: NOTES[offer.action],
+    path: "/api/runs/" + encodeURIComponent(runId) + "/" + offer.action,
+    config,
+    done,
+  })
 }
 
 /** The buttons for the controls that would succeed now, or nothing when actions are not allowed. */

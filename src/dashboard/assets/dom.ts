@@ -93,6 +93,11 @@ export function fmtTime(ms) {
   return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." + pad(d.getMilliseconds(), 3)
 }
 
+/** A local time, to the second (cron windows fall on whole seconds). */
+export function fmtClock(ms) {
+  return typeof ms === "number" ? fmtTime(ms).slice(0, 19) : ""
+}
+
 /** A duration in its two largest units. */
 export function fmtDuration(ms) {
   if (typeof ms !== "number" || !isFinite(ms)) return ""

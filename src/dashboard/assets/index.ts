@@ -11,6 +11,7 @@ import { LIST_JS } from "./list.js"
 import { PAGE_HTML } from "./page.js"
 import { PANELS_JS } from "./panels.js"
 import { RUN_JS } from "./run.js"
+import { SCHEDULES_JS } from "./schedules.js"
 import { SPECS_JS } from "./specs.js"
 import { STYLE_CSS } from "./style.js"
 
@@ -34,6 +35,7 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/assets/graph.js", { contentType: JS, body: GRAPH_JS }],
   ["/assets/actions.js", { contentType: JS, body: ACTIONS_JS }],
   ["/assets/specs.js", { contentType: JS, body: SPECS_JS }],
+  ["/assets/schedules.js", { contentType: JS, body: SCHEDULES_JS }],
 ])
 
 /** The asset at a path, if any. */

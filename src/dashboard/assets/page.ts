@@ -1,6 +1,6 @@
 /**
- * The dashboard's HTML shell, the same for the runs list and a run page: the scripts decide
- * which to draw from the address. No inline script or style (the Content-Security-Policy
+ * The dashboard's HTML shell, the same for every view (runs list, run page, schedules, spec
+ * preview): the scripts decide which to draw from the address. No inline script or style (the Content-Security-Policy
  * forbids them).
  */
 export const PAGE_HTML = `<!doctype html>
@@ -15,7 +15,7 @@ export const PAGE_HTML = `<!doctype html>
 <script type="module" src="/assets/app.js"></script>
 </head>
 <body>
-<header class="top"><a class="brand" href="/">Squid Mesh</a><span class="sub">runs dashboard</span><a class="sub" id="nav-specs" href="/specs">spec preview</a><span id="mode" class="mode"></span><span id="live" class="live" title="live updates">offline</span></header>
+<header class="top"><a class="brand" href="/">Squid Mesh</a><nav class="nav" aria-label="views"><a id="nav-runs" href="/">Runs</a><a id="nav-schedules" href="/schedules">Schedules</a><a id="nav-specs" href="/specs">Specs</a></nav><span id="mode" class="mode"></span><span id="live" class="live" title="live updates">offline</span></header>
 <main id="app"><p class="muted">Loading…</p></main>
 <noscript><p>The dashboard needs JavaScript; the same data is at <code>/api/runs</code>.</p></noscript>
 </body>

@@ -14,7 +14,9 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, m
 pre { background: #f1f3f6; border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow: auto; max-height: 320px; white-space: pre-wrap; word-break: break-word; }
 .top { display: flex; align-items: center; gap: 12px; padding: 10px 20px; background: #111827; color: #e5e7eb; }
 .top .brand { color: #fff; font-weight: 700; font-size: 16px; }
-.top .sub { color: #9ca3af; }
+.top .nav { display: flex; gap: 14px; }
+.top .nav a { color: #9ca3af; padding: 2px 0; border-bottom: 2px solid transparent; }
+.top .nav a[aria-current="page"] { color: #fff; border-bottom-color: #60a5fa; }
 .top .mode { margin-left: auto; color: #9ca3af; font-size: 12px; }
 .live { font-size: 12px; padding: 2px 8px; border-radius: 10px; background: #374151; color: #d1d5db; }
 .live.on { background: #065f46; color: #d1fae5; }
@@ -32,6 +34,7 @@ section.panel { background: var(--panel); border: 1px solid var(--line); border-
 .status-cancelled { background: var(--cancelled); } .status-pending { background: var(--pending); }
 .status-skipped { background: var(--skipped); } .status-not_started { background: var(--skipped); }
 .status-recorded { background: var(--dynamic); } .status-not_reached { background: var(--skipped); }
+.status-active { background: var(--completed); }
 .chip { border: 1px solid var(--line); background: #fff; border-radius: 14px; padding: 3px 12px; cursor: pointer; font: inherit; color: var(--ink); }
 .chip[aria-pressed="true"] { background: var(--ink); color: #fff; border-color: var(--ink); }
 .attr { display: inline-block; background: #eef2ff; color: #3730a3; border-radius: 4px; padding: 0 6px; margin: 1px 4px 1px 0; font-size: 12px; }
@@ -76,6 +79,15 @@ svg.graph .group { fill: none; stroke: #c7d2fe; stroke-dasharray: 3 3; }
 .actions { margin: 6px 0 12px; }
 .chips { margin-bottom: 10px; }
 .legend { font-size: 12px; color: var(--muted); margin-top: 6px; }
+table.schedules td.next .next-fire, table.schedules td.cron code { white-space: nowrap; }
+table.schedules .rel { color: var(--muted); font-size: 12px; }
+table.schedules td.next.paused .at { text-decoration: line-through; color: var(--muted); }
+table.schedules .paused-by, table.schedules .pause-note { font-size: 12px; margin-top: 3px; }
+table.schedules .pause-note { color: var(--paused); }
+table.schedules td.controls { white-space: nowrap; }
+tr.schedule-events > td { background: #fbfcfd; padding: 8px 16px 12px; }
+table.events th, table.events td { font-size: 12.5px; padding: 4px 6px; }
+.small { font-size: 12px; }
 dialog { border: 1px solid var(--line); border-radius: 10px; padding: 18px; min-width: 380px; box-shadow: 0 10px 30px rgba(0,0,0,.2); }
 dialog::backdrop { background: rgba(17,24,39,.35); }
 dialog label { display: block; margin: 8px 0 4px; color: var(--muted); font-size: 12px; }
