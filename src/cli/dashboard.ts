@@ -10,8 +10,13 @@ import { EXIT, type ExitCode } from "./errors.js"
 import { note } from "./output.js"
 import { openMesh, STORE_FLAGS, storeTarget } from "./store.js"
 import { firstSignal } from "./worker.js"
+import { loadWorkflows } from "./module.js"
 
-/** Runs `dashboard [--host H] [--port N] [--token T | --token-env VAR] [--allow-actions]` until a signal. */
+/**
+ * Runs `dashboard [--module F] [--host H] [--port N] [--token T | --token-env VAR] [--allow-actions]`
+ * until a signal. With `--module`, the module's workflows are registered: schedules show their next
+ * fire times and can be paused, and graphs are drawn as declared.
+ */
 export const dashboardCommand = async (words: ReadonlyArray<string>): Promise<ExitCode> => {
   const args = parseArgs("dashboard", words, {
     ...STORE_FLAGS,
@@ -20,6 +25,7 @@ export const dashboardCommand = async (words: ReadonlyArray<string>): Promise<Ex
     token: "string",
     "token-env": "string",
     "allow-actions": "boolean",
+    module: "string",
   })
   args.atMostPositionals(0)
   const port = args.integer("port", 0, 65_535)
@@ -28,8 +34,10 @@ export const dashboardCommand = async (words: ReadonlyArray<string>): Promise<Ex
   const token = variable !== undefined ? process.env[variable] : args.string("token")
   if (variable !== undefined && !token) throw args.usage(`--token-env = "${variable}": that environment variable is empty`)
   const target = storeTarget(args)
+  const modulePath = args.string("module")
+  const workflows = modulePath === undefined ? [] : await loadWorkflows("dashboard", modulePath)
   const stopped = firstSignal()
-  const mesh = await openMesh(target)
+  const mesh = await openMesh(target, { workflows })
   try {
     const dashboard = await serveDashboard({
       mesh,

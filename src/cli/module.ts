@@ -1,6 +1,6 @@
 /**
  * Loading the workflows of a user's module (`--module <file>`): its `workflows` array, or a
- * default export that is one. Only `worker`, `schedules`, `check-replay` and a control given
+ * default export that is one. Only `worker`, `schedules`, `check-replay`, and `dashboard` or a control given
  * `--module` import user code; every other command works on the journal alone.
  */
 import { existsSync } from "node:fs"

@@ -209,13 +209,16 @@ exist, and applies pending migrations.
 
 ${STORE}`
 
-const DASHBOARD = `usage: squid-mesh dashboard [--host H] [--port N] [--token T | --token-env VAR] [--allow-actions]
+const DASHBOARD = `usage: squid-mesh dashboard [--module <file>] [--host H] [--port N] [--token T | --token-env VAR] [--allow-actions]
 
 Serves the operators' dashboard (runs, filters, a run's explanation, graph, timeline, attempts,
-children and audit trail, updated live) until SIGINT or SIGTERM, and prints its URL on stdout.
-Read-only unless --allow-actions, which adds approve, reject, resume and cancel buttons that ask
-for the actor. Needs no workflow code.
+children, dynamic work and audit trail, updated live; cron schedules; a spec previewer) until
+SIGINT or SIGTERM, and prints its URL on stdout. Read-only unless --allow-actions, which adds
+approve, reject, resume and cancel buttons, and pause and resume for schedules, that ask for the
+actor. Needs no workflow code; with --module, schedules show their next fire times and can be
+paused, and graph workflows are drawn as declared.
 
+  --module <file>            a module exporting the workflows (its \`workflows\` array)
   --host <name>              address to bind (default 127.0.0.1; any other needs a token)
   --port <n>                 port (default: a free one)
   --token <t>                require this access token (at least 16 characters); the URL carries it

@@ -338,5 +338,21 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
       }
       expect(await dashboard.exited).toBe(0)
       refused(await cli("dashboard", "--token", "a", "--token-env", "X"), 2, "squid-mesh: dashboard: give either --token or --token-env, not both")
+      // With --module, the module's cron triggers are registered: their next fire times are known.
+      const withCode = startProcess(built.bin, ["dashboard", "--module", built.fixture("cliWorkflows"), ...store.args])
+      try {
+        await withCode.waitFor(/dashboard: serving read-only/)
+        const schedules = (await (await fetch(new URL("/api/schedules", withCode.stdout().trim()))).json()) as Array<{
+          trigger: string
+          registered: boolean
+          nextFireTimes: ReadonlyArray<number>
+        }>
+        const lisbon = schedules.find((s) => s.trigger === "lisbon")
+        expect(lisbon).toMatchObject({ registered: true })
+        expect(lisbon!.nextFireTimes.length).toBeGreaterThan(0)
+      } finally {
+        withCode.child.kill("SIGTERM")
+      }
+      expect(await withCode.exited).toBe(0)
     })
   })
