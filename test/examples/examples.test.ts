@@ -1,6 +1,6 @@
 /**
- * The four examples of the README's "Examples" section, run as a user runs them: `npm run
- * example:<name>` from the project root, each a process of its own, all four at once. Each must
+ * The five examples of the README's "Examples" section, run as a user runs them: `npm run
+ * example:<name>` from the project root, each a process of its own, all five at once. Each must
  * exit 0 and tell its story (run statuses, the path taken, the retries, routes and compensations).
  *
  * The npm scripts run `tsx examples/<name>.ts`, which imports the package by its name. A user
@@ -127,5 +127,24 @@ describe.concurrent("the examples, through their npm scripts", () => {
     expect(empty).toContain("path: fetch_feed → build_digest (failed) → notify_editors")
     expect(empty).toContain("build_digest: feed_empty")
     expect(out).toContain("posts on Discord: 1")
+  })
+
+  it("example:party-invites: a step's dynamic work runs and holds the run until done; host code records more; a failed node fails the run", async () => {
+    const out = await story("example:party-invites")
+    expect(out).toContain("preview of the seating chart: adds table-1, table-2; recordable true, schedulable false")
+    const party = section(out, "== The long-expected party")
+    expect(party).toContain("while the invitations go out: waiting_for_dynamic_work")
+    expect(party).toContain('dynamic work "invite-fanout" (scheduled) from plan_invites attempt 1: 4 node(s)')
+    expect(party).toContain('dynamic work "seating-chart" (recorded) from gather_guests attempt 1: 2 node(s)')
+    expect(party).toMatch(/invite-3\s+completed/)
+    expect(party).toMatch(/table-2\s+recorded/)
+    expect(party).toContain("attempt 1 failed: door_shut")
+    expect(party).toContain("audit: dynamic_work by hamfast")
+    expect(party).toContain('completed: {"host":"Bilbo","invitations":4}')
+    expect(party).toMatch(/Lobelia's invitation was delivered after \d+ tries/)
+    const gollum = section(out, "== A party for Gollum")
+    expect(gollum).toMatch(/invite-1\s+failed/)
+    expect(gollum).toContain("attempt 1 failed: no_address: nobody knows where Gollum lives")
+    expect(gollum).toContain('failed: dynamic_work_failed: dynamic node "invite-1" (action "invites.deliver", work "invite-fanout")')
   })
 })
