@@ -8,7 +8,8 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { isTerminal, type ClaimedTask, type FenceReason } from "../src/core/model.js"
 import type { ClaimRef } from "../src/store/Store.js"
-import { makeEnv, rebuild, type EngineContext } from "./context.js"
+import { isDynamicTask } from "../src/core/dynamicWork.js"
+import { makeEnv, rebuild, replayerOf, type EngineContext } from "./context.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
 /** A run's interpreter at the revision it reflects. */
@@ -36,13 +37,28 @@ export const claimRefOf = (task: ClaimedTask): ClaimRef => ({ runId: task.runId,
  * sticky cache when it placed that command (and, for a task claimed from the queue, is at the
  * revision the claim saw), else replayed.
  */
-export const acquire = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq" | "revision">, workflow: AnyWorkflow) =>
+export const acquire = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq" | "revision" | "kind">, workflow: AnyWorkflow) =>
   Effect.suspend(() => {
+    // Dynamic work's tasks read the run afresh and leave its warm interpreter be.
+    if (task.kind === "dynamic") return node(ctx, task, workflow)
+    if (isDynamicTask(task.seq)) return reload(ctx, task.runId, workflow)
     const cached = ctx.cache.take(task.runId)
     if (cached?.replayer.commandAt(task.seq) && (task.revision === undefined || task.revision === cached.revision)) {
       return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })
     }
     return reload(ctx, task.runId, workflow)
+  })
+
+/**
+ * A dynamic node's run: the run and the node's entry only (a node's result does not advance
+ * the workflow, so its journal is not replayed: many nodes of one run cost one read each).
+ */
+const node = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq">, workflow: AnyWorkflow): Effect.Effect<Acquired | Fenced, StoreError> =>
+  Effect.gen(function* () {
+    const [run, entry] = yield* Effect.all([ctx.store.getRun(task.runId), ctx.store.getEntry(task.runId, task.seq)], { concurrency: 2 })
+    if (!run) return fencedBy("run_not_found")
+    if (isTerminal(run.status)) return fencedBy("terminal_run")
+    return { _tag: "Acquired", replayer: replayerOf(run, workflow, entry ? [entry] : [], [], ctx.redactor), revision: run.revision, pre: undefined }
   })
 
 /** Replays the run from the store (cold path). */

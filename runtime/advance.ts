@@ -33,7 +33,8 @@ import { LOCAL_TIMER_HORIZON_MS } from "./timers.js"
 import { withEngineSpan } from "./tracing.js"
 import { claimRefOf, fencedBy, reload, type Acquired, type Fenced } from "./acquire.js"
 import { decide, fire, type Carried, type NextTask, type TaskFence } from "./carry.js"
-import { withDynamicWork } from "./dynamic/hold.js"
+import { settleTask, withDynamicWork } from "./dynamic/hold.js"
+import { nodeCommit } from "./dynamic/settle.js"
 import type { NewWork, PlannedWork } from "./dynamic/plan.js"
 import { dynamicWrites } from "./dynamic/stage.js"
 import type { Decision, Replayer } from "./Interpreter.js"
@@ -66,6 +67,8 @@ export type TaskResolution =
   | { readonly _tag: "Park"; readonly visibleAt: number }
   /** A leftover task whose entry is already resolved: done, the journal untouched. */
   | { readonly _tag: "Drop" }
+  /** A settle task with nothing to settle yet (a node is still pending): done, the journal untouched. */
+  | { readonly _tag: "Unsettled" }
 
 /** What a control does to a run: the resolution its commit records, with its audit event. */
 export type ControlResolution =
@@ -162,7 +165,7 @@ const RESOLVED_BY_TASK = {
   dynamic: "dynamic_node_result",
   advance: "replayed",
 } as const
-const TASK_RESOLUTIONS = { Fired: "timer_fired", Retry: "retry_scheduled", Park: "park", Drop: "drop", Replayed: "replayed" } as const
+const TASK_RESOLUTIONS = { Fired: "timer_fired", Retry: "retry_scheduled", Park: "park", Drop: "drop", Replayed: "replayed", Unsettled: "unsettled" } as const
 
 /** The advance span's outcome: committed (with the run's status), carried into the step it woke, existing, or fenced. */
 const advanceSpanOutcome = (advanced: Advanced | Created): Record<string, unknown> =>
@@ -241,10 +244,12 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
     const runId = fence.task.runId
     const send = (commit: Commit) => retryTransient(r.transaction ? r.transaction.commit(commit) : ctx.store.commit(commit))
     switch (resolution._tag) {
-      case "Drop": {
+      case "Drop":
+      case "Unsettled": {
         const now = yield* Clock.currentTimeMillis
         const result = yield* send(commitOf({ runId, now, fence: fence.claim, task: { _tag: "Done" } }))
-        return fencedBy(result._tag === "Rejected" ? result.reason : "stale_claim")
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        return resolution._tag === "Drop" ? fencedBy("stale_claim") : committed("running")
       }
       case "Retry": {
         const now = yield* Clock.currentTimeMillis
@@ -255,7 +260,8 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
         yield* ctx.notifier.notify
         // The journal did not change: the interpreter stays valid at its revision.
         const { acquired } = r
-        if (!acquired.pre || acquired.pre.entries.length === 0) ctx.cache.put(runId, { replayer: acquired.replayer, revision: acquired.revision })
+        if ((!acquired.pre || acquired.pre.entries.length === 0) && fence.task.kind !== "dynamic")
+          ctx.cache.put(runId, { replayer: acquired.replayer, revision: acquired.revision })
         return committed("running")
       }
       case "Park": {
@@ -275,8 +281,18 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
         }
         return yield* advanceWithResult(ctx, r, { _tag: "Resolved", entry: resolution.entry }, send, fired.decision)
       }
-      case "Resolved":
-        return yield* advanceWithResult(ctx, r, resolution, send, undefined)
+      case "Resolved": {
+        if (fence.task.kind !== "dynamic") return yield* advanceWithResult(ctx, r, resolution, send, undefined)
+        // A dynamic node's result: fenced by its claim alone (see runtime/dynamic/settle.ts).
+        const now = yield* Clock.currentTimeMillis
+        const { entry, attempt } = resolution
+        const parent = r.acquired.replayer.parent
+        const result = yield* send(nodeCommit({ run: { id: runId, queue: r.workflow.queue }, claim: fence.claim, entry, attempt, parent, now }))
+        if (result._tag === "Rejected") return fencedBy(result.reason)
+        if (entry.status === "failed") ctx.cache.clear(runId)
+        yield* ctx.notifier.notify
+        return committed(entry.status === "failed" ? "failed" : "running")
+      }
       case "Replayed":
         return yield* advanceWithResult(ctx, r, undefined, send, undefined)
     }
@@ -310,18 +326,18 @@ const advanceWithResult = (
       }
       const { replayer } = acquired
       // Dynamic work: a node's result, and what the step proposed, as they stand after this commit.
-      const staged = dynamicWrites(replayer, { id: runId, queue: workflow.queue }, results, result?.dynamic ?? [], env.now)
+      const staged = dynamicWrites(replayer, { id: runId, queue: workflow.queue }, result?.dynamic ?? [], env.now)
       if (staged.dropped.length > 0)
         yield* Effect.logWarning(`dynamic work dropped: its key was used by other work meanwhile: ${staged.dropped.join(", ")}`).pipe(
           Effect.annotateLogs({ runId }),
         )
-      const run = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), staged.dynamic)
+      const { change: run, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), staged.dynamic)
       // An entry appended and resolved in this commit (a carried step's) is written resolved, once.
       const appended = new Set(decision.entries.map((e) => e.seq))
       const pending = { ...decision, tasks: decision.tasks.filter((t) => !resolvedBySeq.has(t.seq)) }
       const claimed = withInlineClaim(fence, newTasksOf({ id: runId, queue: workflow.queue }, pending), env.now)
       const { inline } = claimed
-      const tasks = [...claimed.tasks, ...staged.tasks]
+      const tasks = [...claimed.tasks, ...staged.tasks, ...(held ? [settleTask({ id: runId, queue: workflow.queue }, env.now)] : [])]
       const unclaimed = tasks.some((t) => !t.claim)
       const outcome = yield* send(
         commitOf({
@@ -449,8 +465,8 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         const { entry, replayer, workflow } = resolution
         replayer.resolve(entry)
         const decision = replayer.advance({ ...(yield* makeEnv), now })
-        const runChange = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
-        const tasks = newTasksOf({ id: run.id, queue: workflow.queue }, decision)
+        const { change: runChange, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
+        const tasks = [...newTasksOf({ id: run.id, queue: workflow.queue }, decision), ...(held ? [settleTask(run, now)] : [])]
         const result = yield* retryTransient(
           ctx.store.commit(
             commitOf({

@@ -27,6 +27,8 @@ import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 import { withEngineSpan } from "./tracing.js"
 import { dynamicNodeOf } from "./dynamic/node.js"
+import { hasPendingNodes } from "./dynamic/hold.js"
+import { SETTLE_SEQ } from "../src/core/dynamicWork.js"
 import { entryInput, type Runnable } from "./runnable.js"
 import { noDynamicWork, StagedWork, stepDynamicWork } from "./dynamic/stage.js"
 import type { StepOutcome } from "./metrics.js"
@@ -153,9 +155,14 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
     if (acquired._tag === "Fenced") return executedOf(task, acquired, "", "failed")
     const advance = (resolution: TaskResolution) => advanceRun(ctx, { _tag: "Task", fence, workflow, acquired, resolution })
 
-    // A dynamic node of a run whose workflow finished runs: the run's completion waits for it.
-    const held = task.kind === "dynamic" && acquired.pre?.outcome._tag === "Completed"
-    if (task.kind === "advance" || (acquired.pre && acquired.pre.outcome._tag !== "Blocked" && !held)) {
+    if (task.seq === SETTLE_SEQ) {
+      // Settled once the workflow finished and no node is pending: commit the run's end (and a
+      // replay that fails or diverges, as always). Otherwise a later node's settle task decides.
+      const outcome = acquired.pre?.outcome._tag
+      const done = outcome === "Completed" ? !hasPendingNodes(acquired.replayer.dynamicJournal()) : outcome !== undefined && outcome !== "Blocked"
+      return executedOf(task, yield* advance({ _tag: done ? "Replayed" : "Unsettled" }), "", "completed")
+    }
+    if (task.kind === "advance" || (acquired.pre && acquired.pre.outcome._tag !== "Blocked")) {
       // A run left to a worker with the code (by a control or rerun made without it), or whose
       // code no longer matches the journal (or finishes early): commit what replay decides, fenced.
       const outcome = acquired.pre?.outcome._tag

@@ -1,18 +1,30 @@
 /**
- * How dynamic work changes the end of a run: a scheduled node that failed for good fails the
- * run (`dynamic_work_failed`), and a run whose workflow finished stays `running` while one of
- * its scheduled nodes is pending; the commit that settles the last one completes it (replay
- * gives the workflow's result again).
+ * How dynamic work changes the end of a run: a run whose workflow finished stays `running`
+ * while one of its scheduled nodes is pending (held), with a settle task that completes it once
+ * they are done (replay gives the workflow's result again). A node's own result is committed by
+ * `settleNode` (runtime/dynamic/settle.ts).
  */
-import { dynamicNodeFailure, type DynamicNodeInput } from "../../src/core/dynamicWork.js"
+import { SETTLE_SEQ } from "../../src/core/dynamicWork.js"
 import type { Entry } from "../../src/core/model.js"
+import type { NewTask } from "../../src/store/Store.js"
 import type { RunChange } from "../decision.js"
 
-/** The run change a commit makes, given the run's dynamic entries as they stand after it. */
-export const withDynamicWork = (change: RunChange, dynamic: ReadonlyArray<Entry>): RunChange => {
-  if (dynamic.length === 0 || change.status === "failed" || change.status === "cancelled") return change
-  const failed = dynamic.find((e) => e.kind === "dynamic" && e.status === "failed")
-  if (failed) return { status: "failed", error: dynamicNodeFailure(failed, failed.input as unknown as DynamicNodeInput) }
-  if (change.status === "completed" && dynamic.some((e) => e.kind === "dynamic" && e.status === "pending")) return { status: "running" }
-  return change
-}
+/** True when a scheduled node of the run is pending, as `dynamic` (its dynamic entries) shows it. */
+export const hasPendingNodes = (dynamic: ReadonlyArray<Entry>): boolean => dynamic.some((e) => e.kind === "dynamic" && e.status === "pending")
+
+/** The run's settle task, due now. */
+export const settleTask = (run: { readonly id: string; readonly queue: string }, now: number): NewTask => ({
+  runId: run.id,
+  seq: SETTLE_SEQ,
+  queue: run.queue,
+  kind: "advance",
+  attempt: 1,
+  visibleAt: now,
+})
+
+/**
+ * The run change a commit makes, given the run's dynamic entries as the commit sees them: a
+ * finished workflow with pending nodes holds the run `running` (`held`: add its settle task).
+ */
+export const withDynamicWork = (change: RunChange, dynamic: ReadonlyArray<Entry>): { readonly change: RunChange; readonly held: boolean } =>
+  change.status === "completed" && hasPendingNodes(dynamic) ? { change: { status: "running" }, held: true } : { change, held: false }

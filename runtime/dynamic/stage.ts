@@ -6,7 +6,6 @@
 import type { StagedDynamicWork, StepDynamicWorkHandle } from "../../dsl/StepOptions.js"
 import { InvalidDynamicWorkError } from "../../src/core/errors.js"
 import type { DynamicWorkFact, DynamicWorkMode } from "../../src/core/dynamicWork.js"
-import { isDynamicSeq } from "../../src/core/dynamicWork.js"
 import type { Entry } from "../../src/core/model.js"
 import type { Replayer } from "../Interpreter.js"
 import { checkProposal, recheck, type ProposalContext } from "./proposal.js"
@@ -75,18 +74,16 @@ export interface DynamicWrites extends PlannedWork {
 const NONE: DynamicWrites = { entries: [], tasks: [], dropped: [], dynamic: [] }
 
 /**
- * Applies a commit's dynamic side to the run's interpreter: the dynamic nodes among `results`
- * and the work a step staged (`works`). Free for a run without dynamic work (the common case).
+ * Applies the work a step staged (`works`) to the run's interpreter, for its commit. Free for a
+ * run without dynamic work (the common case).
  */
 export const dynamicWrites = (
   replayer: Replayer,
   run: { readonly id: string; readonly queue: string },
-  results: ReadonlyArray<Entry>,
   works: ReadonlyArray<NewWork>,
   now: number,
 ): DynamicWrites => {
   if (works.length === 0 && !replayer.hasDynamicWork()) return NONE
-  for (const e of results) if (isDynamicSeq(e.seq)) replayer.resolve(e)
   const planned = planStaged(run, works, replayer.dynamicJournal(), now)
   for (const e of planned.entries) replayer.resolve(e)
   return { ...planned, dynamic: replayer.dynamicJournal() }

@@ -22,6 +22,18 @@ export const DYNAMIC_SEQ_BASE = 1_000_000_000
 /** True for a seq in the dynamic work range. */
 export const isDynamicSeq = (seq: number): boolean => seq >= DYNAMIC_SEQ_BASE
 
+/**
+ * The seq of a run's settle task (an `advance` task with no entry): made by every commit of a
+ * dynamic node's result and by a commit that holds a finished run for its nodes, it completes
+ * the run once replay shows the workflow done and no node pending. Node results are committed
+ * without the run's revision, so many nodes of one run settle side by side without conflicts;
+ * the settle task, which reads the run afresh, makes the one decision that needs them all.
+ */
+export const SETTLE_SEQ = DYNAMIC_SEQ_BASE - 1
+
+/** True for the tasks of dynamic work (its nodes, and the settle task): they leave the run's cached interpreter alone. */
+export const isDynamicTask = (seq: number): boolean => seq >= SETTLE_SEQ
+
 /** Bounds of one proposal, and of a run: dynamic work is bounded by design. */
 export const DYNAMIC_LIMITS = {
   /** Nodes in one proposal. */

@@ -267,6 +267,8 @@ export interface StoreService {
   /** A stored spec by fingerprint (written by `createRun` with the first run of that spec version). */
   readonly getSpec: (fingerprint: string) => Effect.Effect<StoredSpec | undefined, StoreError>
   readonly getJournal: (runId: string) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
+  /** One journal entry (a dynamic node's, read without the rest of its journal). */
+  readonly getEntry: (runId: string, seq: number) => Effect.Effect<Entry | undefined, StoreError>
   readonly getAttempts: (runId: string) => Effect.Effect<ReadonlyArray<AttemptRecord>, StoreError>
   readonly getTasks: (runId: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
   /** The child runs of a run (oldest first). */

@@ -270,6 +270,7 @@ export const make = (): StoreService => {
       ),
     getRun: (runId) => Effect.sync(() => runs.get(runId)),
     getSpec: (fingerprint) => Effect.sync(() => specs.get(fingerprint)),
+    getEntry: (runId, seq) => Effect.sync(() => journals.get(runId)?.get(seq)),
     getJournal: (runId) => Effect.sync(() => [...(journals.get(runId)?.values() ?? [])].sort((a, b) => a.seq - b.seq)),
     getChildren: (runId) =>
       Effect.sync(() => [...runs.values()].filter((r) => r.parentRunId === runId).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))),

@@ -3,7 +3,7 @@
  * on stdout, logs on stderr.
  *
  *   npm run -s bench:extras                      # all three
- *   npm run -s bench:extras -- w1_scaling        # or claim_with_backlog, peak_rss, runs_1m (any subset)
+ *   npm run -s bench:extras -- w1_scaling        # or claim_with_backlog, peak_rss, runs_1m, dynamic_fanout (any subset)
  *
  * - `w1_scaling`: W1 (W1_RUNS × 3 no-op steps) with the workers in child processes
  *   (`node dist-bench/test/bench/extras.js --worker C`, compiled like this process) while this process only starts the runs:
@@ -27,6 +27,7 @@
  *   as inserted (`with_backlog`), then after an explicit ANALYZE (`with_backlog_after_analyze`).
  * - `runs_1m`: listRuns (every filter, first and deep page, EXPLAIN) and purge under W1 load at
  *   a million runs (./runs1m.ts).
+ * - `dynamic_fanout`: dynamic work at volume (./fanout.ts).
  * - `peak_rss`: peak RSS (getrusage maxRSS) of the process running W1 (`wfbench.ts W1`,
  *   starts + worker in one process), and of the worker-only children of `w1_scaling`.
  *
@@ -62,6 +63,7 @@ import {
 } from "./common.js"
 import { activitySampler, claimProbeSql, explainSummary, modSinceAnalyze, statsDelta, tableStats } from "./pgdiag.js"
 import { runs1m } from "./runs1m.js"
+import { dynamicFanout } from "./fanout.js"
 import { makeW1, startAll } from "./workloads.js"
 
 const envNum = (name: string, dflt: number) => Number(process.env[name] || dflt)
@@ -406,7 +408,7 @@ const peakRss = async (db: BenchDb) => {
 
 // ---- main -------------------------------------------------------------------------------------
 
-const ALL = { w1_scaling: w1Scaling, claim_with_backlog: claimWithBacklog, peak_rss: peakRss, runs_1m: runs1m } as const
+const ALL = { w1_scaling: w1Scaling, claim_with_backlog: claimWithBacklog, peak_rss: peakRss, runs_1m: runs1m, dynamic_fanout: dynamicFanout } as const
 
 const main = async () => {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

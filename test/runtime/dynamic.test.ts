@@ -6,11 +6,13 @@
  * origin, a used key) write nothing. Every `act` runs in a fresh engine, so each task replays
  * its run from the journal.
  */
-import { Effect, type Layer } from "effect"
-import { describe, expect, it } from "vitest"
-import { Actions, type InvalidDynamicWorkError, type Store } from "../../src/index.js"
+import { Effect, type Layer, TestClock } from "effect"
+import { describe, expect, inject, it } from "vitest"
+import { Actions, DYNAMIC_SEQ_BASE, type InvalidDynamicWorkError, MemoryStore, PostgresStore, type Store, createMesh } from "../../src/index.js"
+import { freshDatabase } from "../support/database.js"
+import { SETTLE_SEQ } from "../../src/core/dynamicWork.js"
 import { freshEngines, onEveryBackend } from "../support/engines.js"
-import { DYNAMIC_WORKFLOWS, Digest, Feed, actions, calls, resetCalls } from "../fixtures/dynamic.js"
+import { DYNAMIC_WORKFLOWS, Digest, Feed, Slow, actions, calls, resetCalls } from "../fixtures/dynamic.js"
 
 const harness = (store: Layer.Layer<Store, unknown>) => freshEngines(store, { workflows: DYNAMIC_WORKFLOWS, actions })
 
@@ -43,7 +45,12 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
         "dynamic:deliver-ann:pending",
         "dynamic:deliver-bob:pending",
       ])
-      expect(planned.tasks.map((t) => t.kind)).toEqual(["dynamic", "dynamic"])
+      // The workflow finished with its nodes pending: the run is held, with its settle task.
+      expect(planned.tasks.map((t) => [t.kind, t.seq])).toEqual([
+        ["advance", SETTLE_SEQ],
+        ["dynamic", DYNAMIC_SEQ_BASE + 1],
+        ["dynamic", DYNAMIC_SEQ_BASE + 2],
+      ])
       const fact = planned.journal[1]!.input as Record<string, any>
       expect(fact).toMatchObject({ mode: "scheduled", origin: { step: "plan-digest", seq: 1, attempt: 1 }, reason: "one delivery per subscriber" })
       expect(fact.metadata).toEqual({ subscribers: 2, apiToken: "[REDACTED]" })
@@ -226,10 +233,42 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
 
 onEveryBackend("dynamic", scenarios)
 
+describe("dynamic work in one warm engine", () => {
+  it("a node settled while the workflow ran: the workflow's end, seen from its cached interpreter, is settled by the settle task", async () => {
+    resetCalls()
+    const h = harness(MemoryStore.layer)
+    const steps = await h.act((m) =>
+      Effect.gen(function* () {
+        const { runId } = yield* m.start(Slow, { subscribers: ["dee"] })
+        const next = () => Effect.map(m.executeNext({ ownerId: "w" }), (r) => (r._tag === "Executed" ? `${r.kind}:${r.name}:${r.runStatus}` : r._tag))
+        const done: Array<string> = [yield* next(), yield* next()] // plan-digest, then its node (the cache keeps plan's view)
+        yield* TestClock.adjust("1 second")
+        for (let i = 0; i < 5; i++) done.push(yield* next())
+        const tasks = yield* m.store.getTasks(runId)
+        return { done, run: yield* m.inspectRun(runId), tasks }
+      }),
+    )
+    expect(steps.done).toEqual([
+      "step:plan-digest:running",
+      "dynamic:deliver-dee:running",
+      // The node's settle task: the workflow is not done yet, so nothing to settle.
+      "advance::running",
+      "timer:pause:running",
+      // The cached interpreter still sees the node pending: the run is held, with a settle task...
+      "step:finish:running",
+      // ...which reads the run afresh, finds nothing pending, and completes it.
+      "advance::completed",
+      "Idle",
+    ])
+    expect(steps.run).toMatchObject({ status: "completed", output: { planned: { planned: 1 }, finish: "finished" } })
+    expect(steps.tasks).toEqual([])
+    await h.close()
+  })
+})
+
 describe("dynamic work across engines", () => {
   it("a process without the workflow's code records work; one without the action leaves a node to one that has it", async () => {
     resetCalls()
-    const { MemoryStore } = await import("../../src/index.js")
     const h = harness(MemoryStore.layer)
     const { runId } = await h.act((m) => m.start(Feed, { feed: "rss" }))
     await h.drain()
@@ -255,4 +294,34 @@ describe("dynamic work across engines", () => {
     expect((await stored(h, runId)).journal.find((e) => e.name === "n1")?.status).toBe("completed")
     await h.close()
   })
+})
+
+describe("dynamic work fan-out with a worker on Postgres", () => {
+  it("60 nodes of three runs settle side by side: every node runs once, every run completes", async () => {
+    resetCalls()
+    const db = await freshDatabase(inject("databaseUrl"), "fanout")
+    const mesh = await createMesh({
+      workflows: DYNAMIC_WORKFLOWS,
+      actions,
+      store: { kind: "layer", layer: PostgresStore.layer({ url: db.url, max: 6, migrate: true }) },
+    })
+    try {
+      const worker = await mesh.startWorker({ concurrency: 8 })
+      const guests = (run: number) => Array.from({ length: 20 }, (_, i) => `g${run}-${i}`)
+      const runs = await Promise.all([0, 1, 2].map((n) => mesh.start(Digest, { subscribers: guests(n) })))
+      // Progress decides: a stuck run would stop here, however long the machine takes.
+      const done = await Promise.all(runs.map((r) => mesh.awaitRun(r.runId, { timeout: "120 seconds" })))
+      await worker.stop()
+      expect(done.map((r) => r.status)).toEqual(["completed", "completed", "completed"])
+      for (const n of [0, 1, 2]) for (const g of guests(n)) expect(calls[`deliver:${g}`]).toBe(1)
+      for (const r of runs) {
+        const view = await mesh.inspectRun(r.runId, { history: true })
+        expect(view.history!.filter((e) => e.kind === "dynamic").map((e) => e.status)).toEqual(Array(20).fill("completed"))
+        expect(view.tasks).toEqual([])
+      }
+    } finally {
+      await mesh.close()
+      await db.drop()
+    }
+  }, 180_000)
 })

@@ -22,7 +22,7 @@ import { createRuns } from "./statements/create.js"
 import { listRuns } from "./statements/listRuns.js"
 import { listPurges, purgeRuns } from "./statements/purge.js"
 import { appendScheduleEvents, ensureSchedule, listScheduleEvents, listScheduleStates, transitionSchedule } from "./statements/schedules.js"
-import { getAttempts, getChildren, getCommands, getInbox, getJournal, getRun, getSpec, getTasks, pendingDeadlines } from "./statements/reads.js"
+import { getAttempts, getChildren, getCommands, getEntry, getInbox, getJournal, getRun, getSpec, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
 import { queueDepths, runCounts, workersSeen } from "./statements/metrics.js"
 import { storeError } from "./storeError.js"
@@ -73,6 +73,7 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     getRun: (runId) => attempt("getRun", () => getRun(client, runId)),
     getSpec: (fingerprint) => attempt("getSpec", () => getSpec(client, fingerprint)),
     getJournal: (runId) => attempt("getJournal", () => getJournal(client, runId)),
+    getEntry: (runId, seq) => attempt("getEntry", () => getEntry(client, runId, seq)),
     getAttempts: (runId) => attempt("getAttempts", () => getAttempts(client, runId)),
     getChildren: (runId) => attempt("getChildren", () => getChildren(client, runId)),
     pendingDeadlines: (limit) => attempt("pendingDeadlines", () => pendingDeadlines(client, limit)),

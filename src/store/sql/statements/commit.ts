@@ -59,9 +59,13 @@ export const COMMIT = `WITH c AS (
       WHERE r.id IN (SELECT run_id FROM c UNION SELECT parent_id FROM c WHERE parent_id IS NOT NULL)
       ORDER BY r.id FOR UPDATE
     ), fence AS (
+      -- Joined with \`run\`, so a task row is locked only after its run's row: every commit locks
+      -- a run before its tasks, and two commits cannot wait on each other (a settle task's
+      -- commit locks its fence while node commits of the same run upsert that task).
       SELECT t.run_id, t.seq, t.claim_id, t.token_hash, t.lease_until FROM squid_mesh.tasks t
+      JOIN run ON run.id = t.run_id
       WHERE (t.run_id, t.seq) IN (SELECT run_id, fence_seq FROM c WHERE fence_seq IS NOT NULL)
-      ORDER BY t.run_id, t.seq FOR UPDATE
+      ORDER BY t.run_id, t.seq FOR UPDATE OF t
     ), verdict AS (
       SELECT c.i, c.run_id, CASE
         WHEN r.status IS NULL THEN 'run_not_found'

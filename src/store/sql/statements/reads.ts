@@ -33,6 +33,7 @@ import type { SqlClient } from "../SqlClient.js"
 /** One run by id. */
 export const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE id = $1::uuid`
 const SELECT_JOURNAL = `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid ORDER BY seq`
+const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM squid_mesh.entries WHERE run_id = $1::uuid AND seq = $2::int`
 const SELECT_ATTEMPTS = `SELECT ${ATTEMPT_COLUMNS} FROM squid_mesh.attempts WHERE run_id = $1::uuid ORDER BY seq, attempt`
 const SELECT_CHILDREN = `SELECT ${RUN_COLUMNS} FROM squid_mesh.runs WHERE parent_run_id = $1::uuid ORDER BY created_at, id`
 const SELECT_TASKS = `SELECT ${TASK_COLUMNS} FROM squid_mesh.tasks t WHERE t.run_id = $1::uuid ORDER BY t.seq`
@@ -52,6 +53,13 @@ export const getRun = async (client: SqlClient, runId: string): Promise<RunRecor
 
 /** The run's journal, by seq. */
 export const getJournal = (client: SqlClient, runId: string): Promise<Array<Entry>> => ofRun(client, SELECT_JOURNAL, runId, (r: EntryRow) => toEntry(r))
+
+/** One entry of a run's journal, if there is one at `seq`. */
+export const getEntry = async (client: SqlClient, runId: string, seq: number): Promise<Entry | undefined> => {
+  if (!isUuid(runId)) return undefined
+  const [row] = await client.query<EntryRow>(SELECT_ENTRY, [runId, seq])
+  return row ? toEntry(row) : undefined
+}
 
 /** The run's step attempts, by seq then attempt. */
 export const getAttempts = (client: SqlClient, runId: string): Promise<Array<AttemptRecord>> =>
