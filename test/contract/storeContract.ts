@@ -230,6 +230,30 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
         const id = randomUUID()
         expect(await snapshot(id)).toStrictEqual({ run: undefined, journal: [], tasks: [], attempts: [] })
         expect(await run((s) => s.getRun("not-a-uuid"))).toBeUndefined()
+        expect(await run((s) => s.getEntry(id, 1))).toBeUndefined()
+        expect(await run((s) => s.getEntry("not-a-uuid", 1))).toBeUndefined()
+      })
+
+      it("keeps sparse journals (dynamic work's seqs) in seq order, and reads one entry by seq", async () => {
+        const record = makeRun()
+        const dynamic = pendingStep(1_000_000_001, { kind: "dynamic", name: "node-a", irreversible: true })
+        await seed(record, [pendingStep(1)], [task(record, 1, T0)])
+        const committed = await run((s) =>
+          s.commit({
+            runId: record.id,
+            now: T0 + 1,
+            expectedRevision: record.revision,
+            resolve: [],
+            append: [dynamic, pendingStep(2)],
+            attempts: [],
+            tasks: [],
+            withdraw: [],
+          }),
+        )
+        expect(committed._tag).toBe("Committed")
+        expect((await snapshot(record.id)).journal.map((e) => e.seq)).toStrictEqual([1, 2, 1_000_000_001])
+        expect(await run((s) => s.getEntry(record.id, 1_000_000_001))).toStrictEqual(dynamic)
+        expect(await run((s) => s.getEntry(record.id, 3))).toBeUndefined()
       })
 
       it("createRun on an existing id returns Existing with the stored run and writes nothing", async () => {
