@@ -6,6 +6,7 @@ import { Clock, Effect, type Scope } from "effect"
 import type { AnyWorkflow, ManualTriggerName } from "../dsl/Workflow.js"
 import {
   InvalidOptionError,
+  InvalidSpecError,
   InvalidWorkflowError,
   showValue,
   type InvalidPayloadError,
@@ -39,7 +40,7 @@ import { Notifier } from "./Notifier.js"
 import * as Actions from "../dsl/spec/Actions.js"
 import type { ActionRegistry } from "../dsl/spec/Actions.js"
 import { SpecCache } from "./specCache.js"
-import { workflowsFor } from "./specs.js"
+import { resolveSpec, workflowsFor } from "./specs.js"
 import { start, startSpec, type StartArgs, type StartError, type StartOptions, type StartResult, type StartSpecError } from "./start.js"
 import { startScheduler } from "./Scheduler.js"
 import {
@@ -69,6 +70,13 @@ export interface EngineConfig {
    * `startSpec` accepts, and what this engine's workers run spec runs with.
    */
   readonly actions?: ActionRegistry
+  /**
+   * Runtime-authored specs to activate (JSON text or values): each is validated and built with
+   * `actions` when the engine is made (an `InvalidSpecError` lists every problem) and registered
+   * as workflow `spec:<name>`, so its cron triggers are scheduled, and `start("spec:<name>", ...)`
+   * starts it, like a code workflow. Its runs store the spec, as `startSpec`'s do.
+   */
+  readonly specs?: ReadonlyArray<unknown>
   /** Live runs kept in the sticky cache (0 disables it). Default 1,000. */
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
@@ -230,7 +238,7 @@ export interface EngineParts {
  * Builds an engine over the Store in context. Duplicate workflow names are an
  * InvalidWorkflowError. Its lease keeper runs until the scope closes.
  */
-export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const limits = resolveLimits(config.limits)
@@ -264,6 +272,18 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     const metrics = new EngineMetrics()
     const specs = new SpecCache(config.actions ?? Actions.empty)
     const ctx: EngineContext = { store, workflows, specs, cache, stubs: new Map(), notifier, leases, timerKeepers: new Map(), limits, redactor, metrics }
+    if (config.specs !== undefined && !Array.isArray(config.specs))
+      return yield* new InvalidOptionError({ option: "specs", value: showValue(config.specs), reason: "expected an array of specs" })
+    for (const spec of config.specs ?? []) {
+      const resolved = resolveSpec(ctx, spec)
+      if (resolved instanceof InvalidSpecError) return yield* resolved
+      const { stored, workflow } = resolved
+      const existing = workflows.get(workflow.name)
+      if (existing && existing.definitionHash !== workflow.definitionHash)
+        return yield* new InvalidWorkflowError({ workflow: workflow.name, reason: "activated twice with different specs" })
+      workflows.set(workflow.name, workflow)
+      specs.activate(stored)
+    }
     const service: EngineService = {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),
       startSpec: (spec, trigger, payload, options) => startSpec(ctx, spec, trigger, payload, options),

@@ -219,6 +219,8 @@ export const prepareRun = (
           at: now,
         }
       : undefined
-    const newRun: NewRun = { run, entries: decision.entries, tasks, ...(command ? { command } : {}) }
+    // A run of an activated spec (started by its cron trigger, or by name) stores its spec.
+    const spec = ctx.specs.sourceOf(workflow.definitionHash)
+    const newRun: NewRun = { run, entries: decision.entries, tasks, ...(command ? { command } : {}), ...(spec ? { spec } : {}) }
     return { newRun, replayer, decision, ...(kept && keeper ? { keep: { keeper, task: kept } } : {}) }
   })

@@ -15,6 +15,8 @@ const MAX_RUNS = 10_000
 /** The spec state of one engine. */
 export class SpecCache {
   private readonly built = new Map<string, SpecLookup>()
+  /** The specs this engine activated (`specs` in its config), by fingerprint: new runs store theirs. */
+  private readonly sources = new Map<string, { readonly fingerprint: string; readonly name: string; readonly text: string }>()
   private readonly runs = new Map<string, string>()
 
   constructor(readonly actions: ActionRegistry) {}
@@ -28,6 +30,16 @@ export class SpecCache {
   keep(fingerprint: string, lookup: SpecLookup): SpecLookup {
     this.built.set(fingerprint, lookup)
     return lookup
+  }
+
+  /** Keeps an activated spec's stored form, so the runs its triggers start store it. */
+  activate(source: { readonly fingerprint: string; readonly name: string; readonly text: string }): void {
+    this.sources.set(source.fingerprint, source)
+  }
+
+  /** The stored form of an activated spec, by fingerprint. */
+  sourceOf(fingerprint: string): { readonly fingerprint: string; readonly name: string; readonly text: string } | undefined {
+    return this.sources.get(fingerprint)
   }
 
   /** The fingerprint of a run's spec, if known. */

@@ -6,7 +6,9 @@
  * spec was edited. Every lookup of the engine by run goes through here.
  */
 import { Effect } from "effect"
-import { buildSpec } from "../dsl/spec/build.js"
+import { buildSpec, specFingerprint, specText } from "../dsl/spec/build.js"
+import { validateSpec } from "../dsl/spec/validate.js"
+import { InvalidSpecError } from "../src/core/errors.js"
 import { SPEC_PREFIX } from "../dsl/spec/schema.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
@@ -48,6 +50,23 @@ const specWorkflow = (ctx: EngineContext, name: string, fingerprint: string): Ef
     (stored): SpecLookup =>
       stored ? build(ctx, name, stored) : { _tag: "Missing", reason: `its spec (fingerprint ${fingerprint.slice(0, 12)}…) is not stored` },
   )
+}
+
+/**
+ * A spec as given (JSON text or value), validated against this engine's registry and built:
+ * its stored form and its workflow, or an `InvalidSpecError` listing every problem.
+ */
+export const resolveSpec = (ctx: EngineContext, spec: unknown): { readonly stored: StoredSpec; readonly workflow: AnyWorkflow } | InvalidSpecError => {
+  const checked = validateSpec(spec, { actions: ctx.specs.actions })
+  if (!checked.ok) {
+    const name = typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string" ? (spec as { name: string }).name : "(unnamed)"
+    return new InvalidSpecError({ spec: name, problems: checked.problems, unknownActions: checked.unknownActions })
+  }
+  const text = specText(checked.spec)
+  const stored = { fingerprint: specFingerprint(text), name: checked.spec.name, text }
+  const found = workflowOfSpec(ctx, stored)
+  if (found._tag === "Missing") return new InvalidSpecError({ spec: stored.name, problems: [{ at: "", message: found.reason }], unknownActions: [] })
+  return { stored, workflow: found.workflow }
 }
 
 /** The workflow of a spec about to be started (not stored yet), built with this engine's registry (cached). */

@@ -5,14 +5,12 @@
  * idempotency key returns the same run; the same key with a different request is a ConflictError.
  */
 import { Effect } from "effect"
-import { specFingerprint, specText } from "../dsl/spec/build.js"
-import { validateSpec } from "../dsl/spec/validate.js"
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import { ConflictError, InvalidSpecError } from "../src/core/errors.js"
 import { advanceRun } from "./advance.js"
 import type { EngineContext } from "./context.js"
 import { prepareRun, prepareStart, type Origin, type PreparedRun, type StartError, type StartOptions, type StartResult } from "./newRun.js"
-import { workflowOfSpec } from "./specs.js"
+import { resolveSpec } from "./specs.js"
 import { withEngineSpan } from "./tracing.js"
 
 export type { Origin, StartArgs, StartError, StartOptions, StartResult } from "./newRun.js"
@@ -59,17 +57,9 @@ export const startSpec = (
   options: StartOptions = {},
 ): Effect.Effect<StartResult, StartSpecError> =>
   Effect.gen(function* () {
-    const checked = validateSpec(spec, { actions: ctx.specs.actions })
-    if (!checked.ok) {
-      const name =
-        typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string" ? (spec as { name: string }).name : "(unnamed)"
-      return yield* new InvalidSpecError({ spec: name, problems: checked.problems, unknownActions: checked.unknownActions })
-    }
-    const text = specText(checked.spec)
-    const fingerprint = specFingerprint(text)
-    const stored = { fingerprint, name: checked.spec.name, text }
-    const found = workflowOfSpec(ctx, stored)
-    if (found._tag === "Missing") return yield* new InvalidSpecError({ spec: stored.name, problems: [{ at: "", message: found.reason }], unknownActions: [] })
-    const prepared = yield* prepareRun(ctx, found.workflow, payload, { ...options, ...(trigger !== undefined ? { trigger } : {}) })
+    const resolved = resolveSpec(ctx, spec)
+    if (resolved instanceof InvalidSpecError) return yield* resolved
+    const { stored, workflow } = resolved
+    const prepared = yield* prepareRun(ctx, workflow, payload, { ...options, ...(trigger !== undefined ? { trigger } : {}) })
     return yield* create(ctx, { ...prepared, newRun: { ...prepared.newRun, spec: stored } })
   }).pipe(withEngineSpan("squid-mesh.startSpec", {}))

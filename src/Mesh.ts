@@ -9,7 +9,7 @@ import type { AnyWorkflow, OutputOf } from "../dsl/Workflow.js"
 import { invalidDuration } from "./core/duration.js"
 import { isTerminal } from "./core/model.js"
 import type { Jsonify } from "./core/json.js"
-import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type RunNotFoundError, type StoreError } from "./core/errors.js"
+import { AwaitTimeoutError, InvalidOptionError, InvalidWorkflowError, type InvalidSpecError, type RunNotFoundError, type StoreError } from "./core/errors.js"
 import { inspectRun, type InspectOptions, type RunView } from "./inspect.js"
 import { listRuns, type ListRunsFilter, type RunPage } from "./listRuns.js"
 import { explainRun, type Explanation } from "./read/explain.js"
@@ -155,7 +155,7 @@ const awaitTerminal = (store: Store["Type"], runId: string, options: AwaitOption
  */
 export const makeWithHooks = (
   config: MeshConfig,
-): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store | Scope.Scope> =>
   Effect.gen(function* () {
     const store = yield* Store
     const policy = config.visibility === undefined ? undefined : validatePolicy(config.visibility)
@@ -209,8 +209,8 @@ export const makeWithHooks = (
   })
 
 /** Builds the Mesh service over the Store in context. */
-export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError | InvalidOptionError, Store | Scope.Scope> =>
+export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store | Scope.Scope> =>
   Effect.map(makeWithHooks(config), ({ mesh }) => mesh)
 
 /** A layer providing Mesh, given a Store layer. */
-export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError, Store> => Layer.scoped(Mesh, make(config))
+export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store> => Layer.scoped(Mesh, make(config))

@@ -62,6 +62,8 @@ export interface MeshClientOptions extends TelemetryOptions {
   readonly workflows: ReadonlyArray<AnyWorkflow>
   /** The action registry runtime-authored specs are resolved through (`startSpec`, and this process's workers). */
   readonly actions?: ActionRegistry
+  /** Runtime-authored specs to activate as workflows `spec:<name>` (their cron triggers scheduled; see `EngineConfig.specs`). */
+  readonly specs?: ReadonlyArray<unknown>
   readonly store?: StoreConfig
   readonly cacheSize?: number
   /** Size limits of start payloads, step results and signal bodies, in bytes. */
@@ -168,6 +170,7 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
   const layer = meshLayer({
     workflows: options.workflows,
     ...(options.actions !== undefined ? { actions: options.actions } : {}),
+    ...(options.specs !== undefined ? { specs: options.specs } : {}),
     ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
     ...(options.redaction !== undefined ? { redaction: options.redaction } : {}),

@@ -18,7 +18,7 @@ import type { ExecuteResult } from "../../runtime/execute.js"
 import type { StepBody } from "../../runtime/StepRunner.js"
 import type { StartArgs, StartOptions, StartResult } from "../../runtime/start.js"
 import type { EngineHooks } from "../../runtime/Engine.js"
-import type { InvalidOptionError, InvalidWorkflowError, StoreError } from "../core/errors.js"
+import type { InvalidOptionError, InvalidSpecError, InvalidWorkflowError, StoreError } from "../core/errors.js"
 import type { StartError } from "../../runtime/start.js"
 import { isTerminal } from "../core/model.js"
 import type { RunView } from "../inspect.js"
@@ -39,7 +39,7 @@ export class MeshHooks extends Context.Tag("squid-mesh/testing/MeshHooks")<MeshH
  * A Mesh with its test hooks over the Store in context: use it to test on PGlite or Postgres
  * (`TestMesh.meshLayer(config).pipe(Layer.provide(PostgresStore.layer(...)))`).
  */
-export const meshLayer = (config: MeshConfig): Layer.Layer<Mesh | MeshHooks, InvalidWorkflowError | InvalidOptionError, Store> =>
+export const meshLayer = (config: MeshConfig): Layer.Layer<Mesh | MeshHooks, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store> =>
   Layer.scopedContext(Effect.map(makeWithHooks(config), ({ mesh, hooks }) => Context.make(Mesh, mesh).pipe(Context.add(MeshHooks, hooks))))
 
 /** A Mesh (and its Store) on the in-memory store. Use inside `it.effect` so time is the TestClock. */
