@@ -7,6 +7,7 @@
 import { deadlineStatus, type DeadlineStatus } from "../../dsl/Deadline.js"
 import { COMPENSATION_RETRY } from "../../runtime/execute.js"
 import { maxAttemptsOf } from "../../runtime/retry.js"
+import { SETTLE_SEQ } from "../core/dynamicWork.js"
 import type { Entry, EntryKind, TaskKind, TaskRecord } from "../core/model.js"
 import { dynamicInputOf, dynamicNodeId } from "./dynamic.js"
 import type { RunSnapshot } from "./snapshot.js"
@@ -101,7 +102,11 @@ export interface DynamicWaitEvidence {
 export interface WaitEvidence {
   readonly reason: ExplainReason
   readonly seq: number
-  readonly kind: EntryKind
+  /**
+   * The pending entry's kind, or `advance`: a task with no entry of its own, left to replay the
+   * run (a control or rerun made without the code) or to settle it (its dynamic nodes are done).
+   */
+  readonly kind: EntryKind | "advance"
   readonly name: string
   /** When the entry was planned, and how long it has waited since. */
   readonly since: number
@@ -196,8 +201,32 @@ const maxAttemptsAt = (snapshot: RunSnapshot, entry: Entry): number | undefined 
   return Number.isFinite(max) ? max : undefined
 }
 
-/** Everything a run waits on: its pending entries in journal order, each classified. */
-export const waitsOf = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
+/**
+ * The `advance` tasks that wait for a worker with no pending entry at their seq: a run to
+ * replay, or to settle (`SETTLE_SEQ`: only once no dynamic node is pending, the wait until then),
+ * named for what they do.
+ */
+const advanceWaits = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
+  const pending = snapshot.journal.filter((e) => e.status === "pending")
+  const seqs = new Set(pending.map((e) => e.seq))
+  const nodesPending = pending.some((e) => e.kind === "dynamic")
+  return snapshot.tasks
+    .filter((t) => t.kind === "advance" && !seqs.has(t.seq) && !(t.seq === SETTLE_SEQ && nodesPending))
+    .map((task) => ({
+      reason: workReason(task, taskState(task, snapshot.now)) as ExplainReason,
+      seq: task.seq,
+      kind: "advance",
+      name: task.seq === SETTLE_SEQ ? "settle the run (its dynamic nodes are done)" : "replay the run",
+      since: task.visibleAt,
+      waitedMs: Math.max(0, snapshot.now - task.visibleAt),
+      task: taskEvidence(task, snapshot.now),
+    }))
+}
+
+/** Everything a run waits on: its pending entries in journal order, each classified, then its `advance` tasks. */
+export const waitsOf = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => [...entryWaits(snapshot), ...advanceWaits(snapshot)]
+
+const entryWaits = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
   const { now, journal, tasks, attempts } = snapshot
   const taskAt = new Map(tasks.map((t) => [t.seq, t]))
   return journal

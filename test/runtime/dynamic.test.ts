@@ -243,9 +243,12 @@ describe("dynamic work in one warm engine", () => {
         const next = () => Effect.map(m.executeNext({ ownerId: "w" }), (r) => (r._tag === "Executed" ? `${r.kind}:${r.name}:${r.runStatus}` : r._tag))
         const done: Array<string> = [yield* next(), yield* next()] // plan-digest, then its node (the cache keeps plan's view)
         yield* TestClock.adjust("1 second")
-        for (let i = 0; i < 5; i++) done.push(yield* next())
+        for (let i = 0; i < 3; i++) done.push(yield* next())
+        // Held, every node done: the run waits for its settle task, which a worker runs next.
+        const held = yield* m.explainRun(runId)
+        for (let i = 0; i < 2; i++) done.push(yield* next())
         const tasks = yield* m.store.getTasks(runId)
-        return { done, run: yield* m.inspectRun(runId), tasks }
+        return { done, run: yield* m.inspectRun(runId), tasks, held }
       }),
     )
     expect(steps.done).toEqual([
@@ -262,6 +265,11 @@ describe("dynamic work in one warm engine", () => {
     ])
     expect(steps.run).toMatchObject({ status: "completed", output: { planned: { planned: 1 }, finish: "finished" } })
     expect(steps.tasks).toEqual([])
+    expect(steps.held).toMatchObject({
+      status: "running",
+      reason: "waiting_for_worker",
+      evidence: { wait: { kind: "advance", seq: SETTLE_SEQ, name: "settle the run (its dynamic nodes are done)" }, dynamicWork: { pending: 0, completed: 1 } },
+    })
     await h.close()
   })
 })
