@@ -59,7 +59,8 @@ const specWorkflow = (ctx: EngineContext, name: string, fingerprint: string): Ef
 export const resolveSpec = (ctx: EngineContext, spec: unknown): { readonly stored: StoredSpec; readonly workflow: AnyWorkflow } | InvalidSpecError => {
   const checked = validateSpec(spec, { actions: ctx.specs.actions })
   if (!checked.ok) {
-    const name = typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string" ? (spec as { name: string }).name : "(unnamed)"
+    const name =
+      typeof spec === "object" && spec !== null && typeof (spec as { name?: unknown }).name === "string" ? (spec as { name: string }).name : "(unnamed)"
     return new InvalidSpecError({ spec: name, problems: checked.problems, unknownActions: checked.unknownActions })
   }
   const text = specText(checked.spec)

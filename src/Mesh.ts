@@ -155,7 +155,11 @@ const awaitTerminal = (store: Store["Type"], runId: string, options: AwaitOption
  */
 export const makeWithHooks = (
   config: MeshConfig,
-): Effect.Effect<{ readonly mesh: MeshService; readonly hooks: Engine.EngineHooks }, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store | Scope.Scope> =>
+): Effect.Effect<
+  { readonly mesh: MeshService; readonly hooks: Engine.EngineHooks },
+  InvalidWorkflowError | InvalidOptionError | InvalidSpecError,
+  Store | Scope.Scope
+> =>
   Effect.gen(function* () {
     const store = yield* Store
     const policy = config.visibility === undefined ? undefined : validatePolicy(config.visibility)
@@ -213,4 +217,5 @@ export const make = (config: MeshConfig): Effect.Effect<MeshService, InvalidWork
   Effect.map(makeWithHooks(config), ({ mesh }) => mesh)
 
 /** A layer providing Mesh, given a Store layer. */
-export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store> => Layer.scoped(Mesh, make(config))
+export const layer = (config: MeshConfig): Layer.Layer<Mesh, InvalidWorkflowError | InvalidOptionError | InvalidSpecError, Store> =>
+  Layer.scoped(Mesh, make(config))
