@@ -58,7 +58,11 @@ const node = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "seq">, work
     const [run, entry] = yield* Effect.all([ctx.store.getRun(task.runId), ctx.store.getEntry(task.runId, task.seq)], { concurrency: 2 })
     if (!run) return fencedBy("run_not_found")
     if (isTerminal(run.status)) return fencedBy("terminal_run")
-    return { _tag: "Acquired", replayer: replayerOf(run, workflow, entry ? [entry] : [], [], ctx.redactor), revision: run.revision, pre: undefined }
+    // A node that waited for others gets their results: their entries are read too.
+    const after = ((entry?.input ?? {}) as { after?: ReadonlyArray<{ seq: number }> }).after ?? []
+    const before = yield* Effect.forEach(after, (a) => ctx.store.getEntry(task.runId, a.seq), { concurrency: 4 })
+    const entries = [...(entry ? [entry] : []), ...before.filter((e) => e !== undefined)]
+    return { _tag: "Acquired", replayer: replayerOf(run, workflow, entries, [], ctx.redactor), revision: run.revision, pre: undefined }
   })
 
 /** Replays the run from the store (cold path). */

@@ -67,8 +67,11 @@ export type TaskResolution =
   | { readonly _tag: "Park"; readonly visibleAt: number }
   /** A leftover task whose entry is already resolved: done, the journal untouched. */
   | { readonly _tag: "Drop" }
-  /** A settle task with nothing to settle yet (a node is still pending): done, the journal untouched. */
-  | { readonly _tag: "Unsettled" }
+  /**
+   * A settle task that cannot complete the run yet (a node is pending): done, with the tasks of
+   * the nodes whose predecessors all completed (`release`, maybe none); the journal untouched.
+   */
+  | { readonly _tag: "Unsettled"; readonly release: ReadonlyArray<NewTask> }
 
 /** What a control does to a run: the resolution its commit records, with its audit event. */
 export type ControlResolution =
@@ -247,8 +250,13 @@ const advanceTask = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "Tas
       case "Drop":
       case "Unsettled": {
         const now = yield* Clock.currentTimeMillis
-        const result = yield* send(commitOf({ runId, now, fence: fence.claim, task: { _tag: "Done" } }))
+        // Released nodes need no revision: only the settle task (one claim at a time) releases them.
+        const tasks = resolution._tag === "Unsettled" ? resolution.release : []
+        const result = yield* send(
+          commitOf({ runId, now, fence: fence.claim, task: { _tag: "Done" }, tasks, ...(tasks.length > 0 ? { wake: fence.task.queue } : {}) }),
+        )
         if (result._tag === "Rejected") return fencedBy(result.reason)
+        if (tasks.length > 0) yield* ctx.notifier.notify
         return resolution._tag === "Drop" ? fencedBy("stale_claim") : committed("running")
       }
       case "Retry": {

@@ -27,7 +27,7 @@ import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 import { withEngineSpan } from "./tracing.js"
 import { dynamicNodeOf } from "./dynamic/node.js"
-import { hasPendingNodes } from "./dynamic/hold.js"
+import { hasPendingNodes, nodeTask, readyNodes } from "./dynamic/hold.js"
 import { SETTLE_SEQ } from "../src/core/dynamicWork.js"
 import { entryInput, type Runnable } from "./runnable.js"
 import { noDynamicWork, StagedWork, stepDynamicWork } from "./dynamic/stage.js"
@@ -157,10 +157,15 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
 
     if (task.seq === SETTLE_SEQ) {
       // Settled once the workflow finished and no node is pending: commit the run's end (and a
-      // replay that fails or diverges, as always). Otherwise a later node's settle task decides.
+      // replay that fails or diverges, as always). Otherwise release the nodes whose predecessors
+      // all completed; a later node's settle task decides the rest.
       const outcome = acquired.pre?.outcome._tag
-      const done = outcome === "Completed" ? !hasPendingNodes(acquired.replayer.dynamicJournal()) : outcome !== undefined && outcome !== "Blocked"
-      return executedOf(task, yield* advance({ _tag: done ? "Replayed" : "Unsettled" }), "", "completed")
+      const dynamic = acquired.replayer.dynamicJournal()
+      const done = outcome === "Completed" ? !hasPendingNodes(dynamic) : outcome !== undefined && outcome !== "Blocked"
+      if (done) return executedOf(task, yield* advance({ _tag: "Replayed" }), "", "completed")
+      const now = yield* Clock.currentTimeMillis
+      const release = readyNodes(dynamic, yield* ctx.store.getTasks(task.runId)).map((e) => nodeTask({ id: task.runId, queue: task.queue }, e.seq, now))
+      return executedOf(task, yield* advance({ _tag: "Unsettled", release }), "", "completed")
     }
     if (task.kind === "advance" || (acquired.pre && acquired.pre.outcome._tag !== "Blocked")) {
       // A run left to a worker with the code (by a control or rerun made without it), or whose
@@ -175,7 +180,7 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
     }
     const entry = acquired.replayer.entryAt(task.seq)
     if (task.kind === "dynamic" && entry?.status === "pending") {
-      const node = dynamicNodeOf(ctx, entry)
+      const node = dynamicNodeOf(ctx, entry, (seq) => acquired.replayer.entryAt(seq))
       if (node._tag === "Unknown") {
         const now = yield* Clock.currentTimeMillis
         yield* ctx.store.release(fence.claim, now + UNKNOWN_WORKFLOW_BACKOFF)

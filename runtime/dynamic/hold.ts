@@ -4,13 +4,34 @@
  * they are done (replay gives the workflow's result again). A node's own result is committed by
  * `settleNode` (runtime/dynamic/settle.ts).
  */
-import { SETTLE_SEQ } from "../../src/core/dynamicWork.js"
-import type { Entry } from "../../src/core/model.js"
+import { SETTLE_SEQ, type DynamicNodeInput } from "../../src/core/dynamicWork.js"
+import type { Entry, TaskRecord } from "../../src/core/model.js"
 import type { NewTask } from "../../src/store/Store.js"
 import type { RunChange } from "../decision.js"
 
 /** True when a scheduled node of the run is pending, as `dynamic` (its dynamic entries) shows it. */
 export const hasPendingNodes = (dynamic: ReadonlyArray<Entry>): boolean => dynamic.some((e) => e.kind === "dynamic" && e.status === "pending")
+
+/** A node's task, due now. */
+export const nodeTask = (run: { readonly id: string; readonly queue: string }, seq: number, now: number): NewTask => ({
+  runId: run.id,
+  seq,
+  queue: run.queue,
+  kind: "dynamic",
+  attempt: 1,
+  visibleAt: now,
+})
+
+/** The pending nodes without a task whose predecessors (`after`) all completed: the settle task releases them. */
+export const readyNodes = (dynamic: ReadonlyArray<Entry>, tasks: ReadonlyArray<Pick<TaskRecord, "seq">>): ReadonlyArray<Entry> => {
+  const withTask = new Set(tasks.map((t) => t.seq))
+  const completed = new Set(dynamic.filter((e) => e.kind === "dynamic" && e.status === "completed").map((e) => e.seq))
+  return dynamic.filter((e) => {
+    if (e.kind !== "dynamic" || e.status !== "pending" || withTask.has(e.seq)) return false
+    const after = (e.input as unknown as DynamicNodeInput | undefined)?.after ?? []
+    return after.length > 0 && after.every((a) => completed.has(a.seq))
+  })
+}
 
 /** The run's settle task, due now. */
 export const settleTask = (run: { readonly id: string; readonly queue: string }, now: number): NewTask => ({

@@ -15,8 +15,19 @@ import type { Runnable } from "../runnable.js"
 /** A node's runnable, or why this engine cannot run it (its registry lacks the action). */
 export type DynamicNode = { readonly _tag: "Runnable"; readonly runnable: Runnable } | { readonly _tag: "Unknown"; readonly reason: string }
 
+/**
+ * What a node's action gets as input: the node's own, plus, for a node that waited for others,
+ * their results as `after` (by node id), read from `entryAt` (the run's interpreter).
+ */
+const inputOf = (input: DynamicNodeInput, entryAt: (seq: number) => Entry | undefined): unknown => {
+  if (!input.after) return input.input ?? {}
+  const after: Record<string, unknown> = {}
+  for (const { node, seq } of input.after) after[node] = entryAt(seq)?.output ?? null
+  return { ...((input.input ?? {}) as Record<string, unknown>), after }
+}
+
 /** The runnable of a pending `dynamic` entry. Stub it in tests as `dynamic:<node id>`. */
-export const dynamicNodeOf = (ctx: EngineContext, entry: Entry): DynamicNode => {
+export const dynamicNodeOf = (ctx: EngineContext, entry: Entry, entryAt: (seq: number) => Entry | undefined): DynamicNode => {
   const input = (entry.input ?? {}) as unknown as DynamicNodeInput
   const action = ctx.specs.actions.actions.get(input.action)
   if (!action) return { _tag: "Unknown", reason: `action ${JSON.stringify(input.action)} is not in this engine's action registry` }
@@ -37,7 +48,7 @@ export const dynamicNodeOf = (ctx: EngineContext, entry: Entry): DynamicNode => 
       retry,
       transaction: false,
       output: undefined,
-      inputOf: () => input.input ?? {},
+      inputOf: () => inputOf(input, entryAt),
       proposes: false,
     },
   }

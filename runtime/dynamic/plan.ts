@@ -3,7 +3,7 @@
  * scheduled work, one pending `dynamic` entry and one `dynamic` task per node, at the next
  * seqs of the run's dynamic range. What the commit that writes them appends.
  */
-import { DYNAMIC_SEQ_BASE, type DynamicNodeInput, type DynamicWorkFact } from "../../src/core/dynamicWork.js"
+import { DYNAMIC_SEQ_BASE, predecessorsOf, type DynamicNodeInput, type DynamicWorkFact } from "../../src/core/dynamicWork.js"
 import type { Json } from "../../src/core/json.js"
 import type { Entry } from "../../src/core/model.js"
 import type { NewTask } from "../../src/store/Store.js"
@@ -33,15 +33,18 @@ export const planWork = (run: { readonly id: string; readonly queue: string }, w
     const seqs: Record<string, number> = {}
     const nodes: Array<Entry> = []
     if (fact.mode === "scheduled") {
+      for (const node of fact.nodes) seqs[node.id] = seq++
+      const waitsFor = predecessorsOf(fact)
       for (const node of fact.nodes) {
-        const nodeSeq = seq++
-        seqs[node.id] = nodeSeq
+        const nodeSeq = seqs[node.id]!
+        const after = waitsFor.get(node.id)?.map((id) => ({ node: id, seq: seqs[id]! }))
         const input: DynamicNodeInput = {
           key,
           action: node.action!,
           ...(node.params !== undefined ? { params: node.params } : {}),
           ...(node.input !== undefined ? { input: node.input } : {}),
           ...(node.retry !== undefined ? { retry: node.retry } : {}),
+          ...(after ? { after } : {}),
         }
         // Replay-unsafe by default: a rerun must not repeat dynamic work unasked.
         nodes.push({
@@ -54,7 +57,8 @@ export const planWork = (run: { readonly id: string; readonly queue: string }, w
           createdAt: now,
           irreversible: true,
         })
-        tasks.push({ runId: run.id, seq: nodeSeq, queue: run.queue, kind: "dynamic", attempt: 1, visibleAt: now })
+        // A node that waits for others gets its task from the settle task, once they completed.
+        if (!after) tasks.push({ runId: run.id, seq: nodeSeq, queue: run.queue, kind: "dynamic", attempt: 1, visibleAt: now })
       }
     }
     const written: DynamicWorkFact = fact.mode === "scheduled" ? { ...fact, seqs } : fact

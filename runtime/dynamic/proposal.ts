@@ -10,6 +10,7 @@ import { checkParams } from "../../dsl/spec/resolve.js"
 import {
   DYNAMIC_LIMITS,
   dynamicWorkOf,
+  predecessorsOf,
   type DynamicEdge,
   type DynamicNode,
   type DynamicWork,
@@ -237,5 +238,41 @@ const checkEdges = (
     seen.add(edgeId)
     edges.push({ id: edgeId, from, to })
   })
-  return edges.length === value.length ? edges : undefined
+  if (edges.length !== value.length) return undefined
+  const cycle = cycleOf(nodes, edges)
+  if (cycle) problem("edges", `the edges between nodes make a cycle: ${cycle.join(" -> ")}`)
+  const after = predecessorsOf({ nodes, edges })
+  nodes.forEach((node, i) => {
+    // A node that waits for others gets their results as `after`, beside its own input.
+    if (!after.has(node.id) || node.input === undefined) return
+    if (!isObject(node.input))
+      problem(`nodes[${i}].input`, "a node with edges from other nodes takes an object input (or none): their results are added as `after`")
+    else if ("after" in node.input) problem(`nodes[${i}].input.after`, "reserved: a node with edges from other nodes gets their results as `after`")
+  })
+  return cycle ? undefined : edges
+}
+
+/** A cycle among the nodes' edges (node ids, the first repeated at the end), if any. */
+const cycleOf = (nodes: ReadonlyArray<DynamicNode>, edges: ReadonlyArray<Required<DynamicEdge>>): ReadonlyArray<string> | undefined => {
+  const after = predecessorsOf({ nodes, edges })
+  const state = new Map<string, "open" | "done">()
+  const path: Array<string> = []
+  const visit = (id: string): ReadonlyArray<string> | undefined => {
+    if (state.get(id) === "done") return undefined
+    if (state.get(id) === "open") return [...path.slice(path.indexOf(id)), id]
+    state.set(id, "open")
+    path.push(id)
+    for (const from of after.get(id) ?? []) {
+      const found = visit(from)
+      if (found) return found
+    }
+    path.pop()
+    state.set(id, "done")
+    return undefined
+  }
+  for (const node of nodes) {
+    const found = visit(node.id)
+    if (found) return [...found].reverse()
+  }
+  return undefined
 }

@@ -59,7 +59,11 @@ export interface DynamicNode {
   readonly metadata?: Json
 }
 
-/** An edge drawn in the graph overlay. Edges order nothing: scheduled nodes run independently. */
+/**
+ * An edge of the graph overlay. An edge from another node of the same work orders: a scheduled
+ * node runs once every node with an edge to it completed, and gets their results as `after`.
+ * Edges from the origin step only draw.
+ */
 export interface DynamicEdge {
   /** Default `<from>-><to>`. */
   readonly id?: string
@@ -117,6 +121,16 @@ export interface DynamicNodeInput {
   readonly params?: Json
   readonly input?: Json
   readonly retry?: { readonly maxAttempts: number }
+  /** The nodes of its work it waits for (edges to it from them), with their seqs: it gets no task until they all completed. */
+  readonly after?: ReadonlyArray<{ readonly node: string; readonly seq: number }>
+}
+
+/** The nodes of a fact each node waits for: the `from` of its edges that come from other nodes. */
+export const predecessorsOf = (fact: Pick<DynamicWorkFact, "nodes" | "edges">): ReadonlyMap<string, ReadonlyArray<string>> => {
+  const ids = new Set(fact.nodes.map((n) => n.id))
+  const after = new Map<string, Array<string>>()
+  for (const e of fact.edges) if (ids.has(e.from) && ids.has(e.to) && !after.get(e.to)?.includes(e.from)) after.set(e.to, [...(after.get(e.to) ?? []), e.from])
+  return after
 }
 
 /** A dynamic work fact as read from a journal, with its nodes' entries (scheduled work). */

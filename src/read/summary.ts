@@ -45,7 +45,7 @@ export interface WaitFacts {
   readonly compensates?: { readonly seq: number; readonly step: string }
   readonly childRunId?: string
   readonly childWorkflow?: string
-  readonly dynamic?: { readonly key: string; readonly state: ExplainReason }
+  readonly dynamic?: { readonly key: string; readonly state: ExplainReason | "waiting_for_nodes"; readonly waitsFor?: ReadonlyArray<string> }
 }
 
 /** What a summary reads of an explanation's evidence (an `ExplainEvidence`, redacted or not). */
@@ -133,9 +133,11 @@ const waitSummary = (w: WaitFacts, facts: SummaryFacts): string => {
       const pending = facts.dynamicWork !== undefined ? ` (${facts.dynamicWork.pending} node(s) pending)` : ""
       const state = w.dynamic?.state
       const where =
-        state !== undefined && state !== "waiting_for_dynamic_work" && state !== "stalled"
-          ? waitSummary({ ...w, reason: state }, facts)
-          : `${label(w)} is pending but has no task the engine can act on; inspect the run's journal`
+        state === "waiting_for_nodes"
+          ? `${label(w)} waits for node(s) ${(w.dynamic?.waitsFor ?? []).join(", ")} of its work`
+          : state !== undefined && state !== "stalled" && state !== "waiting_for_dynamic_work"
+            ? waitSummary({ ...w, reason: state }, facts)
+            : `${label(w)} is pending but has no task the engine can act on; inspect the run's journal`
       return `waiting for dynamic work${pending}: ${where}`
     }
     default:

@@ -95,7 +95,9 @@ export interface DynamicWaitEvidence {
   readonly action: string
   /** Its node's id in the run's graph. */
   readonly node: string
-  readonly state: "waiting_for_worker" | "running" | "waiting_for_retry" | "lease_expired" | "stalled"
+  readonly state: "waiting_for_worker" | "running" | "waiting_for_retry" | "lease_expired" | "waiting_for_nodes" | "stalled"
+  /** With `waiting_for_nodes`: the nodes of its work it still waits for (edges from them), by node id. */
+  readonly waitsFor?: ReadonlyArray<string>
 }
 
 /** One thing a run waits on: a pending journal entry and what it needs. Times are epoch ms. */
@@ -154,7 +156,7 @@ const taskEvidence = (task: TaskRecord, now: number): TaskEvidence => ({
 const record = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {})
 
 /** A step's, compensation's or dynamic node's reason from its task: who holds it, or when it runs. */
-const workReason = (task: TaskRecord | undefined, state: TaskState | undefined): DynamicWaitEvidence["state"] => {
+const workReason = (task: TaskRecord | undefined, state: TaskState | undefined): Exclude<DynamicWaitEvidence["state"], "waiting_for_nodes"> => {
   if (!task || !state) return "stalled"
   if (state === "claimed") return "running"
   if (state === "lease_expired") return "lease_expired"
@@ -241,8 +243,15 @@ const entryWaits = (snapshot: RunSnapshot): ReadonlyArray<WaitEvidence> => {
       const max = work ? maxAttemptsAt(snapshot, entry) : undefined
       const origin = entry.kind === "compensation" && typeof input.seq === "number" ? journal.find((e) => e.seq === input.seq) : undefined
       const dynamicInput = entry.kind === "dynamic" ? dynamicInputOf(entry) : undefined
+      // A node waiting for others has no task until they completed (the settle task releases it).
+      const waitsFor = task ? [] : (dynamicInput?.after ?? []).filter((a) => journal.find((e) => e.seq === a.seq)?.status !== "completed").map((a) => a.node)
       const dynamic: DynamicWaitEvidence | undefined = dynamicInput
-        ? { key: dynamicInput.key, action: dynamicInput.action, node: dynamicNodeId(dynamicInput.key, entry.name), state: workReason(task, state) }
+        ? {
+            key: dynamicInput.key,
+            action: dynamicInput.action,
+            node: dynamicNodeId(dynamicInput.key, entry.name),
+            ...(waitsFor.length > 0 ? { state: "waiting_for_nodes" as const, waitsFor } : { state: workReason(task, state) }),
+          }
         : undefined
       const dueAt =
         reason === "waiting_for_retry" || reason === "waiting_for_timer" || dynamic?.state === "waiting_for_retry"
@@ -285,7 +294,9 @@ export const primaryWait = (
   waits: ReadonlyArray<WaitEvidence>,
 ): { readonly primary: WaitEvidence | undefined; readonly others: ReadonlyArray<WaitEvidence> } => {
   const rank = (w: WaitEvidence) => WAIT_PRIORITY.indexOf(w.reason)
-  const stands = (w: WaitEvidence) => (w.dynamic ? WAIT_PRIORITY.indexOf(w.dynamic.state) : 0)
+  // A node waiting for other nodes stands behind every node that can run.
+  const stands = (w: WaitEvidence) =>
+    w.dynamic ? (w.dynamic.state === "waiting_for_nodes" ? WAIT_PRIORITY.length : WAIT_PRIORITY.indexOf(w.dynamic.state)) : 0
   const primary = [...waits].sort((a, b) => rank(a) - rank(b) || stands(a) - stands(b) || a.seq - b.seq)[0]
   return { primary, others: waits.filter((w) => w !== primary) }
 }

@@ -215,6 +215,72 @@ const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
       await h.close()
     })
 
+    it("edges between nodes order them: a node runs once every node before it completed, with their results", async () => {
+      resetCalls()
+      const h = harness(store())
+      const { runId } = await h.act((m) => m.start(Feed, { feed: "rss" }))
+      await h.drain()
+      const node = (id: string, to?: string) => ({ id, action: "digest.deliver", params: { channel: "c" }, ...(to ? { input: { to } } : {}) })
+      const cyclic = await failure(
+        h.act((m) =>
+          m.scheduleDynamicWork(runId, {
+            key: "loop",
+            origin: { step: "fetch" },
+            nodes: [node("x"), node("y")],
+            edges: [
+              { from: "x", to: "y" },
+              { from: "y", to: "x" },
+            ],
+          }),
+        ),
+      )
+      expect(cyclic.problems).toEqual([{ at: "edges", message: "the edges between nodes make a cycle: x -> y -> x" }])
+      const textInput = await failure(
+        h.act((m) =>
+          m.scheduleDynamicWork(runId, {
+            key: "text",
+            origin: { step: "fetch" },
+            nodes: [node("x"), { ...node("y"), input: "hi" }],
+            edges: [{ from: "x", to: "y" }],
+          }),
+        ),
+      )
+      expect(textInput.problems).toEqual([
+        { at: "nodes[1].input", message: "a node with edges from other nodes takes an object input (or none): their results are added as `after`" },
+      ])
+      await h.act((m) =>
+        m.scheduleDynamicWork(runId, {
+          key: "fan-in",
+          origin: { step: "fetch" },
+          nodes: [node("d1", "p"), node("d2", "q"), { id: "sum", action: "digest.summary", input: { title: "daily" } }],
+          edges: [
+            { from: "fetch", to: "d1" },
+            { from: "fetch", to: "d2" },
+            { from: "d1", to: "sum" },
+            { from: "d2", to: "sum" },
+          ],
+        }),
+      )
+      // Only the nodes that wait for nobody have tasks; `sum` waits for both.
+      const planned = await stored(h, runId)
+      const seqOf = (name: string) => planned.journal.find((e) => e.name === name)!.seq
+      expect(planned.tasks.filter((t) => t.kind === "dynamic").map((t) => t.seq)).toEqual([seqOf("d1"), seqOf("d2")])
+      const why = await h.act((m) => m.explainRun(runId))
+      const waits = [why.evidence.wait, ...(why.evidence.alsoWaiting ?? [])]
+      expect(waits.find((w) => w?.name === "sum")?.dynamic).toMatchObject({ state: "waiting_for_nodes", waitsFor: ["d1", "d2"] })
+      await h.drain()
+      const done = await stored(h, runId)
+      const sum = done.journal.find((e) => e.name === "sum")!
+      expect(sum).toMatchObject({ status: "completed", output: { title: "daily", from: ["d1", "d2"], delivered: ["p", "q"] } })
+      const resolvedAt = (name: string) => done.journal.find((e) => e.name === name)!.resolvedAt!
+      expect(sum.resolvedAt).toBeGreaterThanOrEqual(Math.max(resolvedAt("d1"), resolvedAt("d2")))
+      expect(calls.summary).toBe(1)
+      await h.act((m) => m.signal(runId, "publish", { by: "ann" }, { actor: "ann" }))
+      await h.drain()
+      expect((await h.act((m) => m.inspectRun(runId))).status).toBe("completed")
+      await h.close()
+    })
+
     it("a node that fails for good fails the run; the run's other tasks are withdrawn", async () => {
       resetCalls()
       const h = harness(store())
