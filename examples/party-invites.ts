@@ -6,8 +6,9 @@
  * - The long-expected party: the Sackville-Bagginses shut their door on the postman until the
  *   story has looked at the run (the node is retried by its own policy meanwhile); the run
  *   completes once every invitation is delivered, with the workflow's own result.
+ *   A tally node waits for every invitation (an edge from each) and counts them.
  * - A party for Gollum: his invitation cannot be delivered (no address), so the run fails with
- *   `dynamic_work_failed`.
+ *   `dynamic_work_failed` and the tally never runs.
  */
 import { Effect, Schema } from "effect"
 import { Actions, createMesh, type MeshClient, Step, StepError, Trigger, Workflow } from "squid-mesh"
@@ -31,6 +32,13 @@ const actions = Actions.make({
     },
     retry: { maxAttempts: 2, backoff: { type: "fixed", delay: "100 millis" } },
   },
+  /** Runs once every invitation is out: it gets their results as `after`. */
+  "invites.tally": {
+    run: (input: { after: Record<string, { delivered: string; by: string }> }) => {
+      const sent = Object.values(input.after)
+      return { delivered: sent.length, byEagle: sent.filter((s) => s.by === "eagle").map((s) => s.delivered) }
+    },
+  },
 })
 
 const GatherGuests = Step.make("gather_guests", {
@@ -42,17 +50,23 @@ const GatherGuests = Step.make("gather_guests", {
 const PlanInvites = Step.make("plan_invites", {
   run: (input: { guests: ReadonlyArray<string> }, ctx) => {
     // Checked now, written with this step's result (or dropped with a failed attempt).
+    const invites = input.guests.map((_, i) => `invite-${i + 1}`)
     ctx.dynamicWork.schedule({
       key: "invite-fanout",
-      nodes: input.guests.map((guest, i) => ({
-        id: `invite-${i + 1}`,
-        action: "invites.deliver",
-        params: { by: guest === "Gandalf" ? "eagle" : "post" },
-        input: { guest },
-        // The Sackville-Bagginses get more patience than the action's default.
-        ...(guest.includes("Sackville") ? { retry: { maxAttempts: 100 } } : {}),
-      })),
-      reason: "one invitation per guest",
+      nodes: [
+        ...input.guests.map((guest, i) => ({
+          id: `invite-${i + 1}`,
+          action: "invites.deliver",
+          params: { by: guest === "Gandalf" ? "eagle" : "post" },
+          input: { guest },
+          // The Sackville-Bagginses get more patience than the action's default.
+          ...(guest.includes("Sackville") ? { retry: { maxAttempts: 100 } } : {}),
+        })),
+        { id: "tally", action: "invites.tally" },
+      ],
+      // The tally waits for every invitation (a fan-in); the invitations start from this step.
+      edges: [...invites.map((id) => ({ from: "plan_invites", to: id })), ...invites.map((id) => ({ from: id, to: "tally" }))],
+      reason: "one invitation per guest, then a tally",
     })
     return { invitations: input.guests.length }
   },
@@ -85,6 +99,8 @@ const tell = async (mesh: MeshClient, title: string, runId: string) => {
   for (const node of graph.nodes.filter((n) => n.kind === "dynamic")) console.log(`    ${node.name.padEnd(14)} ${node.status}`)
   const history = await mesh.inspectRun(runId, { history: true })
   printJournal(history, "  ")
+  const tally = history.history?.find((e) => e.name === "tally")
+  console.log(`  tally: ${tally?.status === "completed" ? JSON.stringify(tally.output) : "never ran"}`)
   console.log(`  ${run.status}${run.output ? `: ${JSON.stringify(run.output)}` : ""}${run.error ? `: ${run.error.code}: ${run.error.message}` : ""}`)
   return run
 }
