@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { InvalidOptionError } from "../core/errors.js"
 import { createMesh, type MeshClient, type StoreConfig } from "../client.js"
-import { handleApi, sendQueryProblem, type ApiContext } from "./api.js"
+import { handleApi, type ApiContext } from "./api.js"
+import { sendQueryProblem } from "./failures.js"
 import { assetAt } from "./assets/index.js"
 import { authenticate, isLoopback, newCsrfSecret, type AuthConfig } from "./auth.js"
 import { securityHeaders, sendError, sendText } from "./http.js"
@@ -32,7 +33,7 @@ export type DashboardOptions = (
   readonly port?: number
   /** When set (at least 16 characters), every request needs it: `Authorization: Bearer`, or `?token=` once (it sets a session cookie). */
   readonly token?: string
-  /** Show and accept approve / reject / resume / cancel of runs and pause / resume of schedules. Default false: the action routes do not exist. */
+  /** Show and accept approve / reject / resume / cancel / signal / rerun of runs and pause / resume of schedules. Default false: the action routes do not exist. */
   readonly allowActions?: boolean
   /** How often live views poll the store, while someone watches. Default 2000 ms. */
   readonly pollMs?: number
@@ -120,8 +121,8 @@ const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ServerCont
  * paging), each run's explanation, graph, timeline, attempts, children and audit trail, the
  * cron schedules (policies, paused state, last fired run, next fire times, audit trail), kept
  * live by Server-Sent Events, plus its JSON API (`/api/...`). Read-only by default; with
- * `allowActions`, approve / reject / resume / cancel of runs and pause / resume of schedules
- * (each asks for the actor and a note).
+ * `allowActions`, approve / reject / resume / cancel / signal / rerun of runs and pause / resume
+ * of schedules (each asks for the actor; a signal for its JSON payload too).
  * Bad options are an InvalidOptionError before anything listens.
  *
  * @example

@@ -6,8 +6,12 @@
  * in names and payloads shown as text; no buttons on a read-only dashboard; a run's dynamic
  * work drawn beside its workflow and listed; the schedules page (next fire times in local
  * time, pause and resume through the actor dialog, the audit trail, a pause made elsewhere
- * shown live, a fired schedule's run linked). Every wait is for a condition, never a fixed
- * time. Screenshots go to test/dashboard/artifacts/.
+ * shown live, a fired schedule's run linked); on a dashboard without the workflows' code, a
+ * signal sent through its dialog (a payload that is not JSON refused in the page, one the
+ * journaled schema refuses shown with its field errors) and reruns through the button (the
+ * "allow irreversible steps" checkbox only when a rerun is refused over them), landing on the
+ * new run. Every wait is for a condition, never a fixed time. Screenshots go to
+ * test/dashboard/artifacts/.
  */
 import { orderSpec } from "../fixtures/specs.js"
 import { mkdirSync } from "node:fs"
@@ -17,12 +21,15 @@ import { ensureChromium } from "../support/chromium.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Dashboard, MeshClient } from "../../src/index.js"
 import {
+  AwaitingPayment,
   Checkout,
   Digest,
   Failing,
   Holding,
   Markupful,
+  Shipping,
   XSS_NAME,
+  codelessMeshes,
   eventually,
   meshWithDynamicRun,
   meshWithFiredSchedule,
@@ -83,8 +90,8 @@ beforeAll(async () => {
   page.setDefaultTimeout(30_000)
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`))
   page.on("console", (message) => {
-    // The one refusal the tests provoke on purpose (409) is expected in the console.
-    if (message.type() === "error" && !message.text().includes("409 (Conflict)")) problems.push(`console: ${message.text()}`)
+    // The refusals the tests provoke on purpose (400 for a bad signal payload, 409) are expected in the console.
+    if (message.type() === "error" && !/(400 \(Bad Request\)|409 \(Conflict\))/.test(message.text())) problems.push(`console: ${message.text()}`)
   })
   page.on("dialog", (dialog) => {
     problems.push(`unexpected ${dialog.type()}: ${dialog.message()}`)
@@ -194,7 +201,8 @@ describe("the dashboard in Chromium", () => {
     expect(await page.locator("#audit .audit-actor").allTextContents()).toEqual(["ops:ana"])
     expect(await page.locator("#audit .audit-note").allTextContents()).toEqual(["stock checked <b>ok</b>"])
     expect(await page.locator("#children tr.child a").count()).toBe(1)
-    expect(await page.locator("#explanation button[data-action]").count()).toBe(0)
+    // Ended: the only control left is a rerun.
+    expect(await page.locator("#explanation button[data-action]").evaluateAll((bs) => bs.map((b) => b.getAttribute("data-action")))).toEqual(["rerun"])
     await page.screenshot({ path: join(artifacts, "run-completed.png"), fullPage: true })
 
     await page.click("#graph svg a.child-link")
@@ -433,5 +441,104 @@ describe("the dashboard in Chromium", () => {
       await fired.mesh.close()
     }
     expect(problems).toEqual([])
+  })
+
+  describe("on a dashboard without the workflows' code", () => {
+    let codeless: Awaited<ReturnType<typeof codelessMeshes>>
+    let shown: Dashboard
+    beforeAll(async () => {
+      codeless = await codelessMeshes()
+      shown = await serve(codeless.operator, { allowActions: true, pollMs: 200 })
+    })
+    afterAll(async () => {
+      await shown?.close()
+      await codeless?.stop()
+    })
+    const commandsOf = async (runId: string) => (await codeless.operator.inspectRun(runId, { history: true })).commands
+    const waitingForPayment = (runId: string) =>
+      eventually(async () => ((await codeless.operator.explainRun(runId)).reason === "waiting_for_signal" ? true : undefined), "the payment wait")
+
+    it("sends a signal through its dialog: not JSON is refused in the page, the schema's refusal shows its fields, a good payload moves the run on", async () => {
+      const { runId } = await codeless.worker.start(AwaitingPayment, { orderId: "o-sig" })
+      await waitingForPayment(runId)
+      await page.goto(`${shown.url}runs/${runId}`)
+      await page.click('#explanation button[data-action="signal"][data-signal="payment"]')
+      await page.waitForSelector('dialog#action-dialog[data-action="signal"][open]')
+      expect(await page.locator("dialog#action-dialog h2").textContent()).toBe("Signal — payment")
+      expect(await page.locator("#action-note").count()).toBe(0)
+      await page.fill("#action-actor", "ops:dee")
+
+      await page.fill("#action-payload", '{ "amount": 12.5, ')
+      await page.click("#action-confirm")
+      await page.waitForSelector("dialog#action-dialog .error")
+      expect(await page.locator("dialog#action-dialog .error-tag").textContent()).toBe("InvalidJson")
+
+      await page.fill("#action-payload", '{ "amount": -1, "tip": 2 }')
+      await page.click("#action-confirm")
+      await page.waitForSelector("dialog#action-dialog .error .field-errors")
+      expect(await page.locator("dialog#action-dialog .error-tag").textContent()).toBe("InvalidPayloadError")
+      const fields = await page
+        .locator("dialog#action-dialog li.field-error")
+        .evaluateAll((items) => items.map((i) => [i.getAttribute("data-kind"), i.getAttribute("data-field"), i.textContent]))
+      expect(fields).toEqual([
+        ["missing", "currency", "currency: missing"],
+        ["unknown", "tip", "tip: not in the schema"],
+        ["invalid", "amount", "amount: expected more than 0"],
+      ])
+      expect(await commandsOf(runId)).toEqual([])
+      await page.screenshot({ path: join(artifacts, "signal-refused.png"), fullPage: true })
+
+      await page.fill("#action-payload", '{ "amount": 12.5, "currency": "EUR" }')
+      await page.click("#action-confirm")
+      await page.waitForSelector("dialog#action-dialog", { state: "detached" })
+      await page.waitForSelector('#run-status [data-status="completed"]')
+      await page.waitForFunction(() => [...document.querySelectorAll("#timeline .entry-name")].some((t) => t.textContent === "book-payment"))
+      expect(await page.locator("#audit .audit-actor").allTextContents()).toEqual(["ops:dee"])
+      expect((await codeless.operator.inspectRun(runId)).output).toBe("o-sig: EUR 12.5")
+      expect(await page.locator("#explanation button[data-action]").evaluateAll((bs) => bs.map((b) => b.getAttribute("data-action")))).toEqual(["rerun"])
+      expect(problems).toEqual([])
+    })
+
+    it("reruns through the button and lands on the new run; over an irreversible step only once allowed", async () => {
+      const [paid] = (await codeless.operator.listRuns({ workflow: "awaiting-payment", status: "completed" })).runs
+      await page.goto(`${shown.url}runs/${paid!.id}`)
+      await page.click('#explanation button[data-action="rerun"]')
+      await page.waitForSelector('dialog#action-dialog[data-action="rerun"][open]')
+      expect(await page.locator("#action-allow-irreversible").count()).toBe(0)
+      expect(await page.locator("#action-actor").inputValue()).toBe("ops:dee")
+      await page.fill("#action-note", "customer paid twice?")
+      await page.click("#action-confirm")
+      await page.waitForURL((url) => url.pathname.startsWith("/runs/") && url.pathname !== `/runs/${paid!.id}`)
+      const again = decodeURIComponent(new URL(page.url()).pathname.slice("/runs/".length))
+      await page.waitForSelector('#explanation button[data-action="signal"][data-signal="payment"]')
+      expect(await page.locator(".facts a").filter({ hasText: paid!.id }).getAttribute("href")).toBe(`/runs/${paid!.id}`)
+      expect(await codeless.operator.inspectRun(again, { history: true })).toMatchObject({
+        rerunOf: paid!.id,
+        commands: [{ kind: "rerun", actor: "ops:dee", metadata: { via: "dashboard", note: "customer paid twice?" } }],
+      })
+      await codeless.operator.cancel(again, { actor: "test" })
+
+      const { runId: shipped } = await codeless.worker.start(Shipping, { orderId: "o-ship" })
+      await untilStatus(codeless.operator, shipped, "completed")
+      await page.goto(`${shown.url}runs/${shipped}`)
+      await page.click('#explanation button[data-action="rerun"]')
+      await page.waitForSelector('dialog#action-dialog[data-action="rerun"][open]')
+      expect(await page.locator("dialog#action-dialog .dialog-detail").textContent()).toContain("irreversible steps: ship-parcel")
+      expect(await page.locator("#action-allow-irreversible").isChecked()).toBe(false)
+      await page.click("#action-confirm")
+      await page.waitForSelector("dialog#action-dialog .error")
+      expect(await page.locator("dialog#action-dialog .error-tag").textContent()).toBe("RerunRefusedError")
+      expect(await page.locator("dialog#action-dialog .refused-step").allTextContents()).toEqual(["step ship-parcel"])
+      expect((await codeless.operator.listRuns({ workflow: "shipping" })).runs).toHaveLength(1)
+      await page.check("#action-allow-irreversible")
+      await page.screenshot({ path: join(artifacts, "rerun-irreversible.png"), fullPage: true })
+      await page.click("#action-confirm")
+      await page.waitForURL((url) => url.pathname.startsWith("/runs/") && url.pathname !== `/runs/${shipped}`)
+      await page.waitForSelector('#run-status [data-status="completed"]')
+      expect(await page.locator("h1 .workflow").textContent()).toBe("shipping")
+      const fresh = decodeURIComponent(new URL(page.url()).pathname.slice("/runs/".length))
+      expect(await codeless.operator.inspectRun(fresh)).toMatchObject({ rerunOf: shipped, status: "completed", output: "shipped o-ship" })
+      expect(problems).toEqual([])
+    })
   })
 })

@@ -3,7 +3,8 @@
  * compensable step, a parallel group, an approval and a child run; a run named and fed with
  * markup (to prove nothing is rendered as HTML); a pause; a step that fails for good; a run
  * with dynamic work, written straight to its store; cron schedules whose workflow and trigger
- * names need escaping in a URL (`:`, `/`), and one that fires every second.
+ * names need escaping in a URL (`:`, `/`), and one that fires every second; a run waiting for a
+ * signal and one with an irreversible step, and a codeless operator's client beside a worker's.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
@@ -103,7 +104,30 @@ export const Digest = Workflow.make({
   },
 })
 
-export const WORKFLOWS = [Checkout, Courier, Markupful, Holding, Failing, Digest]
+/** The signal's payload: a positive amount and a currency. */
+const Payment = Schema.Struct({ amount: Schema.Number.pipe(Schema.positive()), currency: Schema.String })
+
+/** Waits for the signal "payment" (its schema is journaled with the wait), then books it. */
+export const AwaitingPayment = Workflow.make({
+  name: "awaiting-payment",
+  triggers: { manual: order },
+  *run(input) {
+    const paid = yield* Workflow.signal("payment", { schema: Payment })
+    if (paid._tag !== "Received") return yield* Workflow.fail("no payment")
+    return yield* Step.make("book-payment", { run: (p: typeof Payment.Type) => `${input.orderId}: ${p.currency} ${p.amount}` })(paid.payload)
+  },
+})
+
+/** Ships a parcel: an irreversible step, so a rerun needs `allowIrreversible`. */
+export const Shipping = Workflow.make({
+  name: "shipping",
+  triggers: { manual: order },
+  *run(input) {
+    return yield* Step.make("ship-parcel", { run: (id: string) => `shipped ${id}`, irreversible: true })(input.orderId)
+  },
+})
+
+export const WORKFLOWS = [Checkout, Courier, Markupful, Holding, Failing, Digest, AwaitingPayment, Shipping]
 
 /** Fires every second (cron with seconds), for a schedule with a last fired window and run. */
 export const Ticker = Workflow.make({
@@ -163,6 +187,27 @@ export const eventually = async <A>(check: () => Promise<A | undefined>, what: s
 /** Waits until a run has the status. */
 export const untilStatus = (mesh: MeshClient, runId: string, status: string) =>
   eventually(async () => ((await mesh.inspectRun(runId)).status === status ? true : undefined), `run ${runId} to be ${status}`)
+
+/**
+ * Two clients on one memory store: `worker` registers `WORKFLOWS` and runs a worker;
+ * `operator` registers none, like a dashboard opened on the store, so its controls work on
+ * the journal alone.
+ */
+export const codelessMeshes = async (): Promise<{ readonly worker: MeshClient; readonly operator: MeshClient; readonly stop: () => Promise<void> }> => {
+  const layer = Layer.succeed(Store, TestMesh.memoryStore())
+  const worker = await createMesh({ workflows: WORKFLOWS, store: { kind: "layer", layer } })
+  const operator = await createMesh({ workflows: [], store: { kind: "layer", layer } })
+  const running = await worker.startWorker({ concurrency: 2, pollInterval: "20 millis" })
+  return {
+    worker,
+    operator,
+    stop: async () => {
+      await running.stop()
+      await operator.close()
+      await worker.close()
+    },
+  }
+}
 
 /** Serves a dashboard over a mesh. */
 export const serve = (mesh: MeshClient, options: Omit<DashboardOptions, "mesh" | "store"> = {}): Promise<Dashboard> =>

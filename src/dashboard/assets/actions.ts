@@ -1,117 +1,99 @@
 /**
  * `/assets/actions.js`: the action buttons of a run page (only when the server allows
- * actions, and only the controls `explainRun` says would succeed now), and the dialog that
- * asks for the actor and a note before it POSTs with the CSRF header (the schedules page uses
- * it too). A refusal from the engine stays in the dialog with its tag.
+ * actions, and only the controls `explainRun` says would succeed now), each opening the actor
+ * dialog (`dialog.js`). A signal's dialog asks for its JSON payload (checked as JSON here; the
+ * engine checks it against the wait's schema); a rerun's offers "allow irreversible steps" when
+ * the explanation says a rerun is refused over them, and opens the new run once made.
  */
 export const ACTIONS_JS = String.raw`
-import { h, api, clear, errorBox } from "./dom.js"
+import { h, runHref } from "./dom.js"
+import { askAndPost, PageRefusal } from "./dialog.js"
 
-const LABELS = { approve: "Approve", reject: "Reject", resume: "Resume", cancel: "Cancel run" }
-const NOTES = { approve: "Note (optional)", reject: "Note (optional)", resume: "Reason (optional)", cancel: "Reason (optional)" }
-const ACTOR_KEY = "squid-mesh-dashboard-actor"
+const LABELS = { approve: "Approve", reject: "Reject", resume: "Resume", cancel: "Cancel run", signal: "Signal", rerun: "Rerun" }
+const NOTES = { approve: "Note (optional)", reject: "Note (optional)", resume: "Reason (optional)", cancel: "Reason (optional)", rerun: "Note (optional; kept in the audit event's metadata)" }
 
-function rememberedActor() {
-  try {
-    return localStorage.getItem(ACTOR_KEY) || ""
-  } catch (e) {
-    return ""
+function pathOf(runId, action) {
+  return "/api/runs/" + encodeURIComponent(runId) + "/" + action
+}
+
+/** The payload field of a signal's dialog, and its reading: JSON, or a refusal before sending. */
+function payloadField() {
+  const input = h("textarea", { id: "action-payload", name: "payload", class: "mono", spellcheck: "false", placeholder: '{ "field": "value" }' })
+  const read = () => {
+    const text = input.value.trim()
+    if (text === "") throw new PageRefusal("InvalidJson", "enter the signal's payload as JSON (null for none)")
+    try {
+      return { payload: JSON.parse(text) }
+    } catch (e) {
+      throw new PageRefusal("InvalidJson", "the payload is not valid JSON: " + (e && e.message ? e.message : String(e)))
+    }
   }
+  return { nodes: [h("label", { for: "action-payload" }, "Payload (JSON, checked against the signal's schema)"), input], read }
+}
+
+/** The "allow irreversible steps" checkbox of a rerun's dialog (only when a rerun is refused over them). */
+function irreversibleField(steps) {
+  const box = h("input", { type: "checkbox", id: "action-allow-irreversible", name: "allowIrreversible" })
+  const label = h("label", { for: "action-allow-irreversible", class: "check" }, box, " Allow irreversible steps: run " + steps.join(", ") + " again")
+  return { nodes: [label], read: () => (box.checked ? { allowIrreversible: true } : {}) }
+}
+
+function openDialog(runId, explanation, offer, config, done) {
+  const extra = offer.action === "signal" ? payloadField() : offer.irreversible ? irreversibleField(offer.irreversible) : null
+  const named = offer.gate || offer.signal
+  askAndPost({
+    action: offer.action,
+    title: LABELS[offer.action] + (named ? " — " + named : ""),
+    detail:
+      offer.action === "rerun"
+        ? "Starts a new run of " + explanation.workflow + " with this run's input." + (offer.irreversible ? " This run completed irreversible steps: " + offer.irreversible.join(", ") + "." : "")
+        : null,
+    confirm: LABELS[offer.action],
+    noteLabel: NOTES[offer.action],
+    fields: extra ? extra.nodes : null,
+    read: () => Object.assign(offer.signal ? { name: offer.signal } : {}, extra ? extra.read() : {}),
+    path: pathOf(runId, offer.action),
+    config,
+    // A rerun is another run: open it. Every other control changes this one: draw it again.
+    done: offer.action === "rerun" ? (outcome) => location.assign(runHref(outcome.runId)) : done,
+  })
 }
 
 /**
- * Asks for the actor (remembered in this browser) and a note, then POSTs { actor, note? } to
- * request.path with the CSRF header, and calls request.done(outcome). The engine's refusal
- * stays in the dialog. request: { action, title, detail?, confirm (the button's label),
- * noteLabel, path, config, done }.
+ * The controls to offer: those explainRun offers, and a rerun it refuses only over
+ * irreversible steps (the dialog then asks to allow them).
  */
-export function askAndPost(request) {
-  const old = document.getElementById("action-dialog")
-  if (old) old.remove()
-  const actor = h("input", { type: "text", id: "action-actor", name: "actor", autocomplete: "username", value: rememberedActor() })
-  const note = h("textarea", { id: "action-note", name: "note" })
-  const problem = h("div", { class: "dialog-problem" })
-  const confirm = h("button", { type: "submit", class: "btn primary", id: "action-confirm" }, request.confirm)
-  const dialog = h("dialog", { id: "action-dialog", "data-action": request.action })
-  const close = () => {
-    dialog.close()
-    dialog.remove()
-  }
-  const form = h(
-    "form",
-    {
-      on: {
-        submit: async (event) => {
-          event.preventDefault()
-          clear(problem)
-          const who = actor.value.trim()
-          if (who === "") {
-            problem.appendChild(errorBox({ tag: "InvalidOptionError", message: "say who does this (the actor is recorded in the audit trail)" }))
-            return
-          }
-          confirm.disabled = true
-          try {
-            const body = { actor: who }
-            if (note.value.trim() !== "") body.note = note.value
-            const outcome = await api(request.path, {
-              method: "POST",
-              headers: { "Content-Type": "application/json", "X-Squid-Mesh-CSRF": request.config.csrf || "" },
-              body: JSON.stringify(body),
-            })
-            try {
-              localStorage.setItem(ACTOR_KEY, who)
-            } catch (e) {}
-            close()
-            request.done(outcome)
-          } catch (error) {
-            problem.appendChild(errorBox(error))
-            confirm.disabled = false
-          }
-        },
-      },
-    },
-    h("h2", null, request.title),
-    request.detail ? h("p", { class: "muted dialog-detail" }, request.detail) : null,
-    h("label", { for: "action-actor" }, "Actor (who does this; recorded in the audit trail)"),
-    actor,
-    h("label", { for: "action-note" }, request.noteLabel),
-    note,
-    problem,
-    h("div", { class: "buttons" }, h("button", { type: "button", class: "btn", id: "action-dismiss", on: { click: close } }, "Dismiss"), confirm),
-  )
-  dialog.appendChild(form)
-  document.body.appendChild(dialog)
-  dialog.showModal()
-  actor.focus()
-}
-
-function openDialog(runId, offer, config, done) {
-  askAndPost({
-    action: offer.action,
-    title: LABELS[offer.action] + (offer.gate ? " — " + offer.gate : ""),
-    confirm: LABELS[offer.action],
-    noteLabel: NOTES[offer.action],
-    path: "/api/runs/" + encodeURIComponent(runId) + "/" + offer.action,
-    config,
-    done,
-  })
+function offersOf(explanation) {
+  const offered = explanation.nextActions.filter((a) => Object.prototype.hasOwnProperty.call(LABELS, a.action))
+  const refused = explanation.evidence.rerunRefused
+  const steps = explanation.evidence.irreversibleSteps
+  if (!offered.some((a) => a.action === "rerun") && refused && refused.reason === "irreversible_steps" && Array.isArray(steps) && steps.length > 0)
+    offered.push({ action: "rerun", irreversible: steps })
+  return offered
 }
 
 /** The buttons for the controls that would succeed now, or nothing when actions are not allowed. */
 export function actionBar(runId, explanation, config, done) {
   if (!config.allowActions) return null
-  const offered = explanation.nextActions.filter((a) => Object.prototype.hasOwnProperty.call(LABELS, a.action))
+  const offered = offersOf(explanation)
   if (offered.length === 0) return null
   return h(
     "div",
     { class: "row actions" },
-    offered.map((offer) =>
-      h(
+    offered.map((offer) => {
+      const named = offer.gate || offer.signal
+      return h(
         "button",
-        { type: "button", class: "btn act-" + offer.action, "data-action": offer.action, on: { click: () => openDialog(runId, offer, config, done) } },
-        LABELS[offer.action] + (offer.gate ? " “" + offer.gate + "”" : ""),
-      ),
-    ),
+        {
+          type: "button",
+          class: "btn act-" + offer.action,
+          "data-action": offer.action,
+          "data-signal": offer.signal,
+          on: { click: () => openDialog(runId, explanation, offer, config, done) },
+        },
+        LABELS[offer.action] + (named ? " “" + named + "”" : ""),
+      )
+    }),
   )
 }
 `

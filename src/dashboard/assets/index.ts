@@ -5,6 +5,7 @@
  */
 import { ACTIONS_JS } from "./actions.js"
 import { APP_JS } from "./app.js"
+import { DIALOG_JS } from "./dialog.js"
 import { DOM_JS } from "./dom.js"
 import { GRAPH_JS } from "./graph.js"
 import { LIST_JS } from "./list.js"
@@ -34,6 +35,7 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/assets/panels.js", { contentType: JS, body: PANELS_JS }],
   ["/assets/graph.js", { contentType: JS, body: GRAPH_JS }],
   ["/assets/actions.js", { contentType: JS, body: ACTIONS_JS }],
+  ["/assets/dialog.js", { contentType: JS, body: DIALOG_JS }],
   ["/assets/specs.js", { contentType: JS, body: SPECS_JS }],
   ["/assets/schedules.js", { contentType: JS, body: SCHEDULES_JS }],
 ])

@@ -9,7 +9,7 @@
  */
 export const SCHEDULES_JS = String.raw`
 import { h, clear, api, badge, fmtClock, fmtRelative, runHref, errorBox, setLive } from "./dom.js"
-import { askAndPost } from "./actions.js"
+import { askAndPost } from "./dialog.js"
 
 const NEXT = 3
 const EVENTS_LIMIT = 50

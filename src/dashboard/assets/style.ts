@@ -92,5 +92,9 @@ dialog { border: 1px solid var(--line); border-radius: 10px; padding: 18px; min-
 dialog::backdrop { background: rgba(17,24,39,.35); }
 dialog label { display: block; margin: 8px 0 4px; color: var(--muted); font-size: 12px; }
 dialog input[type="text"] { width: 100%; }
+dialog label.check { display: flex; align-items: center; gap: 6px; color: inherit; font-size: 13px; }
+dialog textarea#action-payload { min-height: 120px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
+.error ul.field-errors { margin: 6px 0 0; padding-left: 18px; }
+button.btn.act-signal, button.btn.act-rerun { background: #fff; border-color: var(--accent); color: var(--accent); }
 dialog .buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 14px; }
 `
