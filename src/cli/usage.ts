@@ -214,8 +214,8 @@ const DASHBOARD = `usage: squid-mesh dashboard [--module <file>] [--host H] [--p
 Serves the operators' dashboard (runs, filters, a run's explanation, graph, timeline, attempts,
 children, dynamic work and audit trail, updated live; cron schedules; a spec previewer) until
 SIGINT or SIGTERM, and prints its URL on stdout. Read-only unless --allow-actions, which adds
-approve, reject, resume and cancel buttons, and pause and resume for schedules, that ask for the
-actor. Needs no workflow code; with --module, schedules show their next fire times and can be
+approve, reject, resume, cancel, signal and rerun buttons, and pause and resume for schedules,
+that ask for the actor. Needs no workflow code; with --module, schedules show their next fire times and can be
 paused, and graph workflows are drawn as declared.
 
   --module <file>            a module exporting the workflows (its \`workflows\` array)
