@@ -28,7 +28,10 @@ export const SCHEDULE_EVENTS_KEPT = 20
 export interface PurgeOptions {
   /** Purge runs that finished at least this long ago (`"30 days"`). */
   readonly olderThan: Duration.DurationInput
-  /** Only runs that ended with this status (or one of these). Default: every terminal status. */
+  /**
+   * Only runs that ended with this status (or one of these). Default: every terminal status.
+   * Schedule events and specs have no status: they are purged whatever this filter.
+   */
   readonly status?: RunStatus | ReadonlyArray<RunStatus>
   /**
    * Only runs of this workflow (registered or not: old workflows can be purged too), the
