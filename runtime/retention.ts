@@ -4,7 +4,9 @@
  * of its queue in its own fiber: at start, then every `RETENTION_EVERY`, in batches of
  * `PURGE_BATCH_SIZE` with a pause between them, so the workers' own commits keep the database.
  * Several workers on one queue may purge at once: a run is deleted once, and each batch that
- * deleted something is in the audit trail.
+ * deleted something is in the audit trail. A policy also takes the workflow's schedule events
+ * older than the retention (keeping each schedule's newest, see `SCHEDULE_EVENTS_KEPT`);
+ * stored specs are a spec workflow's, which has no policy, so only `purge` removes them.
  */
 import { Clock, Duration, Effect } from "effect"
 import type { AnyWorkflow } from "../dsl/Workflow.js"

@@ -1,13 +1,12 @@
 /**
  * Retention from the command line: `purge` deletes terminal runs that finished longer ago than
- * `--older-than` (only with `--yes`; `--dry-run` counts what matches, through listRuns, and
- * deletes nothing), and `purges list` prints the purge audit trail.
+ * `--older-than`, then the schedule events and unreferenced stored specs older than that (only
+ * with `--yes`; `--dry-run` counts what matches and deletes nothing), and `purges list` prints
+ * the purge audit trail.
  */
 import { Duration } from "effect"
 import { parseDuration } from "../core/duration.js"
 import { TERMINAL_STATUSES, type RunStatus } from "../core/model.js"
-import type { MeshClient } from "../client.js"
-import type { ListRunsFilter } from "../listRuns.js"
 import { type Args, parseArgs } from "./args.js"
 import { commandUsageError, EXIT, type ExitCode } from "./errors.js"
 import { iso, print, printJson } from "./output.js"
@@ -20,22 +19,6 @@ const statuses = (args: Args): Array<RunStatus> => {
   const wrong = given.find((s) => !TERMINAL_STATUSES.includes(s as RunStatus))
   if (wrong !== undefined) throw args.usage(`--status = "${wrong}": expected ${TERMINAL_STATUSES.join(", ")}`)
   return given.length > 0 ? (given as Array<RunStatus>) : [...TERMINAL_STATUSES]
-}
-
-/**
- * Counts the runs a purge with this filter would consider: terminal, of the workflow, finished
- * before `finishedBefore` (read page by page; created before it is a safe index bound).
- */
-const countMatching = async (mesh: MeshClient, status: ReadonlyArray<RunStatus>, workflow: string | undefined, finishedBefore: number): Promise<number> => {
-  const filter: ListRunsFilter = { status, created: { to: finishedBefore }, limit: 1000, ...(workflow !== undefined ? { workflow } : {}) }
-  let matching = 0
-  let cursor: string | undefined
-  do {
-    const page = await mesh.listRuns(cursor === undefined ? filter : { ...filter, cursor })
-    matching += page.runs.filter((r) => r.finishedAt !== undefined && r.finishedAt < finishedBefore).length
-    cursor = page.nextCursor
-  } while (cursor !== undefined)
-  return matching
 }
 
 /** `purge --older-than D [--status S] [--workflow W] (--yes | --dry-run) [--json]`. */
@@ -60,19 +43,25 @@ export const purgeCommand = async (words: ReadonlyArray<string>): Promise<ExitCo
   if (!dryRun && !args.boolean("yes")) throw args.usage("refusing to delete runs without --yes (or count them with --dry-run)")
   const mesh = await openMesh(storeTarget(args))
   try {
+    const options = { olderThan: parsed.duration, status, ...(workflow !== undefined ? { workflow } : {}) }
     if (dryRun) {
       const finishedBefore = Date.now() - Duration.toMillis(parsed.duration)
-      const matching = await countMatching(mesh, status, workflow, finishedBefore)
-      if (args.boolean("json")) printJson({ dryRun: true, matching, finishedBefore })
+      const counted = await mesh.purge({ ...options, dryRun: true })
+      if (args.boolean("json"))
+        printJson({ dryRun: true, matching: counted.purged, scheduleEvents: counted.scheduleEvents, specs: counted.specs, finishedBefore })
       else
         print(
-          `dry run: ${matching} run(s) match (${status.join(", ")}${workflow === undefined ? "" : `, workflow ${workflow}`}, finished before ${iso(finishedBefore)}); nothing was deleted`,
+          `dry run: ${counted.purged} run(s) match (${status.join(", ")}${workflow === undefined ? "" : `, workflow ${workflow}`}, finished before ${iso(finishedBefore)}), ` +
+            `with ${counted.scheduleEvents} schedule event(s) and ${counted.specs} unreferenced spec(s) older than that; nothing was deleted`,
         )
       return EXIT.ok
     }
-    const result = await mesh.purge({ olderThan: parsed.duration, status, ...(workflow !== undefined ? { workflow } : {}) })
+    const result = await mesh.purge(options)
     if (args.boolean("json")) printJson(result)
-    else print(`purged ${result.purged} run(s) in ${result.batches} batch(es)`)
+    else
+      print(
+        `purged ${result.purged} run(s), ${result.scheduleEvents} schedule event(s) and ${result.specs} unreferenced spec(s) in ${result.batches} batch(es)`,
+      )
     return EXIT.ok
   } finally {
     await mesh.close()

@@ -213,10 +213,18 @@ export const printGraph = (graph: RunGraph): void => {
   if (dynamic.length > 0) printDynamicWork(dynamic)
 }
 
-/** Prints the purge audit trail. */
+/** Prints the purge audit trail: per batch, the runs, schedule events and specs it deleted. */
 export const printPurges = (purges: ReadonlyArray<PurgeRecord>): void =>
   printTable(
-    ["AT", "PURGED", "FIRST RUN", "LAST RUN", "WHAT"],
-    purges.map((p) => [iso(p.at), String(p.purged), p.firstRunId, p.lastRunId, compact(p.reason, 100)]),
+    ["AT", "RUNS", "EVENTS", "SPECS", "FIRST RUN", "LAST RUN", "WHAT"],
+    purges.map((p) => [
+      iso(p.at),
+      String(p.purged),
+      String(p.scheduleEvents),
+      String(p.specs),
+      p.firstRunId ?? "-",
+      p.lastRunId ?? "-",
+      compact(p.reason, 100),
+    ]),
     "(no purges)",
   )

@@ -172,23 +172,26 @@ ${CONTROL_COMMON}`
 const PURGE = `usage: squid-mesh purge --older-than <duration> [--status <s>] [--workflow <name>] (--yes | --dry-run) [--json]
 
 Deletes terminal runs that finished more than <duration> ago ("30 days", "12 hours"), with
-everything they own and their child runs, in batches; each batch is recorded in the purge audit
-trail (squid-mesh purges list). Refuses to delete without --yes.
+everything they own and their child runs, then the cron schedule events recorded before then
+(each schedule keeps its 20 newest) and the stored specs no run references any more, in batches;
+each batch is recorded in the purge audit trail (squid-mesh purges list). Refuses to delete
+without --yes.
 
   --older-than <duration>    required
   --status <s>               completed, failed or cancelled; repeat or comma-separate (default: all three)
-  --workflow <name>          only this workflow's runs
+  --workflow <name>          only this workflow's runs and schedule events (and specs, for spec:<name>)
   --yes                      really delete
   --dry-run                  count the runs that match instead (child runs go with their parents,
                              and a run waits while a child of it is open, so the purge may take fewer)
-  --json                     { "purged", "batches" } (with --dry-run: { "dryRun": true, "matching", "finishedBefore" })
+  --json                     { "purged", "batches", "scheduleEvents", "specs" }
+                             (with --dry-run: { "dryRun": true, "matching", "scheduleEvents", "specs", "finishedBefore" })
 
 ${STORE}`
 
 const PURGES = `usage: squid-mesh purges list [--limit N] [--json]
 
 The purge audit trail, newest batch first: when, what (the filter or the workflow's retention
-policy), how many runs, the first and last run id.
+policy), how many runs, schedule events and specs, the first and last run id (runs only).
 
   --limit <n>                batches to show, 1 to 1000 (default 100)
   --json                     the API's PurgeRecord array

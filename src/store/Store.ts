@@ -224,14 +224,68 @@ export interface PurgeBatchResult {
   readonly next?: PurgeKey
 }
 
-/** One row of the purge audit trail. */
+/**
+ * One batch of the purge of cron schedule events (each schedule's audit trail): events
+ * recorded before `before` (of `workflow`'s schedules), except the `keep` newest events of
+ * each schedule, which stay whatever their age (a quiet schedule keeps its last pause note).
+ * Candidates are taken in id order after `after`, at most `limit`; a batch that deletes
+ * something writes one `purges` row.
+ */
+export interface PurgeScheduleEventsBatch {
+  readonly before: number
+  readonly keep: number
+  readonly workflow?: string
+  /** The last event id the previous batch examined (a backend without ids may ignore it). */
+  readonly after?: number
+  readonly limit: number
+  readonly now: number
+  readonly reason: Json
+}
+
+/**
+ * One batch of the purge of stored specs (`run_specs`): specs stored before `createdBefore`
+ * (named `name`) that no stored run references (a run of workflow `spec:<name>` whose
+ * definition hash is the fingerprint). Never a spec a run still needs, even one being created
+ * while the batch runs. Candidates in fingerprint order after `after`, at most `limit`.
+ */
+export interface PurgeSpecsBatch {
+  readonly createdBefore: number
+  readonly name?: string
+  readonly after?: string
+  readonly limit: number
+  readonly now: number
+  readonly reason: Json
+}
+
+/** What a batch of `purgeScheduleEvents` or `purgeSpecs` did; `next` is absent when no candidate is left. */
+export interface PurgeRowsResult<K> {
+  readonly deleted: number
+  readonly next?: K
+  /** Specs only: run creation held the table longer than the purge waits; nothing was deleted, try again later. */
+  readonly busy?: true
+}
+
+/** What `countPurgeable` counts: the schedule events and specs a purge would delete now (runs are counted with `listRuns`). */
+export interface PurgeableQuery {
+  readonly before: number
+  readonly keep: number
+  readonly workflow?: string
+}
+
+/** One row of the purge audit trail: one batch, of runs, schedule events or specs. */
 export interface PurgeRecord {
   readonly id: number
   readonly at: number
   readonly reason: Json
+  /** Runs deleted, child runs included. */
   readonly purged: number
-  readonly firstRunId: string
-  readonly lastRunId: string
+  /** Schedule events deleted. */
+  readonly scheduleEvents: number
+  /** Stored specs deleted. */
+  readonly specs: number
+  /** The first and last candidate run of a batch of runs (absent for a batch of events or specs). */
+  readonly firstRunId?: string
+  readonly lastRunId?: string
 }
 
 /** What a schedule transition sets (everything but the key, revision and time). */
@@ -283,6 +337,12 @@ export interface StoreService {
   readonly listRuns: (filter: RunFilter) => Effect.Effect<ReadonlyArray<RunRecord>, StoreError>
   /** Deletes one batch of old terminal runs (see `PurgeBatch`), in one transaction. */
   readonly purgeRuns: (batch: PurgeBatch) => Effect.Effect<PurgeBatchResult, StoreError>
+  /** Deletes one batch of old schedule events (see `PurgeScheduleEventsBatch`), in one transaction. */
+  readonly purgeScheduleEvents: (batch: PurgeScheduleEventsBatch) => Effect.Effect<PurgeRowsResult<number>, StoreError>
+  /** Deletes one batch of unreferenced old specs (see `PurgeSpecsBatch`), in one transaction. */
+  readonly purgeSpecs: (batch: PurgeSpecsBatch) => Effect.Effect<PurgeRowsResult<string>, StoreError>
+  /** How many schedule events and specs a purge would delete now (for a dry run). */
+  readonly countPurgeable: (query: PurgeableQuery) => Effect.Effect<{ readonly scheduleEvents: number; readonly specs: number }, StoreError>
   /** The purge audit trail, newest first. */
   readonly listPurges: (limit: number) => Effect.Effect<ReadonlyArray<PurgeRecord>, StoreError>
   /** The stored state of every schedule, by workflow then trigger. */

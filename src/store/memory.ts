@@ -30,7 +30,10 @@ import {
   type PendingDeadline,
   type PurgeBatch,
   type PurgeBatchResult,
+  type PurgeableQuery,
   type PurgeRecord,
+  type PurgeScheduleEventsBatch,
+  type PurgeSpecsBatch,
   type ScheduleTransition,
   type StoreService,
   type StoredSpec,
@@ -63,6 +66,8 @@ export const make = (): StoreService => {
   const purges: Array<PurgeRecord> = []
   /** Stored specs by fingerprint. */
   const specs = new Map<string, StoredSpec>()
+  /** When each spec was stored (its first run's creation), for retention. */
+  const specStored = new Map<string, number>()
   let signalIds = 0
   /** Worker liveness: last seen, by queue then owner. */
   const workers = new Map<string, Map<string, number>>()
@@ -191,6 +196,10 @@ export const make = (): StoreService => {
     for (const [k, t] of tasks) if (t.runId === runId) tasks.delete(k)
   }
 
+  /** Adds a `purges` row for a batch that deleted something. */
+  const audit = (batch: { readonly now: number; readonly reason: PurgeRecord["reason"] }, counts: Omit<PurgeRecord, "id" | "at" | "reason">) =>
+    purges.push({ id: purges.length + 1, at: batch.now, reason: batch.reason, ...counts })
+
   const purgeRuns = (batch: PurgeBatch): PurgeBatchResult => {
     const key = (r: RunRecord) => ({ finishedAt: r.finishedAt!, id: r.id })
     const later = (a: { finishedAt: number; id: string }, b: { finishedAt: number; id: string }) =>
@@ -217,17 +226,73 @@ export const make = (): StoreService => {
       purged += tree.length
       roots.push(root.id)
     }
-    if (purged > 0)
-      purges.push({ id: purges.length + 1, at: batch.now, reason: batch.reason, purged, firstRunId: roots[0]!, lastRunId: roots[roots.length - 1]! })
+    if (purged > 0) audit(batch, { purged, scheduleEvents: 0, specs: 0, firstRunId: roots[0]!, lastRunId: roots[roots.length - 1]! })
     const last = candidates[candidates.length - 1]
     return { purged, ...(candidates.length === batch.limit && last ? { next: key(last) } : {}) }
+  }
+
+  /** The schedule events a purge may delete: old enough, of the workflow, not among the `keep` newest of their schedule. */
+  const purgeableEvents = (q: PurgeableQuery): Array<ScheduleEvent> => {
+    const newer = new Map<string, number>()
+    const out: Array<ScheduleEvent> = []
+    for (let i = scheduleEvents.length - 1; i >= 0; i--) {
+      const e = scheduleEvents[i]!
+      const k = scheduleKey(e.workflow, e.trigger)
+      const rank = newer.get(k) ?? 0
+      newer.set(k, rank + 1)
+      if (rank >= q.keep && e.at < q.before && (q.workflow === undefined || e.workflow === q.workflow)) out.push(e)
+    }
+    return out.reverse()
+  }
+
+  /** The stored specs a purge may delete: stored before `createdBefore`, of that name, referenced by no run of a spec workflow. */
+  const purgeableSpecs = (createdBefore: number, name: string | undefined): Array<string> => {
+    const referenced = new Set<string>()
+    for (const r of runs.values()) if (r.workflow.startsWith("spec:")) referenced.add(r.definitionHash)
+    return [...specs.values()]
+      .filter((s) => (name === undefined || s.name === name) && specStored.get(s.fingerprint)! < createdBefore && !referenced.has(s.fingerprint))
+      .map((s) => s.fingerprint)
+      .sort(compare)
+  }
+
+  /** The spec name a workflow filter selects: none for a workflow that is not a spec's. */
+  const specName = (workflow: string | undefined): string | undefined | null =>
+    workflow === undefined ? undefined : workflow.startsWith("spec:") ? workflow.slice(5) : null
+
+  // Deleted events leave the array, so each batch starts from the oldest left: no cursor needed.
+  const purgeScheduleEvents = (batch: PurgeScheduleEventsBatch) => {
+    const gone = new Set(purgeableEvents(batch).slice(0, batch.limit))
+    for (let i = scheduleEvents.length - 1; i >= 0; i--) if (gone.has(scheduleEvents[i]!)) scheduleEvents.splice(i, 1)
+    if (gone.size > 0) audit(batch, { purged: 0, scheduleEvents: gone.size, specs: 0 })
+    return { deleted: gone.size, ...(gone.size === batch.limit ? { next: 0 } : {}) }
+  }
+
+  const purgeSpecs = (batch: PurgeSpecsBatch) => {
+    const candidates = purgeableSpecs(batch.createdBefore, batch.name)
+      .filter((f) => batch.after === undefined || compare(f, batch.after) > 0)
+      .slice(0, batch.limit)
+    for (const f of candidates) {
+      specs.delete(f)
+      specStored.delete(f)
+    }
+    if (candidates.length > 0) audit(batch, { purged: 0, scheduleEvents: 0, specs: candidates.length })
+    const last = candidates[candidates.length - 1]
+    return { deleted: candidates.length, ...(candidates.length === batch.limit && last ? { next: last } : {}) }
+  }
+
+  const countPurgeable = (q: PurgeableQuery) => {
+    const name = specName(q.workflow)
+    return { scheduleEvents: purgeableEvents(q).length, specs: name === null ? 0 : purgeableSpecs(q.before, name).length }
   }
 
   const createRun = ({ run, entries, tasks: newTasks, command, spec }: NewRun): CreateRunResult => {
     const existing = runs.get(run.id)
     if (existing) return { _tag: "Existing", run: existing }
     runs.set(run.id, run)
-    if (spec && !specs.has(spec.fingerprint)) specs.set(spec.fingerprint, spec)
+    if (spec && !specs.has(spec.fingerprint)) {
+      specs.set(spec.fingerprint, spec)
+      specStored.set(spec.fingerprint, run.createdAt)
+    }
     if (command) commands.set(run.id, [command])
     journals.set(run.id, new Map(entries.map((e) => [e.seq, e])))
     attempts.set(run.id, [])
@@ -301,6 +366,9 @@ export const make = (): StoreService => {
           .slice(0, filter.limit ?? 100),
       ),
     purgeRuns: (batch) => Effect.sync(() => purgeRuns(batch)),
+    purgeScheduleEvents: (batch) => Effect.sync(() => purgeScheduleEvents(batch)),
+    purgeSpecs: (batch) => Effect.sync(() => purgeSpecs(batch)),
+    countPurgeable: (query) => Effect.sync(() => countPurgeable(query)),
     listPurges: (limit) => Effect.sync(() => purges.slice(-limit).reverse()),
     claim: ({ queue, owner, now, leaseUntil, limit }) =>
       Effect.sync(() => {

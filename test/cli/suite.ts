@@ -295,21 +295,49 @@ export const cliSuite = (name: string, makeStore: () => Promise<SuiteStore>) =>
       const dry = json<{ dryRun: boolean; matching: number; finishedBefore: number }>(
         await cli("purge", "--older-than", "0 seconds", "--workflow", "cli-steps", "--status", "completed", "--dry-run", "--json"),
       )
-      expect(dry).toMatchObject({ dryRun: true, matching: before })
+      expect(dry).toMatchObject({ dryRun: true, matching: before, scheduleEvents: 0, specs: 0 })
       expect((await cli("purge", "--older-than", "30 days", "--workflow", "cli-steps", "--dry-run")).stdout).toMatch(
-        /^dry run: 0 run\(s\) match \(completed, failed, cancelled, workflow cli-steps, finished before \d{4}-/,
+        /^dry run: 0 run\(s\) match \(completed, failed, cancelled, workflow cli-steps, finished before \d{4}-.*\), with 0 schedule event\(s\) and 0 unreferenced spec\(s\) older than that; nothing was deleted\n$/,
       )
       expect(await done()).toBe(before)
       expect(json(await cli("purge", "--older-than", "0 seconds", "--workflow", "cli-steps", "--status", "completed", "--yes", "--json"))).toEqual({
         purged: before,
-        batches: 1,
+        batches: 2, // the runs, then the workflow's schedule events (a code workflow has no stored specs)
+        scheduleEvents: 0,
+        specs: 0,
       })
       expect(await done()).toBe(0)
       const trail = json<Array<{ purged: number; reason: { workflow?: string } }>>(await cli("purges", "list", "--json"))
       expect(trail[0]).toMatchObject({ purged: before, reason: { workflow: "cli-steps" } })
       refused(await cli("purges", "list", "--limit", "0"), 2, 'squid-mesh: purges list: --limit = "0": expected an integer from 1 to 1000')
       const table = await cli("purges", "list", "--limit", "1")
-      expect(table.stdout).toMatch(new RegExp(`^AT\\s+PURGED\\s+FIRST RUN\\s+LAST RUN\\s+WHAT\\n\\S+Z\\s+${before}\\s`))
+      expect(table.stdout).toMatch(new RegExp(`^AT\\s+RUNS\\s+EVENTS\\s+SPECS\\s+FIRST RUN\\s+LAST RUN\\s+WHAT\\n\\S+Z\\s+${before}\\s+0\\s+0\\s`))
+    })
+
+    it("purge also deletes a schedule's old events beyond the 20 newest it keeps; dry run counts them; purges list shows them", async () => {
+      // 22 events on one schedule, ending resumed.
+      for (let i = 0; i < 11; i++) {
+        await mesh.pauseSchedule("cli-nightly", "hourly", { actor: "cli-test" })
+        await mesh.resumeSchedule("cli-nightly", "hourly", { actor: "cli-test" })
+      }
+      const events = async () => (await mesh.scheduleEvents("cli-nightly", "hourly", { limit: 100 })).length
+      expect(await events()).toBe(22)
+      const dry = json<{ scheduleEvents: number; specs: number }>(
+        await cli("purge", "--older-than", "0 seconds", "--workflow", "cli-nightly", "--dry-run", "--json"),
+      )
+      expect(dry).toMatchObject({ dryRun: true, matching: 0, scheduleEvents: 2, specs: 0 })
+      expect(await events()).toBe(22)
+      const done = await cli("purge", "--older-than", "0 seconds", "--workflow", "cli-nightly", "--yes")
+      expect(done.code, done.stderr).toBe(0)
+      expect(done.stdout).toBe("purged 0 run(s), 2 schedule event(s) and 0 unreferenced spec(s) in 2 batch(es)\n")
+      expect(await events()).toBe(20)
+      const [audit] = json<Array<{ purged: number; scheduleEvents: number; specs: number; firstRunId?: string }>>(
+        await cli("purges", "list", "--json", "--limit", "1"),
+      )
+      expect(audit).toMatchObject({ purged: 0, scheduleEvents: 2, specs: 0, reason: { workflow: "cli-nightly" } })
+      expect(audit!.firstRunId).toBeUndefined()
+      const table = await cli("purges", "list", "--limit", "1")
+      expect(table.stdout).toMatch(/^AT\s+RUNS\s+EVENTS\s+SPECS\s+FIRST RUN\s+LAST RUN\s+WHAT\n\S+Z\s+0\s+2\s+0\s+-\s+-\s/)
     })
 
     it("dashboard: serves the store's runs with a token, read-only, and stops on SIGTERM", async () => {

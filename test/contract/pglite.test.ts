@@ -57,6 +57,7 @@ describe("migrations", () => {
       [9, "journal_flags", "0009_journal_flags.sql"],
       [10, "run_specs", "0010_run_specs.sql"],
       [11, "schedules", "0011_schedules.sql"],
+      [12, "retention", "0012_retention.sql"],
     ])
     expect(migrations[0]!.path.startsWith(migrationsDir())).toBe(true)
     expect(migrations[0]!.sql).toContain("CREATE SCHEMA IF NOT EXISTS squid_mesh")
@@ -67,7 +68,7 @@ describe("migrations", () => {
     try {
       const client = PgliteStore.pgliteClient(db)
       const results = await Promise.all([migrate(client), migrate(client), migrate(client)])
-      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 11])
+      expect(results.map((r) => r.length).sort()).toStrictEqual([0, 0, 12])
       expect(await migrate(client)).toStrictEqual([])
       const { rows } = await db.query<{ version: number; name: string }>("SELECT version, name FROM squid_mesh.schema_migrations")
       expect(rows).toStrictEqual([
@@ -82,6 +83,7 @@ describe("migrations", () => {
         { version: 9, name: "journal_flags" },
         { version: 10, name: "run_specs" },
         { version: 11, name: "schedules" },
+        { version: 12, name: "retention" },
       ])
       const { rows: tables } = await db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'squid_mesh' ORDER BY table_name",
@@ -163,6 +165,7 @@ describe("PGlite store", () => {
       [9, "journal_flags"],
       [10, "run_specs"],
       [11, "schedules"],
+      [12, "retention"],
     ])
 
     const reopened = await Effect.runPromise(

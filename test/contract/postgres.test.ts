@@ -42,7 +42,7 @@ describe("postgres-only", () => {
     try {
       await Promise.all(pools.map((sql) => migrate(PostgresStore.postgresClient(sql))))
       const rows = await pools[0]!`SELECT version FROM squid_mesh.schema_migrations`
-      expect(rows.map((r) => Number(r.version)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+      expect(rows.map((r) => Number(r.version)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     } finally {
       await Promise.all(pools.map((sql) => sql.end()))
       await fresh.drop()

@@ -15,6 +15,7 @@ import type { Json } from "../../src/core/json.js"
 import type { AttemptRecord, ClaimedTask, Entry, ErrorInfo, RunRecord } from "../../src/core/model.js"
 import type { ClaimRef, Commit, NewTask, StoreService } from "../../src/store/Store.js"
 import { listingContract } from "./listingContract.js"
+import { retentionContract } from "./retentionContract.js"
 
 /** Builds the store under test; its scope's finalizers are the cleanup. */
 export type StoreFactory = () => Effect.Effect<StoreService, unknown, Scope.Scope>
@@ -739,5 +740,6 @@ export const storeContract = (name: string, makeStore: StoreFactory): void => {
     })
 
     listingContract(() => store)
+    retentionContract(() => store)
   })
 }

@@ -58,10 +58,10 @@ for (const [backend, layer] of backends) {
         yield* TestClock.adjust("10 days")
         const recent = yield* mesh.start(Short, { n: 3 })
         yield* TestMesh.drain()
-        expect(yield* mesh.purge({ olderThan: "30 days" })).toEqual({ purged: 0, batches: 1 })
+        expect(yield* mesh.purge({ olderThan: "30 days" })).toEqual({ purged: 0, batches: 3, scheduleEvents: 0, specs: 0 }) // a batch each of runs, schedule events and specs
         yield* TestClock.adjust("25 days")
         // finished 35 days ago: the first run, the parent and its child (the child goes with its parent)
-        expect(yield* mesh.purge({ olderThan: "30 days", status: "completed" })).toEqual({ purged: 3, batches: 1 })
+        expect(yield* mesh.purge({ olderThan: "30 days", status: "completed" })).toEqual({ purged: 3, batches: 3, scheduleEvents: 0, specs: 0 })
         const left = (yield* mesh.listRuns()).runs.map((r) => r.id).sort()
         expect(left).toEqual([open.runId, recent.runId].sort())
         expect(yield* Effect.flip(mesh.inspectRun(done.runId))).toMatchObject({ _tag: "RunNotFoundError" })
@@ -79,7 +79,7 @@ for (const [backend, layer] of backends) {
         const b = yield* mesh.start(Kept, { n: 1 })
         yield* TestMesh.drain()
         yield* TestClock.adjust("2 days")
-        expect(yield* mesh.purge({ olderThan: "1 day", workflow: "kept" })).toEqual({ purged: 1, batches: 1 })
+        expect(yield* mesh.purge({ olderThan: "1 day", workflow: "kept" })).toEqual({ purged: 1, batches: 2, scheduleEvents: 0, specs: 0 }) // a code workflow has no stored specs
         expect((yield* mesh.listRuns()).runs.map((r) => r.id)).toEqual([a.runId])
         expect(b.runId).not.toBe(a.runId)
       }).pipe(Effect.provide(layer())),

@@ -21,6 +21,7 @@ import { commits } from "./statements/commit.js"
 import { createRuns } from "./statements/create.js"
 import { listRuns } from "./statements/listRuns.js"
 import { listPurges, purgeRuns } from "./statements/purge.js"
+import { countPurgeable, purgeScheduleEvents, purgeSpecs } from "./statements/purgeRows.js"
 import { appendScheduleEvents, ensureSchedule, listScheduleEvents, listScheduleStates, transitionSchedule } from "./statements/schedules.js"
 import { getAttempts, getChildren, getCommands, getEntry, getInbox, getJournal, getRun, getSpec, getTasks, pendingDeadlines } from "./statements/reads.js"
 import { lastWorkerSeen, recordWorker } from "./statements/workers.js"
@@ -82,6 +83,9 @@ export const makeSqlStore = (client: SqlClient, backend: string): StoreService =
     getTasks: (runId) => attempt("getTasks", () => getTasks(client, runId)),
     listRuns: (filter) => attempt("listRuns", () => listRuns(client, filter)),
     purgeRuns: (batch) => attempt("purgeRuns", () => purgeRuns(client, batch)),
+    purgeScheduleEvents: (batch) => attempt("purgeScheduleEvents", () => purgeScheduleEvents(client, batch)),
+    purgeSpecs: (batch) => attempt("purgeSpecs", () => purgeSpecs(client, batch)),
+    countPurgeable: (query) => attempt("countPurgeable", () => countPurgeable(client, query)),
     listPurges: (limit) => attempt("listPurges", () => listPurges(client, limit)),
     listScheduleStates: () => attempt("listScheduleStates", () => listScheduleStates(client)),
     ensureSchedule: (workflow, trigger, now) => attempt("ensureSchedule", () => ensureSchedule(client, workflow, trigger, now)),

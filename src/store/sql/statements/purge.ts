@@ -4,6 +4,7 @@
  * each takes its tree of child runs along, unless a run of that tree is not terminal. Foreign
  * keys (ON DELETE CASCADE) take entries, attempts, tasks, signals, audit events and attribute
  * rows with their run. The batch writes its `purges` audit row in the same statement.
+ * Schedule events and unreferenced stored specs go the same way (purgeRows.ts).
  */
 import type { Json } from "../../../core/json.js"
 import type { PurgeBatch, PurgeBatchResult, PurgeRecord } from "../../Store.js"
@@ -37,8 +38,8 @@ const purgeBatchSql = (after: boolean) => `WITH RECURSIVE roots AS (
     ), kept AS (
       SELECT r.id, r.finished_at FROM roots r WHERE r.id IN (SELECT id FROM gone)
     ), audit AS (
-      INSERT INTO squid_mesh.purges (at, reason, purged, first_run_id, last_run_id)
-      SELECT ${ts("$5")}, $6::text::jsonb, (SELECT count(*) FROM gone),
+      INSERT INTO squid_mesh.purges (at, reason, purged, schedule_events, specs, first_run_id, last_run_id)
+      SELECT ${ts("$5")}, $6::text::jsonb, (SELECT count(*) FROM gone), 0, 0,
         (SELECT id FROM kept ORDER BY finished_at, id LIMIT 1), (SELECT id FROM kept ORDER BY finished_at DESC, id DESC LIMIT 1)
       WHERE EXISTS (SELECT 1 FROM kept)
     )
@@ -67,7 +68,8 @@ export const purgeRuns = async (client: SqlClient, batch: PurgeBatch): Promise<P
   return { purged: Number(row?.purged ?? 0), ...(next ? { next } : {}) }
 }
 
-const SELECT_PURGES = `SELECT id, ${ms("at")} AS at, reason::text AS reason, purged, first_run_id::text AS first_run_id, last_run_id::text AS last_run_id
+const SELECT_PURGES = `SELECT id, ${ms("at")} AS at, reason::text AS reason, purged, schedule_events, specs,
+      first_run_id::text AS first_run_id, last_run_id::text AS last_run_id
     FROM squid_mesh.purges ORDER BY id DESC LIMIT $1`
 
 interface PurgeAuditRow {
@@ -75,8 +77,10 @@ interface PurgeAuditRow {
   readonly at: number | string
   readonly reason: string
   readonly purged: number | string
-  readonly first_run_id: string
-  readonly last_run_id: string
+  readonly schedule_events: number | string
+  readonly specs: number | string
+  readonly first_run_id: string | null
+  readonly last_run_id: string | null
 }
 
 /** The purge audit trail, newest first. */
@@ -86,6 +90,8 @@ export const listPurges = async (client: SqlClient, limit: number): Promise<Arra
     at: Number(r.at),
     reason: JSON.parse(r.reason) as Json,
     purged: Number(r.purged),
-    firstRunId: r.first_run_id,
-    lastRunId: r.last_run_id,
+    scheduleEvents: Number(r.schedule_events),
+    specs: Number(r.specs),
+    ...(r.first_run_id !== null ? { firstRunId: r.first_run_id } : {}),
+    ...(r.last_run_id !== null ? { lastRunId: r.last_run_id } : {}),
   }))
