@@ -277,12 +277,11 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     for (const spec of config.specs ?? []) {
       const resolved = resolveSpec(ctx, spec)
       if (resolved instanceof InvalidSpecError) return yield* resolved
-      const { stored, workflow } = resolved
+      const { workflow } = resolved
       const existing = workflows.get(workflow.name)
       if (existing && existing.definitionHash !== workflow.definitionHash)
         return yield* new InvalidWorkflowError({ workflow: workflow.name, reason: "activated twice with different specs" })
       workflows.set(workflow.name, workflow)
-      specs.activate(stored)
     }
     const service: EngineService = {
       start: (workflow: AnyWorkflow | string, payload?: unknown, options?: StartOptions) => start(ctx, workflow, payload, options),

@@ -219,7 +219,7 @@ export const prepareRun = (
           at: now,
         }
       : undefined
-    // A run of an activated spec (started by its cron trigger, or by name) stores its spec.
+    // A spec run (started, scheduled or rerun) stores its spec: the row may have been purged.
     const spec = ctx.specs.sourceOf(workflow.definitionHash)
     const newRun: NewRun = { run, entries: decision.entries, tasks, ...(command ? { command } : {}), ...(spec ? { spec } : {}) }
     return { newRun, replayer, decision, ...(kept && keeper ? { keep: { keeper, task: kept } } : {}) }

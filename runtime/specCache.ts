@@ -6,8 +6,17 @@
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ActionRegistry } from "../dsl/spec/Actions.js"
 
-/** A spec run's workflow, or why this engine cannot run it. */
-export type SpecLookup = { readonly _tag: "Found"; readonly workflow: AnyWorkflow } | { readonly _tag: "Missing"; readonly reason: string }
+/** A spec's stored form: its fingerprint, name and exact JSON text. */
+export interface SpecSource {
+  readonly fingerprint: string
+  readonly name: string
+  readonly text: string
+}
+
+/** A spec run's workflow (with the spec it was built from), or why this engine cannot run it. */
+export type SpecLookup =
+  | { readonly _tag: "Found"; readonly workflow: AnyWorkflow; readonly source?: SpecSource }
+  | { readonly _tag: "Missing"; readonly reason: string }
 
 /** Run ids remembered with their spec's fingerprint; the oldest are forgotten past it. */
 const MAX_RUNS = 10_000
@@ -15,8 +24,6 @@ const MAX_RUNS = 10_000
 /** The spec state of one engine. */
 export class SpecCache {
   private readonly built = new Map<string, SpecLookup>()
-  /** The specs this engine activated (`specs` in its config), by fingerprint: new runs store theirs. */
-  private readonly sources = new Map<string, { readonly fingerprint: string; readonly name: string; readonly text: string }>()
   private readonly runs = new Map<string, string>()
 
   constructor(readonly actions: ActionRegistry) {}
@@ -32,14 +39,13 @@ export class SpecCache {
     return lookup
   }
 
-  /** Keeps an activated spec's stored form, so the runs its triggers start store it. */
-  activate(source: { readonly fingerprint: string; readonly name: string; readonly text: string }): void {
-    this.sources.set(source.fingerprint, source)
-  }
-
-  /** The stored form of an activated spec, by fingerprint. */
-  sourceOf(fingerprint: string): { readonly fingerprint: string; readonly name: string; readonly text: string } | undefined {
-    return this.sources.get(fingerprint)
+  /**
+   * The stored form of a spec this engine built, by fingerprint: every new run of a spec workflow
+   * (started, scheduled or rerun) stores it again, so a purge that freed the row loses nothing.
+   */
+  sourceOf(fingerprint: string): SpecSource | undefined {
+    const lookup = this.built.get(fingerprint)
+    return lookup?._tag === "Found" ? lookup.source : undefined
   }
 
   /** The fingerprint of a run's spec, if known. */

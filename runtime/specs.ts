@@ -38,7 +38,11 @@ const build = (ctx: EngineContext, name: string, stored: Pick<StoredSpec, "finge
   }
   if (built.workflow.name !== name)
     return ctx.specs.keep(fingerprint, { _tag: "Missing", reason: `its stored spec is "${built.workflow.name}", not "${name}"` })
-  return ctx.specs.keep(fingerprint, { _tag: "Found", workflow: built.workflow })
+  return ctx.specs.keep(fingerprint, {
+    _tag: "Found",
+    workflow: built.workflow,
+    source: { fingerprint, name: name.slice(SPEC_PREFIX.length), text: stored.text },
+  })
 }
 
 /** The stored spec of a fingerprint, built with this engine's registry (cached). */
