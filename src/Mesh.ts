@@ -94,8 +94,14 @@ export interface MeshService extends Engine.EngineService {
   /**
    * Polls until the run is terminal (for hosts and demos; workers must be running somewhere).
    * Fails with `AwaitTimeoutError` when `timeout` passes first. Given its workflow first, the
-   * output is typed.
+   * output is typed. With `as: actor`, the run as that actor may see it.
    */
+  awaitRun<W extends AnyWorkflow>(
+    workflow: W,
+    runId: string,
+    options: AwaitOptions & ViewAs,
+  ): Effect.Effect<VisibleRunView<Jsonify<OutputOf<W>>>, ReadError | AwaitTimeoutError>
+  awaitRun(runId: string, options: AwaitOptions & ViewAs): Effect.Effect<VisibleRunView, ReadError | AwaitTimeoutError>
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Effect.Effect<TypedRunView<W>, ReadError | AwaitTimeoutError>
   awaitRun(runId: string, options?: AwaitOptions): Effect.Effect<RunView, ReadError | AwaitTimeoutError>
   /**
@@ -204,10 +210,15 @@ export const makeWithHooks = (
       worker: (options) => Worker.start(port, options),
       metrics: renderMetrics(store, metrics),
       scheduler: port.scheduler,
-      awaitRun: (...args: ReadArgs<AwaitOptions>) => {
+      awaitRun: ((...args: ReadArgs<AwaitOptions & Partial<ViewAs>>) => {
         const { workflow, runId, options } = readArgs(args)
-        return Effect.flatMap(awaitTerminal(store, runId, options), (view) => checkWorkflow(workflow, view))
-      },
+        // The actor is checked before waiting: an unknown one fails at once, not after the run ends.
+        return Effect.flatMap(readerOf(policy, options), (reader) =>
+          Effect.flatMap(awaitTerminal(store, runId, options), (view) =>
+            Effect.map(checkWorkflow(workflow, view), (v) => (reader ? redactRun(v, reader.actor, reader.policy) : v)),
+          ),
+        )
+      }) as MeshService["awaitRun"],
     }
     return { mesh: service, hooks }
   })

@@ -115,6 +115,8 @@ export interface MeshClient {
   /** The purge audit trail, newest batch first. */
   readonly listPurges: (options?: { readonly limit?: number }) => Promise<ReadonlyArray<PurgeRecord>>
   /** Waits until the run is terminal; `AwaitTimeoutError` after `timeout`. Given its workflow first, the output is typed. */
+  awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options: AwaitOptions & ViewAs): Promise<VisibleRunView<Jsonify<OutputOf<W>>>>
+  awaitRun(runId: string, options: AwaitOptions & ViewAs): Promise<VisibleRunView>
   awaitRun<W extends AnyWorkflow>(workflow: W, runId: string, options?: AwaitOptions): Promise<TypedRunView<W>>
   awaitRun(runId: string, options?: AwaitOptions): Promise<RunView>
   readonly resume: (runId: string, options: ReasonOptions) => Promise<ControlOutcome>
@@ -206,8 +208,10 @@ export const createMesh = async (options: MeshClientOptions): Promise<MeshClient
     recordDynamicWork: (runId, proposal, o) => run((m) => m.recordDynamicWork(runId, proposal, o)),
     scheduleDynamicWork: (runId, proposal, o) => run((m) => m.scheduleDynamicWork(runId, proposal, o)),
     listPurges: (o) => run((m) => m.listPurges(o)),
-    awaitRun: (first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
-      run((m) => (typeof first === "string" ? m.awaitRun(first, second as AwaitOptions | undefined) : m.awaitRun(first, second as string, third))),
+    awaitRun: ((first: AnyWorkflow | string, second?: string | AwaitOptions, third?: AwaitOptions) =>
+      run((m) =>
+        typeof first === "string" ? m.awaitRun(first, second as AwaitOptions & ViewAs) : m.awaitRun(first, second as string, third as AwaitOptions & ViewAs),
+      )) as MeshClient["awaitRun"],
     resume: (runId, o) => run((m) => m.resume(runId, o)),
     approve: (runId, o) => run((m) => m.approve(runId, o)),
     reject: (runId, o) => run((m) => m.reject(runId, o)),

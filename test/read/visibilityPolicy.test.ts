@@ -102,6 +102,13 @@ describe("visibility: policies", () => {
       expectClean(await mesh.inspectRunGraph(runId, { as: OPERATOR }), "operator")
       expectClean(await mesh.listRuns(undefined, { as: OPERATOR }), "operator")
       expect("scope" in (await mesh.explainRun(runId))).toBe(false)
+      // awaitRun too: the run as the actor may see it once it ended; without `as`, all of it.
+      await expect(mesh.awaitRun(runId, { as: "" })).rejects.toMatchObject({ _tag: "InvalidOptionError", option: "as" })
+      await mesh.cancel(runId, { actor: "ops", reason: "done looking" })
+      const awaited = await mesh.awaitRun(runId, { as: EXTERNAL, timeout: "10 seconds" })
+      expect(awaited).toMatchObject({ status: "cancelled", scope: "external" })
+      expectClean(awaited, "external")
+      expect("scope" in (await mesh.awaitRun(runId))).toBe(false)
     } finally {
       await mesh.close()
     }
