@@ -152,63 +152,65 @@ const changeState = (
     }
   })
 
-/** Pauses a schedule: no scheduler starts its windows until it is resumed. Audited with the actor. */
-export const pauseSchedule = (
+/** What pausing or resuming changes in a schedule's state (undefined: nothing to change). */
+type Control = (
+  entry: CronEntry,
+  state: ScheduleState,
+  now: number,
+  note: string | undefined,
+) => { readonly next: ScheduleFields; readonly event: ScheduleEvent } | undefined
+
+/** A pause or resume: the options checked, the trigger found, the change applied with a compare-and-set and audited. */
+const controlSchedule = (
   ctx: EngineContext,
   workflow: string,
   trigger: string,
   options: ScheduleControlOptions,
+  paused: boolean,
+  control: Control,
 ): Effect.Effect<ScheduleControlOutcome, ScheduleControlError> =>
   Effect.gen(function* () {
     const invalid = invalidControl(options)
     if (invalid) return yield* invalid
     const entry = yield* cronEntry(ctx, workflow, trigger)
     const note = options.note === undefined ? undefined : ctx.redactor.text(options.note)
-    const applied = yield* changeState(ctx, entry, (state, now) =>
-      state.paused
-        ? undefined
-        : {
-            next: { ...fieldsOf(state), paused: true, pausedBy: options.actor, pausedAt: now, ...(note !== undefined ? { pauseNote: note } : {}) },
-            event: { workflow, trigger, kind: "paused", actor: options.actor, ...(note !== undefined ? { note } : {}), at: now },
-          },
-    )
-    return { workflow, trigger, paused: true, changed: applied !== undefined }
+    const applied = yield* changeState(ctx, entry, (state, now) => control(entry, state, now, note))
+    return { workflow, trigger, paused, changed: applied !== undefined }
   })
+
+/** Pauses a schedule: no scheduler starts its windows until it is resumed. Audited with the actor. */
+export const pauseSchedule = (ctx: EngineContext, workflow: string, trigger: string, options: ScheduleControlOptions) =>
+  controlSchedule(ctx, workflow, trigger, options, true, (_entry, state, now, note) =>
+    state.paused
+      ? undefined
+      : {
+          next: { ...fieldsOf(state), paused: true, pausedBy: options.actor, pausedAt: now, ...(note !== undefined ? { pauseNote: note } : {}) },
+          event: { workflow, trigger, kind: "paused", actor: options.actor, ...(note !== undefined ? { note } : {}), at: now },
+        },
+  )
 
 /**
  * Resumes a paused schedule. Windows due while it was paused are not started (backfill them
  * if they are wanted): its next window is the first after the resume. Audited with the actor.
  */
-export const resumeSchedule = (
-  ctx: EngineContext,
-  workflow: string,
-  trigger: string,
-  options: ScheduleControlOptions,
-): Effect.Effect<ScheduleControlOutcome, ScheduleControlError> =>
-  Effect.gen(function* () {
-    const invalid = invalidControl(options)
-    if (invalid) return yield* invalid
-    const entry = yield* cronEntry(ctx, workflow, trigger)
-    const note = options.note === undefined ? undefined : ctx.redactor.text(options.note)
-    const applied = yield* changeState(ctx, entry, (state, now) => {
-      if (!state.paused) return undefined
-      const { pausedBy: _b, pausedAt: _a, pauseNote: _n, ...rest } = fieldsOf(state)
-      const dropped = nextWindow(entry.trigger, state.decidedUntil)
-      return {
-        next: { ...rest, paused: false, decidedUntil: Math.max(state.decidedUntil, now) },
-        event: {
-          workflow,
-          trigger,
-          kind: "resumed",
-          actor: options.actor,
-          ...(note !== undefined ? { note } : {}),
-          // The windows the pause left out, when there were any.
-          ...(dropped <= now ? { from: dropped, to: Math.max(dropped, previousWindow(entry.trigger, now + 1)) } : {}),
-          at: now,
-        },
-      }
-    })
-    return { workflow, trigger, paused: false, changed: applied !== undefined }
+export const resumeSchedule = (ctx: EngineContext, workflow: string, trigger: string, options: ScheduleControlOptions) =>
+  controlSchedule(ctx, workflow, trigger, options, false, (entry, state, now, note) => {
+    if (!state.paused) return undefined
+    const { pausedBy: _b, pausedAt: _a, pauseNote: _n, ...rest } = fieldsOf(state)
+    const dropped = nextWindow(entry.trigger, state.decidedUntil)
+    return {
+      next: { ...rest, paused: false, decidedUntil: Math.max(state.decidedUntil, now) },
+      event: {
+        workflow,
+        trigger,
+        kind: "resumed",
+        actor: options.actor,
+        ...(note !== undefined ? { note } : {}),
+        // The windows the pause left out, when there were any.
+        ...(dropped <= now ? { from: dropped, to: Math.max(dropped, previousWindow(entry.trigger, now + 1)) } : {}),
+        at: now,
+      },
+    }
   })
 
 const toMs = (value: unknown): number | undefined =>
