@@ -333,13 +333,13 @@ const advanceWithResult = (
         return fencedBy("stale_claim")
       }
       const { replayer } = acquired
-      // Dynamic work: a node's result, and what the step proposed, as they stand after this commit.
+      // The dynamic work the step proposed, written with its result.
       const staged = dynamicWrites(replayer, { id: runId, queue: workflow.queue }, result?.dynamic ?? [], env.now)
       if (staged.dropped.length > 0)
         yield* Effect.logWarning(`dynamic work dropped: its key was used by other work meanwhile: ${staged.dropped.join(", ")}`).pipe(
           Effect.annotateLogs({ runId }),
         )
-      const { change: run, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), staged.dynamic)
+      const { change: run, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer)
       // An entry appended and resolved in this commit (a carried step's) is written resolved, once.
       const appended = new Set(decision.entries.map((e) => e.seq))
       const pending = { ...decision, tasks: decision.tasks.filter((t) => !resolvedBySeq.has(t.seq)) }
@@ -473,7 +473,7 @@ const advanceControl = (ctx: EngineContext, r: Extract<AdvanceRequest, { _tag: "
         const { entry, replayer, workflow } = resolution
         replayer.resolve(entry)
         const decision = replayer.advance({ ...(yield* makeEnv), now })
-        const { change: runChange, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer.dynamicJournal())
+        const { change: runChange, held } = withDynamicWork(runChangeOf(decision, ctx.limits.outputBytes), replayer)
         const tasks = [...newTasksOf({ id: run.id, queue: workflow.queue }, decision), ...(held ? [settleTask(run, now)] : [])]
         const result = yield* retryTransient(
           ctx.store.commit(

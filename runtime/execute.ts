@@ -27,7 +27,7 @@ import { guardHandle } from "./txGuard.js"
 import { runChildTask } from "./children.js"
 import { withEngineSpan } from "./tracing.js"
 import { dynamicNodeOf } from "./dynamic/node.js"
-import { hasPendingNodes, nodeTask, readyNodes } from "./dynamic/hold.js"
+import { hasPendingNodes, nodeTask, readyNodes, withoutTask } from "./dynamic/hold.js"
 import { SETTLE_SEQ } from "../src/core/dynamicWork.js"
 import { entryInput, type Runnable } from "./runnable.js"
 import { noDynamicWork, StagedWork, stepDynamicWork } from "./dynamic/stage.js"
@@ -164,7 +164,10 @@ const executeClaimed = (ctx: EngineContext, held: NextTask, leaseMs: number, cha
       const done = outcome === "Completed" ? !hasPendingNodes(dynamic) : outcome !== undefined && outcome !== "Blocked"
       if (done) return executedOf(task, yield* advance({ _tag: "Replayed" }), "", "completed")
       const now = yield* Clock.currentTimeMillis
-      const release = readyNodes(dynamic, yield* ctx.store.getTasks(task.runId)).map((e) => nodeTask({ id: task.runId, queue: task.queue }, e.seq, now))
+      // The run's tasks are read only when some node is ready (most settle tasks release none).
+      const ready = readyNodes(dynamic)
+      const unreleased = ready.length === 0 ? [] : withoutTask(ready, yield* ctx.store.getTasks(task.runId))
+      const release = unreleased.map((e) => nodeTask({ id: task.runId, queue: task.queue }, e.seq, now))
       return executedOf(task, yield* advance({ _tag: "Unsettled", release }), "", "completed")
     }
     if (task.kind === "advance" || (acquired.pre && acquired.pre.outcome._tag !== "Blocked")) {

@@ -65,17 +65,14 @@ export const planStaged = (
   return { ...planWork(run, kept, nextDynamicSeq(dynamic), now), dropped }
 }
 
-/** What a task's commit writes of dynamic work, and the run's dynamic entries as they stand after it. */
-export interface DynamicWrites extends PlannedWork {
-  readonly dropped: ReadonlyArray<string>
-  readonly dynamic: ReadonlyArray<Entry>
-}
+/** What a step's commit writes of the work it staged; `dropped` names the keys used meanwhile by other work. */
+export type DynamicWrites = PlannedWork & { readonly dropped: ReadonlyArray<string> }
 
-const NONE: DynamicWrites = { entries: [], tasks: [], dropped: [], dynamic: [] }
+const NONE: DynamicWrites = { entries: [], tasks: [], dropped: [] }
 
 /**
- * Applies the work a step staged (`works`) to the run's interpreter, for its commit. Free for a
- * run without dynamic work (the common case).
+ * Plans the work a step staged (`works`) for its commit, against the run's interpreter, and
+ * applies it there. Nothing to do for a step that staged none (the common case).
  */
 export const dynamicWrites = (
   replayer: Replayer,
@@ -83,8 +80,8 @@ export const dynamicWrites = (
   works: ReadonlyArray<NewWork>,
   now: number,
 ): DynamicWrites => {
-  if (works.length === 0 && !replayer.hasDynamicWork()) return NONE
+  if (works.length === 0) return NONE
   const planned = planStaged(run, works, replayer.dynamicJournal(), now)
   for (const e of planned.entries) replayer.resolve(e)
-  return { ...planned, dynamic: replayer.dynamicJournal() }
+  return planned
 }
