@@ -275,9 +275,8 @@ export const make = (config: EngineConfig): Effect.Effect<EngineParts, InvalidWo
     if (config.specs !== undefined && !Array.isArray(config.specs))
       return yield* new InvalidOptionError({ option: "specs", value: showValue(config.specs), reason: "expected an array of specs" })
     for (const spec of config.specs ?? []) {
-      const resolved = resolveSpec(ctx, spec)
-      if (resolved instanceof InvalidSpecError) return yield* resolved
-      const { workflow } = resolved
+      const workflow = resolveSpec(ctx, spec)
+      if (workflow instanceof InvalidSpecError) return yield* workflow
       const existing = workflows.get(workflow.name)
       if (existing && existing.definitionHash !== workflow.definitionHash)
         return yield* new InvalidWorkflowError({ workflow: workflow.name, reason: "activated twice with different specs" })

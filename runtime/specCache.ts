@@ -5,17 +5,11 @@
  */
 import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { ActionRegistry } from "../dsl/spec/Actions.js"
-
-/** A spec's stored form: its fingerprint, name and exact JSON text. */
-export interface SpecSource {
-  readonly fingerprint: string
-  readonly name: string
-  readonly text: string
-}
+import type { StoredSpec } from "../src/store/Store.js"
 
 /** A spec run's workflow (with the spec it was built from), or why this engine cannot run it. */
 export type SpecLookup =
-  | { readonly _tag: "Found"; readonly workflow: AnyWorkflow; readonly source?: SpecSource }
+  | { readonly _tag: "Found"; readonly workflow: AnyWorkflow; readonly source?: StoredSpec }
   | { readonly _tag: "Missing"; readonly reason: string }
 
 /** Run ids remembered with their spec's fingerprint; the oldest are forgotten past it. */
@@ -43,7 +37,7 @@ export class SpecCache {
    * The stored form of a spec this engine built, by fingerprint: every new run of a spec workflow
    * (started, scheduled or rerun) stores it again, so a purge that freed the row loses nothing.
    */
-  sourceOf(fingerprint: string): SpecSource | undefined {
+  sourceOf(fingerprint: string): StoredSpec | undefined {
     const lookup = this.built.get(fingerprint)
     return lookup?._tag === "Found" ? lookup.source : undefined
   }

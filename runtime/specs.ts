@@ -57,10 +57,11 @@ const specWorkflow = (ctx: EngineContext, name: string, fingerprint: string): Ef
 }
 
 /**
- * A spec as given (JSON text or value), validated against this engine's registry and built:
- * its stored form and its workflow, or an `InvalidSpecError` listing every problem.
+ * A spec as given (JSON text or value), validated against this engine's registry and built
+ * (kept by fingerprint, with its stored form): its workflow, or an `InvalidSpecError` listing
+ * every problem.
  */
-export const resolveSpec = (ctx: EngineContext, spec: unknown): { readonly stored: StoredSpec; readonly workflow: AnyWorkflow } | InvalidSpecError => {
+export const resolveSpec = (ctx: EngineContext, spec: unknown): AnyWorkflow | InvalidSpecError => {
   const checked = validateSpec(spec, { actions: ctx.specs.actions })
   if (!checked.ok) {
     const name =
@@ -71,7 +72,7 @@ export const resolveSpec = (ctx: EngineContext, spec: unknown): { readonly store
   const stored = { fingerprint: specFingerprint(text), name: checked.spec.name, text }
   const found = workflowOfSpec(ctx, stored)
   if (found._tag === "Missing") return new InvalidSpecError({ spec: stored.name, problems: [{ at: "", message: found.reason }], unknownActions: [] })
-  return { stored, workflow: found.workflow }
+  return found.workflow
 }
 
 /** The workflow of a spec about to be started (not stored yet), built with this engine's registry (cached). */

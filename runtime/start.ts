@@ -57,9 +57,9 @@ export const startSpec = (
   options: StartOptions = {},
 ): Effect.Effect<StartResult, StartSpecError> =>
   Effect.gen(function* () {
-    const resolved = resolveSpec(ctx, spec)
-    if (resolved instanceof InvalidSpecError) return yield* resolved
-    const { stored, workflow } = resolved
+    const workflow = resolveSpec(ctx, spec)
+    if (workflow instanceof InvalidSpecError) return yield* workflow
     const prepared = yield* prepareRun(ctx, workflow, payload, { ...options, ...(trigger !== undefined ? { trigger } : {}) })
-    return yield* create(ctx, { ...prepared, newRun: { ...prepared.newRun, spec: stored } })
+    // The run stores its spec: prepareRun adds it to every spec run (see runtime/newRun.ts).
+    return yield* create(ctx, prepared)
   }).pipe(withEngineSpan("squid-mesh.startSpec", {}))
