@@ -7,15 +7,13 @@
 import { describe, expect, it } from "vitest"
 import type { Layer } from "effect"
 import type { Store } from "../../src/index.js"
-import { freshEngines, onEveryBackend } from "../support/engines.js"
+import { freshEngines, names, onEveryBackend } from "../support/engines.js"
 import { GraphBroken, GraphJoin, GraphOrder, GraphRoute, GraphUnmatched, calls, resetCalls } from "../fixtures/graphs.js"
 
 const WORKFLOWS = [GraphOrder, GraphRoute, GraphJoin, GraphBroken, GraphUnmatched]
 
 /** One store and one TestClock for a scenario; every `act` runs in a fresh engine. */
 const harness = (store: Layer.Layer<Store, unknown>) => freshEngines(store, { workflows: WORKFLOWS })
-
-const names = (history: ReadonlyArray<{ name: string; status: string }> | undefined) => history!.map((e) => `${e.name}:${e.status}`)
 
 const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
   describe(`graph workflows on ${backend}`, () => {

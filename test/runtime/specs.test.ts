@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest"
 import type { ActionRegistry, Store } from "../../src/index.js"
 import { specFingerprint, specText } from "../../dsl/spec/build.js"
 import { validateSpec } from "../../src/index.js"
-import { freshEngines, onEveryBackend } from "../support/engines.js"
+import { freshEngines, names, onEveryBackend } from "../support/engines.js"
 import { actions, calls, chargeNeedsCurrency, joinSpec, orderSpec, orderSpecV2, resetCalls, withoutCharge } from "../fixtures/specs.js"
 
 /** One store and one TestClock for a scenario; `act` runs in a fresh engine (with `registry`) each time. */
@@ -22,8 +22,6 @@ const harness = (store: Layer.Layer<Store, unknown>) => {
     drain: (registry: ActionRegistry = actions) => engines.drain({ actions: registry }),
   }
 }
-
-const names = (history: ReadonlyArray<{ name: string; status: string }> | undefined) => history!.map((e) => `${e.name}:${e.status}`)
 
 const scenarios = (backend: string, store: () => Layer.Layer<Store, unknown>) =>
   describe(`spec runs on ${backend}`, () => {

@@ -32,6 +32,9 @@ export const freshEngines = (store: Layer.Layer<Store, unknown>, config: Mesh.Me
   return { act, drain, adjust, close: () => runtime.dispose() }
 }
 
+/** A run's history as `name:status` lines, in journal order. */
+export const names = (history: ReadonlyArray<{ name: string; status: string }> | undefined) => history!.map((e) => `${e.name}:${e.status}`)
+
 /** Registers `scenarios` on memory, PGlite (a temporary directory) and Postgres (a fresh database named after `prefix`). */
 export const onEveryBackend = (prefix: string, scenarios: (backend: string, store: () => Layer.Layer<Store, unknown>) => void): void => {
   const dirs: Array<string> = []
