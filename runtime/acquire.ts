@@ -8,7 +8,7 @@ import type { AnyWorkflow } from "../dsl/Workflow.js"
 import type { StoreError } from "../src/core/errors.js"
 import { isTerminal, type ClaimedTask, type FenceReason } from "../src/core/model.js"
 import type { ClaimRef } from "../src/store/Store.js"
-import { isDynamicTask } from "../src/core/dynamicWork.js"
+import { SETTLE_SEQ } from "../src/core/dynamicWork.js"
 import { makeEnv, rebuild, replayerOf, type EngineContext } from "./context.js"
 import type { Decision, Replayer } from "./Interpreter.js"
 
@@ -41,7 +41,7 @@ export const acquire = (ctx: EngineContext, task: Pick<ClaimedTask, "runId" | "s
   Effect.suspend(() => {
     // Dynamic work's tasks read the run afresh and leave its warm interpreter be.
     if (task.kind === "dynamic") return node(ctx, task, workflow)
-    if (isDynamicTask(task.seq)) return reload(ctx, task.runId, workflow)
+    if (task.seq === SETTLE_SEQ) return reload(ctx, task.runId, workflow)
     const cached = ctx.cache.take(task.runId)
     if (cached?.replayer.commandAt(task.seq) && (task.revision === undefined || task.revision === cached.revision)) {
       return Effect.succeed<Acquired | Fenced>({ _tag: "Acquired", ...cached, pre: undefined })

@@ -31,9 +31,6 @@ export const isDynamicSeq = (seq: number): boolean => seq >= DYNAMIC_SEQ_BASE
  */
 export const SETTLE_SEQ = DYNAMIC_SEQ_BASE - 1
 
-/** True for the tasks of dynamic work (its nodes, and the settle task): they leave the run's cached interpreter alone. */
-export const isDynamicTask = (seq: number): boolean => seq >= SETTLE_SEQ
-
 /** Bounds of one proposal, and of a run: dynamic work is bounded by design. */
 export const DYNAMIC_LIMITS = {
   /** Nodes in one proposal. */
